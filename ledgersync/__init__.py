@@ -1,0 +1,1 @@
+"""ledgersync: Zoho Books integration of a B2B payments platform."""
