@@ -1,0 +1,73 @@
+"""One Settings object, read once from the environment / `.env`, passed down explicitly.
+
+Every knob a deployment may turn lives here with a safe default for the demo: SQLite, the
+embedded Zoho Books sandbox on 127.0.0.1:8900, the embedded scheduler. A real Zoho account
+works by configuration alone (set `LEDGERSYNC_ZOHO_ACCOUNTS_URL` / client id / secret).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_FERNET_KEY = "bGVkZ2Vyc3luYy1kZW1vLWtleS1ub3QtZm9yLXByb2Q="  # demo only; refused in production
+
+
+class Settings(BaseSettings):
+    """Configuration of one ledgersync deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGERSYNC_", env_file=".env", extra="ignore")
+
+    env: str = "demo"  # demo | test | production
+    database_url: str = "sqlite:///var/ledgersync.db"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr("demo-session-secret-change-me")
+    token_encryption_key: SecretStr = SecretStr(DEMO_FERNET_KEY)
+
+    # Zoho OAuth client and servers. Defaults point at the embedded sandbox.
+    zoho_client_id: str = "1000.LEDGERSYNCDEMO0000000000000000"
+    zoho_client_secret: SecretStr = SecretStr("ledgersync-demo-client-secret")
+    zoho_accounts_url: str = "http://127.0.0.1:8900"
+    zoho_sandbox: bool = True  # launch the embedded sandbox with `ledgersync run`
+    zoho_sandbox_port: int = 8900
+    zoho_http_timeout_s: float = 30.0
+
+    # Zoho API budget per organisation (shared with every app of the partner).
+    zoho_per_minute_limit: int = 100
+    zoho_window_seconds: float = 60.0  # tests and benches scale Zoho's minute down
+    zoho_plan: str = "premium"  # free | standard | professional | premium
+    zoho_push_reserve_per_minute: int = 20
+    zoho_push_reserve_per_day: int = 200
+
+    # Scheduler
+    scheduler: str = "embedded"  # embedded | celery | off
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    pull_interval_s: float = 3600.0
+    push_interval_s: float = 180.0
+    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def redirect_uri(self) -> str:
+        """The OAuth callback registered with Zoho for this deployment."""
+        return self.base_url.rstrip("/") + "/integrations/zoho/callback"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_sqlite_dir(self) -> None:
+        """Create the folder of a file-based SQLite database (the demo's `var/`)."""
+        if self.is_sqlite and ":///" in self.database_url:
+            path = self.database_url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

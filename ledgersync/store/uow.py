@@ -1,0 +1,41 @@
+"""Unit of work: owns one transaction; explicit commit, rollback by default.
+
+Services take a unit of work, do one use case and commit once. Leaving the `with` block
+without `commit()` rolls back, so a crash between steps leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class SqlAlchemyUnitOfWork:
+    """`with uow: ...; uow.commit()` — `uow.session` is the SQLAlchemy session of the block."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
