@@ -1,0 +1,203 @@
+"""The push outbox: durable intents to write something to Zoho, enqueued in the business transaction.
+
+Core's payment and payout services call `enqueue_*` inside the same transaction that changes the
+payment or payout, so a state change and its intent to push commit (or roll back) together —
+nothing is lost if the process dies right after the commit. After the commit they call
+`notify(container, partner_id)` to wake the dispatcher, which makes pushes event-driven; the
+scheduler's safety-net run picks up anything a lost notification left behind.
+
+Each intent has a stable key (`ls:pay:{payment_id}`, `ls:rev:{payment_id}`,
+`ls:payout:{payout_id}`) which is unique in the table (enqueueing twice is a no-op) and which
+also travels to Zoho as the `reference_number`, so a retry after an unknown outcome can find
+the record Zoho already holds.
+
+An intent for a partner without a usable connection is stored in state `waiting` with the
+reason; the push engine re-checks waiting intents on every drain and sends them once the
+partner has connected and set up accounts. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledgersync.store.orm import Connection, Invoice, Payment, PaymentAllocation, Payout, PushIntent
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "zoho_books"
+
+KIND_PAYMENT = "payment"
+KIND_STANDALONE = "standalone_deposit"
+KIND_DEPOSIT = "deposit"
+KIND_REVERSAL = "payment_reversal"
+
+
+def payment_key(payment_id: str) -> str:
+    return f"ls:pay:{payment_id}"
+
+
+def reversal_key(payment_id: str) -> str:
+    return f"ls:rev:{payment_id}"
+
+
+def payout_key(payout_id: str) -> str:
+    return f"ls:payout:{payout_id}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def find_connection(session: Session, partner_id: str) -> Connection | None:
+    """The partner's Zoho Books connection row, whatever its status (None if never started)."""
+    return session.scalars(
+        select(Connection).where(Connection.partner_id == partner_id, Connection.provider == PROVIDER)
+    ).first()
+
+
+def waiting_reason(conn: Connection | None) -> str | None:
+    """Why a push to this connection cannot go out now (None = usable as far as the DB knows).
+
+    The token itself is checked by the engine when it calls Zoho (a revoked token surfaces as
+    `ZohoReauthorizationRequired` and moves the intent back to `waiting`).
+    """
+    if conn is None:
+        return "Zoho Books is not connected"
+    if conn.status != "connected":
+        if conn.status == "reauth_required":
+            return "Zoho access was revoked or expired: reconnect Zoho Books"
+        return f"Zoho Books connection is {conn.status}"
+    if not conn.organization_id:
+        return "no Zoho organisation selected"
+    missing = [
+        label
+        for label, value in (
+            ("Undeposited Funds", conn.undeposited_account_id),
+            ("bank", conn.bank_account_id),
+            ("fees", conn.fees_account_id),
+        )
+        if not value
+    ]
+    if missing:
+        return "accounts not set up: " + ", ".join(missing)
+    return None
+
+
+def _payment_kind(session: Session, payment_id: str) -> str:
+    """`payment` when any allocated invoice came from Zoho, else `standalone_deposit`.
+
+    Platform-created invoices are never pushed, so a payment that only touches them becomes a
+    stand-alone deposit in Zoho (the seed's rule).
+    """
+    origins = session.scalars(
+        select(Invoice.origin)
+        .join(PaymentAllocation, PaymentAllocation.invoice_id == Invoice.id)
+        .where(PaymentAllocation.payment_id == payment_id)
+    ).all()
+    return KIND_PAYMENT if any(o == "zoho" for o in origins) else KIND_STANDALONE
+
+
+def _enqueue(
+    session: Session,
+    *,
+    key: str,
+    partner_id: str,
+    kind: str,
+    subject_id: str,
+    detail: dict[str, Any] | None = None,
+) -> PushIntent:
+    """Insert the intent unless its key exists; returns the (new or existing) row."""
+    existing = session.scalars(select(PushIntent).where(PushIntent.key == key)).first()
+    if existing is not None:
+        return existing
+    conn = find_connection(session, partner_id)
+    reason = waiting_reason(conn)
+    intent = PushIntent(
+        key=key,
+        partner_id=partner_id,
+        connection_id=conn.id if conn is not None else None,
+        kind=kind,
+        subject_id=subject_id,
+        state="waiting" if reason else "pending",
+        last_error=reason,
+        next_attempt_at=_now(),
+        detail=detail or {},
+    )
+    try:
+        with session.begin_nested():
+            session.add(intent)
+            session.flush()
+    except IntegrityError:
+        # Another transaction enqueued the same key first: that row is the intent.
+        found = session.scalars(select(PushIntent).where(PushIntent.key == key)).first()
+        if found is None:  # pragma: no cover - the unique key is the only constraint that can fire
+            raise
+        return found
+    return intent
+
+
+def enqueue_payment_push(session: Session, payment_id: str) -> PushIntent:
+    """Record that a succeeded payment must reach Zoho (customer payment or stand-alone deposit)."""
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise LookupError(f"payment {payment_id} not found")
+    return _enqueue(
+        session,
+        key=payment_key(payment_id),
+        partner_id=payment.partner_id,
+        kind=_payment_kind(session, payment_id),
+        subject_id=payment_id,
+    )
+
+
+def enqueue_payment_reversal(session: Session, payment_id: str) -> PushIntent:
+    """Record that a failed payment must be undone in Zoho (if it was ever pushed)."""
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise LookupError(f"payment {payment_id} not found")
+    return _enqueue(
+        session,
+        key=reversal_key(payment_id),
+        partner_id=payment.partner_id,
+        kind=KIND_REVERSAL,
+        subject_id=payment_id,
+    )
+
+
+def enqueue_payout_push(session: Session, payout_id: str) -> PushIntent:
+    """Record that a payout must become its Zoho deposit entries (transfer of net + fees)."""
+    payout = session.get(Payout, payout_id)
+    if payout is None:
+        raise LookupError(f"payout {payout_id} not found")
+    return _enqueue(
+        session,
+        key=payout_key(payout_id),
+        partner_id=payout.partner_id,
+        kind=KIND_DEPOSIT,
+        subject_id=payout_id,
+    )
+
+
+def notify(container: Any, partner_id: str) -> None:
+    """Wake the dispatcher for the partner's connection (after the enqueueing commit).
+
+    A no-op when no dispatcher runs in this process (CLI, some tests): the scheduled safety net
+    drains the outbox later. Never raises: the business transaction already committed.
+    """
+    dispatcher = getattr(container, "extras", {}).get("dispatcher")
+    if dispatcher is None:
+        return
+    try:
+        with container.uow() as uow:
+            conn = find_connection(uow.session, partner_id)
+            connection_id = conn.id if conn is not None else None
+        if connection_id is not None:
+            dispatcher.push_requested(connection_id)
+    except Exception:  # noqa: BLE001 - notification is best effort; the schedule catches up
+        log.exception("push notify failed for partner %s", partner_id)
