@@ -1,0 +1,87 @@
+"""Login and logout of partner users (session cookie).
+
+In demo mode the form comes pre-filled with the demo partner's credentials, so a newcomer logs
+in with one click; the password is still checked (a wrong one is refused).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from ledgersync.web.deps import ContainerDep
+from ledgersync.web.templating import flash, render
+
+router = APIRouter()
+
+DEMO_PARTNER_EMAIL = "partner@demo.test"
+DEMO_PARTNER_PASSWORD = "demo-partner-1234"
+
+
+def _safe_next(next_path: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not next_path:
+        return "/integrations"
+    parts = urlsplit(next_path)
+    if parts.scheme or parts.netloc or not next_path.startswith("/") or next_path.startswith("//"):
+        return "/integrations"
+    return next_path
+
+
+@router.get("/login")
+def login_page(request: Request, container: ContainerDep, next: str | None = None) -> Response:
+    demo = container.settings.env == "demo"
+    return render(
+        request,
+        "login.html",
+        {
+            "next": _safe_next(next),
+            "email": DEMO_PARTNER_EMAIL if demo else "",
+            "password": DEMO_PARTNER_PASSWORD if demo else "",
+            "demo": demo,
+        },
+    )
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    container: ContainerDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    from ledgersync.services.partners import authenticate
+
+    with container.uow() as uow:
+        user = authenticate(uow.session, email.strip(), password)
+        if user is not None:
+            user_id, partner_id = user.id, user.partner_id
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "email": email, "password": "", "demo": False,
+             "error": "Email or password is not correct."},
+            status_code=401,
+        )
+    request.session.clear()
+    request.session["user_id"] = user_id
+    request.session["partner_id"] = partner_id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    flash(request, "You have been logged out.", "info")
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/logout")
+def logout_get(request: Request) -> Response:
+    """A plain link also logs out (the nav uses a form; this keeps bookmarks working)."""
+    return logout(request)

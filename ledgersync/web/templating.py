@@ -1,0 +1,71 @@
+"""The one Jinja2 environment of the dashboard, shared by every page module.
+
+Pages call `render(request, "invoices.html", {...})`; the helper adds what `base.html` needs
+(the logged-in partner, flash messages, the active nav item) so page modules stay thin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _money(value: Decimal | None, currency: str | None = None) -> str:
+    """`1234.5` -> `1,234.50 USD`; exact, no float on the way."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["money"] = _money
+templates.env.filters["when"] = _when
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    """Queue a one-time message shown on the next rendered page (kind: info|success|error)."""
+    request.session.setdefault("_flashes", []).append({"kind": kind, "message": message})
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    return request.session.pop("_flashes", []) if "session" in request.scope else []
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page template; `partner` (if logged in) and flashes are filled in."""
+    ctx: dict[str, Any] = {
+        "partner": getattr(request.state, "partner", None),
+        "flashes": pop_flashes(request),
+        "nav": ctx_nav(request),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def ctx_nav(request: Request) -> str:
+    """The first path segment, used to highlight the active nav link."""
+    parts = [p for p in request.url.path.split("/") if p]
+    return parts[0] if parts else ""
