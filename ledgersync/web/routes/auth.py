@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.services.errors import AuthenticationFailed
+from ledgersync.services.partners import authenticate
 from ledgersync.web.deps import ContainerDep
 from ledgersync.web.templating import flash, render
 
@@ -54,12 +56,10 @@ def login_submit(
     password: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    from ledgersync.services.partners import authenticate
-
-    with container.uow() as uow:
-        user = authenticate(uow.session, email.strip(), password)
-        if user is not None:
-            user_id, partner_id = user.id, user.partner_id
+    try:
+        user = authenticate(container, email.strip(), password)
+    except AuthenticationFailed:
+        user = None
     if user is None:
         return render(
             request,
@@ -69,8 +69,8 @@ def login_submit(
             status_code=401,
         )
     request.session.clear()
-    request.session["user_id"] = user_id
-    request.session["partner_id"] = partner_id
+    request.session["user_id"] = user.id
+    request.session["partner_id"] = user.partner_id
     return RedirectResponse(_safe_next(next), status_code=303)
 
 

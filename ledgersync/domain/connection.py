@@ -1,0 +1,127 @@
+"""The life cycle of a partner's connection to Zoho Books, as a pure state machine.
+
+    disconnected --authorize--> pending --initial_sync_completed--> connected
+         ^                        |  ^                                  |
+         |                      fail |retry                           fail / auth_revoked
+         |                        v  |                                  v
+         +----disconnect------- error <------------------------- reauth_required
+                                  (recover -> connected)   (reauthorize -> connected | authorize -> pending)
+
+Every change of `connections.status` goes through `transition(status, event)`: a transition
+not in the table raises `InvalidTransition`, so a late worker cannot, say, flip a
+disconnected connection back to connected. Nothing here does I/O; the service layer loads the
+row, asks this module for the next status, and writes it in the same transaction.
+
+Error and Reauthorization required always have a way out: `reauthorize`/`authorize` (the
+partner clicks Reconnect and consents again) or `disconnect`; `error` also `recover`s when a
+later sync succeeds and `retry`s the initial sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ConnectionStatus(StrEnum):
+    DISCONNECTED = "disconnected"
+    PENDING = "pending"
+    CONNECTED = "connected"
+    ERROR = "error"
+    REAUTH_REQUIRED = "reauth_required"
+
+
+class ConnectionEvent(StrEnum):
+    AUTHORIZE = "authorize"  # consent done, tokens stored, organisation chosen; initial sync starts
+    REAUTHORIZE = "reauthorize"  # consent again for the SAME organisation after the initial sync
+    INITIAL_SYNC_COMPLETED = "initial_sync_completed"
+    FAIL = "fail"  # a sync could not run (Zoho down for long, scope missing, bad config)
+    RETRY = "retry"  # the initial sync is started again after an error
+    RECOVER = "recover"  # a later sync of a connected connection succeeded again
+    AUTH_REVOKED = "auth_revoked"  # the refresh token is dead (revoked, or the 21st token pushed it out)
+    DISCONNECT = "disconnect"
+
+
+S = ConnectionStatus
+E = ConnectionEvent
+
+_TRANSITIONS: dict[ConnectionEvent, tuple[frozenset[ConnectionStatus], ConnectionStatus]] = {
+    E.AUTHORIZE: (frozenset({S.DISCONNECTED, S.PENDING, S.ERROR, S.REAUTH_REQUIRED}), S.PENDING),
+    E.REAUTHORIZE: (frozenset({S.CONNECTED, S.ERROR, S.REAUTH_REQUIRED}), S.CONNECTED),
+    E.INITIAL_SYNC_COMPLETED: (frozenset({S.PENDING, S.CONNECTED}), S.CONNECTED),
+    E.FAIL: (frozenset({S.PENDING, S.CONNECTED, S.ERROR}), S.ERROR),
+    E.RETRY: (frozenset({S.ERROR}), S.PENDING),
+    E.RECOVER: (frozenset({S.ERROR, S.CONNECTED}), S.CONNECTED),
+    E.AUTH_REVOKED: (frozenset({S.PENDING, S.CONNECTED, S.ERROR, S.REAUTH_REQUIRED}), S.REAUTH_REQUIRED),
+    E.DISCONNECT: (frozenset(set(S) - {S.DISCONNECTED}), S.DISCONNECTED),
+}
+
+
+class InvalidTransition(ValueError):
+    """The event is not allowed from the current status (the row is left unchanged)."""
+
+    def __init__(self, status: ConnectionStatus, event: ConnectionEvent) -> None:
+        super().__init__(f"cannot {event.value} a connection that is {status.value}")
+        self.status = status
+        self.event = event
+
+
+def transition(status: str | ConnectionStatus, event: str | ConnectionEvent) -> ConnectionStatus:
+    """The status after `event`, or `InvalidTransition`."""
+    current = ConnectionStatus(status)
+    ev = ConnectionEvent(event)
+    sources, target = _TRANSITIONS[ev]
+    if current not in sources:
+        raise InvalidTransition(current, ev)
+    return target
+
+
+def can(status: str | ConnectionStatus, event: str | ConnectionEvent) -> bool:
+    """Whether `event` is allowed from `status`."""
+    return ConnectionStatus(status) in _TRANSITIONS[ConnectionEvent(event)][0]
+
+
+def allowed_events(status: str | ConnectionStatus) -> list[ConnectionEvent]:
+    current = ConnectionStatus(status)
+    return [ev for ev, (sources, _) in _TRANSITIONS.items() if current in sources]
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """How the dashboard shows a status: label, badge class and what the partner can do next."""
+
+    label: str
+    badge: str
+    can_connect: bool
+    can_setup_accounts: bool
+    can_disconnect: bool
+    help: str
+
+
+_VIEWS: dict[ConnectionStatus, StatusView] = {
+    S.DISCONNECTED: StatusView(
+        "Not connected", "disconnected", True, False, False,
+        "Connect your Zoho Books organisation to sync invoices and reconcile payments automatically.",
+    ),
+    S.PENDING: StatusView(
+        "Pending", "pending", False, True, True,
+        "The initial sync is running: the last 12 months first, then all history.",
+    ),
+    S.CONNECTED: StatusView(
+        "Connected", "connected", False, True, True,
+        "Invoices and customers sync hourly; payments and deposits within minutes.",
+    ),
+    S.ERROR: StatusView(
+        "Error", "error", True, True, True,
+        "Syncing stopped because of an error. Reconnect, or wait for the next automatic retry.",
+    ),
+    S.REAUTH_REQUIRED: StatusView(
+        "Reauthorization required", "reauth_required", True, False, True,
+        "Zoho no longer accepts our access (the authorization was revoked or expired). "
+        "Reconnect to resume syncing.",
+    ),
+}
+
+
+def view(status: str | ConnectionStatus) -> StatusView:
+    return _VIEWS[ConnectionStatus(status)]

@@ -1,0 +1,75 @@
+"""The connection life cycle as a pure state machine (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledgersync.domain.connection import (
+    ConnectionEvent as E,
+    ConnectionStatus as S,
+    InvalidTransition,
+    allowed_events,
+    can,
+    transition,
+    view,
+)
+
+
+def test_happy_path_connect_then_initial_sync_completes() -> None:
+    status = transition(S.DISCONNECTED, E.AUTHORIZE)
+    assert status is S.PENDING
+    assert transition(status, E.INITIAL_SYNC_COMPLETED) is S.CONNECTED
+
+
+@pytest.mark.parametrize("start", [S.PENDING, S.CONNECTED, S.ERROR])
+def test_revoked_refresh_token_requires_reauthorization(start: S) -> None:
+    assert transition(start, E.AUTH_REVOKED) is S.REAUTH_REQUIRED
+
+
+def test_reauth_required_has_a_way_out() -> None:
+    assert transition(S.REAUTH_REQUIRED, E.REAUTHORIZE) is S.CONNECTED  # same org, history synced
+    assert transition(S.REAUTH_REQUIRED, E.AUTHORIZE) is S.PENDING  # new org / unfinished sync
+    assert transition(S.REAUTH_REQUIRED, E.DISCONNECT) is S.DISCONNECTED
+    assert not can(S.REAUTH_REQUIRED, E.INITIAL_SYNC_COMPLETED)
+
+
+def test_error_has_ways_out() -> None:
+    assert transition(S.ERROR, E.RECOVER) is S.CONNECTED
+    assert transition(S.ERROR, E.RETRY) is S.PENDING
+    assert transition(S.ERROR, E.AUTHORIZE) is S.PENDING
+    assert transition(S.ERROR, E.DISCONNECT) is S.DISCONNECTED
+
+
+@pytest.mark.parametrize(
+    ("start", "event"),
+    [
+        (S.DISCONNECTED, E.INITIAL_SYNC_COMPLETED),  # a late worker must not resurrect it
+        (S.DISCONNECTED, E.FAIL),
+        (S.DISCONNECTED, E.AUTH_REVOKED),
+        (S.DISCONNECTED, E.DISCONNECT),
+        (S.DISCONNECTED, E.REAUTHORIZE),
+        (S.CONNECTED, E.RETRY),
+        (S.PENDING, E.RECOVER),
+    ],
+)
+def test_invalid_transitions_refused(start: S, event: E) -> None:
+    with pytest.raises(InvalidTransition):
+        transition(start, event)
+    assert not can(start, event)
+
+
+def test_strings_accepted_and_unknown_refused() -> None:
+    assert transition("pending", "initial_sync_completed") == "connected"
+    with pytest.raises(ValueError):
+        transition("bogus", "authorize")
+    with pytest.raises(ValueError):
+        transition("pending", "explode")
+
+
+def test_every_status_has_a_view_and_an_exit() -> None:
+    for status in S:
+        assert view(status).label
+        assert allowed_events(status), status
+    assert view(S.PENDING).label == "Pending"
+    assert view(S.REAUTH_REQUIRED).label == "Reauthorization required"
+    assert view(S.REAUTH_REQUIRED).can_connect  # the Reconnect button
