@@ -1,0 +1,135 @@
+"""Invoice rules of the platform: status from balances, and which payment allocations are valid.
+
+Pure functions on plain values (no I/O), so the service layer, the pull sync and the tests share
+one definition of "paid", "overdue" and "may this payment be applied here".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ledgersync.domain.money import ZERO
+
+OPEN = "open"
+OVERDUE = "overdue"
+PARTIALLY_PAID = "partially_paid"
+PAID = "paid"
+VOID = "void"
+DRAFT = "draft"
+WRITTEN_OFF = "written_off"
+STATUSES = (DRAFT, OPEN, OVERDUE, PARTIALLY_PAID, PAID, VOID, WRITTEN_OFF)
+UNPAYABLE = (DRAFT, VOID, WRITTEN_OFF, PAID)
+
+
+def invoice_status(
+    total: Decimal,
+    outstanding: Decimal,
+    due_date: date | None,
+    today: date,
+    *,
+    void: bool = False,
+    draft: bool = False,
+) -> str:
+    """The status an invoice has given its amounts and dates.
+
+    Void and draft win; nothing outstanding is paid; an unpaid balance past its due date is
+    overdue (even when partly paid: the money is late either way); otherwise partially paid when
+    something was paid, else open.
+    """
+    if void:
+        return VOID
+    if draft:
+        return DRAFT
+    if outstanding <= ZERO:
+        return PAID
+    if due_date is not None and due_date < today:
+        return OVERDUE
+    if outstanding < total:
+        return PARTIALLY_PAID
+    return OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceBalance:
+    """What allocation validation needs to know about one invoice."""
+
+    invoice_id: str
+    currency: str
+    available: Decimal  # outstanding minus what pending payments already claim
+    status: str
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    invoice_id: str
+    amount: Decimal
+
+
+class AllocationError(ValueError):
+    """An invalid allocation; `field` names the request field (e.g. `allocations[1].amount`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def validate_allocations(
+    amount: Decimal,
+    currency: str,
+    allocations: Sequence[Allocation],
+    invoices: Mapping[str, InvoiceBalance],
+) -> None:
+    """Refuse a payment whose allocations do not fit the invoices.
+
+    Each allocation is positive, names a payable invoice once, in the payment's currency and of
+    the same customer as the others, and does not exceed what is still available on that
+    invoice; together they do not exceed the payment amount (any rest is unapplied credit).
+    """
+    if amount <= ZERO:
+        raise AllocationError("amount", "must be greater than zero")
+    if not allocations:
+        raise AllocationError("allocations", "at least one invoice is required")
+    seen: set[str] = set()
+    customers: set[str] = set()
+    for i, alloc in enumerate(allocations):
+        _check_one(f"allocations[{i}]", alloc, currency, invoices, seen)
+        customers.add(invoices[alloc.invoice_id].customer_id)
+    if len(customers) > 1:
+        raise AllocationError("allocations", "invoices belong to different customers")
+    if sum((a.amount for a in allocations), ZERO) > amount:
+        raise AllocationError("allocations", f"allocated more than the payment amount {amount}")
+
+
+def _check_one(
+    field: str, alloc: Allocation, currency: str, invoices: Mapping[str, InvoiceBalance], seen: set[str]
+) -> None:
+    inv = invoices.get(alloc.invoice_id)
+    if inv is None:
+        raise AllocationError(f"{field}.invoice_id", "invoice not found")
+    if alloc.invoice_id in seen:
+        raise AllocationError(f"{field}.invoice_id", "invoice listed twice")
+    seen.add(alloc.invoice_id)
+    if alloc.amount <= ZERO:
+        raise AllocationError(f"{field}.amount", "must be greater than zero")
+    if inv.status in UNPAYABLE:
+        raise AllocationError(f"{field}.invoice_id", f"invoice is {inv.status}")
+    if inv.currency != currency:
+        raise AllocationError(f"{field}.invoice_id", f"invoice is in {inv.currency}, payment in {currency}")
+    if alloc.amount > inv.available:
+        raise AllocationError(f"{field}.amount", f"exceeds the invoice's outstanding {inv.available}")
+
+
+def apply_to_outstanding(outstanding: Decimal, amount: Decimal) -> Decimal:
+    """Outstanding after a settled allocation; never below zero (the excess is the customer's
+    credit, e.g. when Zoho reduced the invoice after the customer paid)."""
+    return max(outstanding - amount, ZERO)
+
+
+def restore_outstanding(outstanding: Decimal, amount: Decimal, total: Decimal) -> Decimal:
+    """Outstanding after a settled allocation is undone (failed ACH); never above the total."""
+    return min(outstanding + amount, total)
