@@ -1,0 +1,253 @@
+"""Build the Zoho Books client of one connection, with tokens that live in the database.
+
+`books_for(container, connection_id)` is what the pull and push engines call. It reads the
+connection row (organisation, `api_domain`, accounts server), decrypts the tokens, and hands
+`ZohoBooks` a `DbTokenProvider` and the process's shared per-organisation rate limiter.
+
+Refreshing is the delicate part. Zoho caps how many access tokens one refresh token may mint
+in a short window, so N workers that all see a 401 must cause ONE refresh, not N:
+
+* in a process, one `threading.Lock` per connection serialises refreshes, and a thread whose
+  stale token was already replaced just takes the new one;
+* across processes, the refresh runs inside a transaction that holds the connection row's lock
+  (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a no-op `UPDATE` takes the database's write
+  lock first). Under that lock the row is re-read: if another worker already stored a newer
+  token (`token_version` moved, or the token is no longer the stale one), that token is used
+  and Zoho is not called. The new token is written with `token_version = token_version + 1`
+  guarded by the version read (compare-and-swap), so a lost race can never overwrite a newer
+  token.
+* A refresh token Zoho refuses (revoked, or pushed out by the user's 21st token) moves the
+  connection to `reauth_required` and raises `ZohoReauthorizationRequired`; nothing retries it.
+
+Tokens are encrypted with `TokenCipher(settings.token_encryption_key)` and registered with the
+connector's redaction, so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledgersync.bootstrap import Container
+from ledgersync.domain.connection import ConnectionEvent, can, transition
+from ledgersync.store.orm import Connection
+from ledgersync.zoho.client import CallRecord, ZohoBooks
+from ledgersync.zoho.errors import ZohoReauthorizationRequired
+from ledgersync.zoho.oauth import ZohoOAuth
+from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter
+from ledgersync.zoho.tokens import TokenCipher, register_secret
+
+log = logging.getLogger(__name__)
+
+# Zoho's daily API cap per organisation by plan (zoho-books-facts.md, "Limits").
+PLAN_DAILY_LIMITS: dict[str, int] = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000}
+
+_REFRESH_LOCKS: dict[str, threading.Lock] = {}
+_REFRESH_LOCKS_GUARD = threading.Lock()
+
+
+class ConnectionNotReady(RuntimeError):
+    """The connection has no tokens or no organisation yet (not connected, or disconnected)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _refresh_lock(connection_id: str) -> threading.Lock:
+    with _REFRESH_LOCKS_GUARD:
+        return _REFRESH_LOCKS.setdefault(connection_id, threading.Lock())
+
+
+def token_cipher(container: Container) -> TokenCipher:
+    """The cipher of this deployment (one per container)."""
+    cipher = container.extras.get("token_cipher")
+    if cipher is None:
+        cipher = TokenCipher(container.settings.token_encryption_key.get_secret_value())
+        container.extras["token_cipher"] = cipher
+    return cipher
+
+
+def oauth_client(container: Container, accounts_server: str | None = None) -> ZohoOAuth:
+    """The deployment's OAuth client (client id/secret/redirect URI from settings)."""
+    s = container.settings
+    return ZohoOAuth(
+        container.http,
+        s.zoho_client_id,
+        s.zoho_client_secret.get_secret_value(),
+        s.redirect_uri,
+        accounts_server or s.zoho_accounts_url,
+    )
+
+
+def rate_limiter(container: Container) -> RateLimiter:
+    """The process's per-organisation limiter (shared by every client of the container).
+
+    `container.extras["rate_limiter"]` wins if another part installed one (e.g. a Redis-backed
+    limiter for Celery workers); otherwise an in-memory one is created from settings. Zoho's
+    minute is scaled by `zoho_window_seconds`, the day with it.
+    """
+    limiter = container.extras.get("rate_limiter")
+    if limiter is None:
+        s = container.settings
+        scale = s.zoho_window_seconds / 60.0
+        limiter = MemoryRateLimiter(
+            per_minute=s.zoho_per_minute_limit,
+            window_seconds=s.zoho_window_seconds,
+            daily_limit=PLAN_DAILY_LIMITS.get(s.zoho_plan, 10000),
+            day_seconds=86400.0 * scale,
+        )
+        container.extras["rate_limiter"] = limiter
+    return limiter
+
+
+def _lock_row(session: Session, connection_id: str) -> Connection | None:
+    """Load the connection holding its row lock until the transaction ends."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: take the database write lock with a no-op write.
+        session.execute(
+            update(Connection).where(Connection.id == connection_id).values(token_version=Connection.token_version)
+        )
+        session.expire_all()
+        return session.get(Connection, connection_id)
+    return session.scalars(select(Connection).where(Connection.id == connection_id).with_for_update()).one_or_none()
+
+
+def mark_reauth_required(session: Session, connection_id: str, detail: str) -> None:
+    """Move the connection to `reauth_required` (if its state allows) and drop the access token."""
+    conn = session.get(Connection, connection_id)
+    if conn is None or not can(conn.status, ConnectionEvent.AUTH_REVOKED):
+        return
+    conn.status = transition(conn.status, ConnectionEvent.AUTH_REVOKED)
+    conn.status_detail = detail
+    conn.access_token_enc = None
+    conn.token_expires_at = None
+
+
+class DbTokenProvider:
+    """`TokenProvider` backed by the `connections` row (see module docstring)."""
+
+    def __init__(
+        self,
+        container: Container,
+        connection_id: str,
+        *,
+        skew_seconds: float = 60.0,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._container = container
+        self._connection_id = connection_id
+        self._cipher = token_cipher(container)
+        self._skew = timedelta(seconds=skew_seconds)
+        self._now = now
+        self._token: str | None = None
+        self._expires_at: datetime | None = None
+        self.refresh_count = 0  # refreshes THIS provider performed at Zoho
+
+    def _fresh(self, expires_at: datetime | None) -> bool:
+        return expires_at is None or self._now() + self._skew < expires_at
+
+    def access_token(self) -> str:
+        if self._token is not None and self._fresh(self._expires_at):
+            return self._token
+        with self._container.uow() as uow:
+            conn = uow.session.get(Connection, self._connection_id)
+            if conn is None or conn.refresh_token_enc is None:
+                raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
+            if conn.access_token_enc is not None and self._fresh(conn.token_expires_at):
+                self._remember(self._cipher.decrypt(conn.access_token_enc), conn.token_expires_at)
+                assert self._token is not None
+                return self._token
+            stale = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else ""
+        return self.refresh_access_token(stale)
+
+    def refresh_access_token(self, stale: str) -> str:
+        with _refresh_lock(self._connection_id):
+            if self._token is not None and self._token != stale and self._fresh(self._expires_at):
+                return self._token  # another thread of this process refreshed already
+            return self._refresh_under_row_lock(stale)
+
+    def _remember(self, token: str, expires_at: datetime | None) -> None:
+        register_secret(token)
+        self._token = token
+        self._expires_at = expires_at
+
+    def _refresh_under_row_lock(self, stale: str) -> str:
+        with self._container.uow() as uow:
+            conn = _lock_row(uow.session, self._connection_id)
+            if conn is None or conn.refresh_token_enc is None:
+                raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
+            current = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+            if current is not None and current != stale and self._fresh(conn.token_expires_at):
+                uow.commit()  # another worker refreshed while we waited for the lock
+                self._remember(current, conn.token_expires_at)
+                return current
+            refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
+            register_secret(refresh_token)
+            version = conn.token_version
+            oauth = oauth_client(self._container, conn.accounts_server)
+            try:
+                tokens = oauth.refresh(refresh_token, conn.accounts_server)
+            except ZohoReauthorizationRequired:
+                log.warning("zoho.token.refresh_refused connection=%s", self._connection_id)
+                mark_reauth_required(
+                    uow.session, self._connection_id,
+                    "Zoho refused the stored authorization (revoked or replaced). Reconnect to resume syncing.",
+                )
+                uow.commit()
+                raise
+            result = uow.session.execute(
+                update(Connection)
+                .where(Connection.id == self._connection_id, Connection.token_version == version)
+                .values(
+                    access_token_enc=self._cipher.encrypt(tokens.access_token),
+                    token_expires_at=tokens.expires_at,
+                    token_version=version + 1,
+                )
+            )
+            uow.commit()
+            self.refresh_count += 1
+            if result.rowcount != 1:  # pragma: no cover - only without a working row lock
+                log.warning("zoho.token.refresh_lost_race connection=%s", self._connection_id)
+            log.info("zoho.token.refreshed connection=%s version=%s", self._connection_id, version + 1)
+            self._remember(tokens.access_token, tokens.expires_at)
+            return tokens.access_token
+
+
+def books_for(
+    container: Container,
+    connection_id: str,
+    *,
+    limiter: RateLimiter | None = None,
+    on_call: Callable[[CallRecord], None] | None = None,
+    tokens: DbTokenProvider | None = None,
+    **client_kwargs: object,
+) -> ZohoBooks:
+    """The Zoho Books client of a connection (organisation, data centre, tokens from the row).
+
+    Raises `ConnectionNotReady` if the connection has no organisation or no tokens. Priority is
+    per call (`books.get(..., priority="pull")`); the limiter is shared per process unless one
+    is passed. Extra keyword arguments go to `ZohoBooks` (e.g. `sleep`, `max_attempts`).
+    """
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        if conn is None:
+            raise ConnectionNotReady(f"no connection {connection_id}")
+        if not conn.organization_id or not conn.api_domain or conn.refresh_token_enc is None:
+            raise ConnectionNotReady(f"connection {connection_id} is not connected to an organisation")
+        org_id, api_domain = conn.organization_id, conn.api_domain
+    return ZohoBooks(
+        container.http,
+        api_domain=api_domain,
+        organization_id=org_id,
+        tokens=tokens or DbTokenProvider(container, connection_id),
+        limiter=limiter if limiter is not None else rate_limiter(container),
+        on_call=on_call,
+        timeout=container.settings.zoho_http_timeout_s,
+        **client_kwargs,  # type: ignore[arg-type]
+    )
