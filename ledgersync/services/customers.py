@@ -1,0 +1,59 @@
+"""The partner's customers (platform-created here; Zoho-origin ones arrive by the pull sync)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from ledgersync.bootstrap import Container
+from ledgersync.services._session import detached
+from ledgersync.services.errors import InvalidInput, NotFound
+from ledgersync.store import orm
+
+
+def create_customer(
+    container: Container, partner_id: str, *, name: str, email: str | None = None, currency: str | None = None
+) -> orm.Customer:
+    """A platform-origin customer of the partner (never pushed to Zoho)."""
+    if not name.strip():
+        raise InvalidInput("name", "must not be empty")
+    with container.uow() as uow:
+        partner = uow.session.get(orm.Partner, partner_id)
+        if partner is None:
+            raise NotFound("partner", partner_id)
+        code = (currency or partner.base_currency).upper()
+        if len(code) != 3 or not code.isalpha():
+            raise InvalidInput("currency_code", "must be a 3-letter ISO code")
+        row = orm.Customer(partner_id=partner_id, name=name.strip(), email=email, currency_code=code, origin="platform")
+        uow.session.add(row)
+        uow.commit()
+        return row
+
+
+def list_customers(
+    container: Container,
+    partner_id: str,
+    *,
+    search: str | None = None,
+    archived: bool | None = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[orm.Customer]:
+    """The partner's customers by name; `archived=None` means both."""
+    stmt = select(orm.Customer).where(orm.Customer.partner_id == partner_id)
+    if archived is not None:
+        stmt = stmt.where(orm.Customer.archived == archived)
+    if search:
+        like = f"%{search.lower()}%"
+        stmt = stmt.where(or_(func.lower(orm.Customer.name).like(like), func.lower(orm.Customer.email).like(like)))
+    stmt = stmt.order_by(orm.Customer.name, orm.Customer.id).limit(limit).offset(offset)
+    with container.uow() as uow:
+        return detached(uow, list(uow.session.scalars(stmt)))
+
+
+def get_customer(container: Container, partner_id: str, customer_id: str) -> orm.Customer:
+    """One customer of the partner; another partner's id is `NotFound`."""
+    with container.uow() as uow:
+        row = uow.session.get(orm.Customer, customer_id)
+        if row is None or row.partner_id != partner_id:
+            raise NotFound("customer", customer_id)
+        return detached(uow, row)

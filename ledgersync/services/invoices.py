@@ -1,0 +1,154 @@
+"""Platform invoices: creation with line items, and the partner's invoice list.
+
+Invoices from Zoho are written by the pull sync; here the partner creates platform-origin ones
+(never pushed to Zoho; a payment on them becomes a stand-alone deposit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ledgersync.bootstrap import Container
+from ledgersync.domain.invoices import STATUSES, invoice_status
+from ledgersync.domain.money import CENT, ZERO
+from ledgersync.services._session import detached
+from ledgersync.services.errors import InvalidInput, NotFound
+from ledgersync.store import orm
+
+
+@dataclass(frozen=True)
+class LineItemInput:
+    name: str
+    quantity: Decimal
+    rate: Decimal
+    description: str = ""
+    tax_amount: Decimal = ZERO
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def create_invoice(
+    container: Container,
+    partner_id: str,
+    *,
+    customer_id: str,
+    line_items: list[LineItemInput],
+    due_date: date | None = None,
+    issue_date: date | None = None,
+    number: str | None = None,
+) -> orm.Invoice:
+    """A platform invoice in the customer's currency; total = Σ(quantity × rate, to the cent) + tax."""
+    if not line_items:
+        raise InvalidInput("line_items", "at least one line item is required")
+    amounts = [_line_amount(i, item) for i, item in enumerate(line_items)]
+    total = sum(amounts, ZERO) + sum((item.tax_amount for item in line_items), ZERO)
+    issue = issue_date or today_utc()
+    if due_date is not None and due_date < issue:
+        raise InvalidInput("due_date", "is before the issue date")
+    with container.uow() as uow:
+        customer = uow.session.get(orm.Customer, customer_id)
+        if customer is None or customer.partner_id != partner_id:
+            raise InvalidInput("customer_id", "customer not found")
+        invoice = orm.Invoice(
+            partner_id=partner_id,
+            customer_id=customer_id,
+            number=number or _next_number(uow.session, partner_id),
+            currency_code=customer.currency_code,
+            issue_date=issue,
+            due_date=due_date,
+            total=total,
+            outstanding=total,
+            status=invoice_status(total, total, due_date, today_utc()),
+            origin="platform",
+            line_items=[_line_row(i, item, amt) for i, (item, amt) in enumerate(zip(line_items, amounts))],
+        )
+        uow.session.add(invoice)
+        uow.commit()
+        return detached(uow, invoice)
+
+
+def _line_amount(index: int, item: LineItemInput) -> Decimal:
+    if item.quantity <= 0:
+        raise InvalidInput(f"line_items[{index}].quantity", "must be greater than zero")
+    if item.rate < 0:
+        raise InvalidInput(f"line_items[{index}].rate", "must not be negative")
+    if item.tax_amount < 0 or item.tax_amount != item.tax_amount.quantize(CENT):
+        raise InvalidInput(f"line_items[{index}].tax_amount", "must be a non-negative amount in cents")
+    return (item.quantity * item.rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _line_row(position: int, item: LineItemInput, amount: Decimal) -> orm.InvoiceLineItem:
+    return orm.InvoiceLineItem(
+        position=position,
+        name=item.name,
+        description=item.description,
+        quantity=item.quantity,
+        rate=item.rate,
+        amount=amount,
+        tax_amount=item.tax_amount,
+    )
+
+
+def _next_number(session, partner_id: str) -> str:  # type: ignore[no-untyped-def]
+    count = session.scalar(
+        select(func.count()).select_from(orm.Invoice).where(
+            orm.Invoice.partner_id == partner_id, orm.Invoice.origin == "platform"
+        )
+    )
+    return f"PL-{int(count or 0) + 1:05d}"
+
+
+def list_invoices(
+    container: Container,
+    partner_id: str,
+    *,
+    status: str | None = None,
+    archived: bool | None = False,
+    search: str | None = None,
+    customer_id: str | None = None,
+    origin: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[orm.Invoice]:
+    """The partner's invoices, newest first; `archived=None` lists archived ones too.
+
+    `search` matches the invoice number or the customer's name (case-insensitive).
+    """
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
+    stmt = (
+        select(orm.Invoice)
+        .join(orm.Customer, orm.Customer.id == orm.Invoice.customer_id)
+        .where(orm.Invoice.partner_id == partner_id)
+        .options(selectinload(orm.Invoice.line_items))
+    )
+    if status is not None:
+        stmt = stmt.where(orm.Invoice.status == status)
+    if archived is not None:
+        stmt = stmt.where(orm.Invoice.archived == archived)
+    if customer_id is not None:
+        stmt = stmt.where(orm.Invoice.customer_id == customer_id)
+    if origin is not None:
+        stmt = stmt.where(orm.Invoice.origin == origin)
+    if search:
+        like = f"%{search.lower()}%"
+        stmt = stmt.where(or_(func.lower(orm.Invoice.number).like(like), func.lower(orm.Customer.name).like(like)))
+    stmt = stmt.order_by(orm.Invoice.issue_date.desc(), orm.Invoice.number.desc()).limit(limit).offset(offset)
+    with container.uow() as uow:
+        return detached(uow, list(uow.session.scalars(stmt)))
+
+
+def get_invoice(container: Container, partner_id: str, invoice_id: str) -> orm.Invoice:
+    """One invoice of the partner with its line items; another partner's id is `NotFound`."""
+    with container.uow() as uow:
+        row = uow.session.get(orm.Invoice, invoice_id, options=[selectinload(orm.Invoice.line_items)])
+        if row is None or row.partner_id != partner_id:
+            raise NotFound("invoice", invoice_id)
+        return detached(uow, row)
