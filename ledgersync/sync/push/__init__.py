@@ -1,0 +1,132 @@
+"""Push sync, platform → Zoho: drain the outbox of one connection, exactly once.
+
+`drain_outbox(container, connection_id)` is what the dispatcher (on `outbox.notify`) and the
+safety-net schedule call. It is safe to call from many threads or processes at once: each
+intent is claimed with a lease (see `engine.claim`), so concurrent drains share the work and
+never write the same intent twice.
+
+Order: payments and stand-alone deposits first, then payouts (their deposit needs the
+payments in Undeposited Funds), then reversals of failed payments (a reversal needs to know
+whether the payment was already deposited). An intent whose dependency is not finished is
+deferred a few seconds; a drain makes several passes so a whole chain usually goes in one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from ledgersync.store.orm import Connection, PushIntent
+from ledgersync.sync.push.engine import (
+    KIND_ORDER,
+    DrainResult,
+    Hooks,
+    PushConfig,
+    SimulatedCrash,
+    claim,
+    new_worker_id,
+    process_intent,
+    retry_intent,
+)
+from ledgersync.sync.push.zoho_writes import Books
+
+__all__ = ["DrainResult", "Hooks", "PushConfig", "SimulatedCrash", "drain_outbox", "retry_intent"]
+
+
+def _default_books(container: Any, connection_id: str) -> Books:
+    from ledgersync.sync.books_factory import books_for
+
+    return books_for(container, connection_id)
+
+
+def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tuple[str, str]]:
+    """(id, kind) of every intent of the connection that may be worked now, in push order."""
+    now = cfg.now()
+    with container.uow() as uow:
+        s = uow.session
+        conn = s.get(Connection, connection_id)
+        if conn is None:
+            return []
+        from ledgersync.sync.push.engine import adopt_orphans
+
+        adopt_orphans(s, conn)
+        uow.commit()
+        rows = s.execute(
+            select(PushIntent.id, PushIntent.kind, PushIntent.created_at)
+            .where(
+                PushIntent.connection_id == connection_id,
+                or_(
+                    PushIntent.state.in_(("pending", "uncertain", "in_flight")) & (PushIntent.next_attempt_at <= now),
+                    PushIntent.state == "waiting",
+                ),
+                or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
+            )
+        ).all()
+    rows = sorted(rows, key=lambda r: (KIND_ORDER.get(r[1], 9), r[2]))
+    return [(r[0], r[1]) for r in rows]
+
+
+def drain_outbox(
+    container: Any,
+    connection_id: str,
+    *,
+    books: Books | Callable[[], Books] | None = None,
+    worker_id: str | None = None,
+    hooks: Hooks | None = None,
+    cfg: PushConfig | None = None,
+    max_passes: int = 4,
+    max_intents: int | None = None,
+) -> DrainResult:
+    """Push every due intent of the connection; returns what happened (counts and notes).
+
+    `books` may be a client or a factory (tests hand one bound to the in-process sandbox); by
+    default `books_for(container, connection_id)` builds one lazily, so a drain with only
+    waiting intents makes no Zoho call. A connection that cannot build a client (not connected)
+    parks its intents as `waiting`.
+    """
+    cfg = cfg or PushConfig()
+    hooks = hooks or Hooks()
+    worker = worker_id or new_worker_id()
+    result = DrainResult(connection_id)
+    cache: dict[str, Books] = {}
+
+    def factory() -> Books:
+        if "b" not in cache:
+            if books is None:
+                from ledgersync.sync.books_factory import ConnectionNotReady
+
+                try:
+                    cache["b"] = _default_books(container, connection_id)
+                except ConnectionNotReady as e:
+                    from ledgersync.sync.push.engine import Waiting
+
+                    raise Waiting(str(e)) from e
+            elif callable(books) and not hasattr(books, "post"):
+                cache["b"] = books()
+            else:
+                cache["b"] = books  # type: ignore[assignment]
+        return cache["b"]
+
+    handled = 0
+    seen_waiting: set[str] = set()
+    for _ in range(max_passes):
+        progressed = False
+        for intent_id, _kind in due_intents(container, connection_id, cfg):
+            if max_intents is not None and handled >= max_intents:
+                return result
+            if intent_id in seen_waiting:
+                continue
+            if not claim(container, intent_id, worker, cfg):
+                result.skipped += 1
+                continue
+            handled += 1
+            outcome = process_intent(container, factory, intent_id, worker=worker, cfg=cfg, hooks=hooks, result=result)
+            if outcome in ("done", "cancelled", "failed"):
+                progressed = True
+            elif outcome == "waiting":
+                seen_waiting.add(intent_id)
+        if not progressed:
+            break
+    return result
