@@ -46,7 +46,7 @@ S = ConnectionStatus
 E = ConnectionEvent
 
 _TRANSITIONS: dict[ConnectionEvent, tuple[frozenset[ConnectionStatus], ConnectionStatus]] = {
-    E.AUTHORIZE: (frozenset({S.DISCONNECTED, S.PENDING, S.ERROR, S.REAUTH_REQUIRED}), S.PENDING),
+    E.AUTHORIZE: (frozenset(set(S)), S.PENDING),  # a new organisation always starts over
     E.REAUTHORIZE: (frozenset({S.CONNECTED, S.ERROR, S.REAUTH_REQUIRED}), S.CONNECTED),
     E.INITIAL_SYNC_COMPLETED: (frozenset({S.PENDING, S.CONNECTED}), S.CONNECTED),
     E.FAIL: (frozenset({S.PENDING, S.CONNECTED, S.ERROR}), S.ERROR),

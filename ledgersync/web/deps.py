@@ -53,6 +53,7 @@ def get_current_user(request: Request, container: ContainerDep) -> User:
             user = uow.session.get(User, user_id)
             if user is not None and user.is_active:
                 partner = uow.session.get(Partner, user.partner_id)
+                uow.session.expunge_all()  # leaving the unit of work rolls back; keep loaded columns
                 request.state.user = user
                 request.state.partner = partner
                 return user

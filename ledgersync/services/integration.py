@@ -1,0 +1,518 @@
+"""The Zoho Books integration of one partner: connect, callback, organisation, accounts, disconnect.
+
+The four steps of the seed (Connect → consent → Pending → Connected → Set Up Accounts) as use
+cases the dashboard calls; every function takes the partner id and touches only that partner's
+connection. Status changes go through `ledgersync.domain.connection.transition`, so an invalid
+change (a late worker marking a disconnected connection connected) is refused.
+
+OAuth `state`: a random value with its creation time (`{epoch}.{random}`), of which only the
+SHA-256 is stored on the connection row. The callback must present a state whose hash matches
+the logged-in partner's connection and that is at most `STATE_TTL` old; it is single use.
+Codes are exchanged only at an accounts server we know (`ZohoHosts.trusted_accounts_server`),
+so a forged `accounts-server` in a callback never receives the client secret.
+
+Pull calls `mark_connected(session_or_container, connection_id)` when the initial sync is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ledgersync.bootstrap import Container
+from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
+from ledgersync.services.errors import Conflict, InvalidInput, NotFound
+from ledgersync.store.orm import Connection, SyncCursor
+from ledgersync.sync.books_factory import (
+    DbTokenProvider,
+    books_for,
+    mark_reauth_required,
+    oauth_client,
+    token_cipher,
+)
+from ledgersync.zoho.dc import DATA_CENTRES, UnknownDataCentre, ZohoHosts
+from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
+from ledgersync.zoho.oauth import DEFAULT_SCOPES
+from ledgersync.zoho.tokens import register_secret
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "zoho_books"
+STATE_TTL = 15 * 60  # seconds a consent may take
+
+__all__ = [
+    "AccountChoices",
+    "AccountOption",
+    "CallbackOutcome",
+    "OAuthCallbackRefused",
+    "Organization",
+    "account_choices",
+    "begin_connect",
+    "choose_organization",
+    "complete_callback",
+    "disconnect",
+    "get_connection",
+    "initial_sync_progress",
+    "list_organizations",
+    "mark_connected",
+    "mark_error",
+    "mark_reauth_required",
+    "mark_recovered",
+    "save_accounts",
+    "zoho_hosts",
+]
+
+
+class OAuthCallbackRefused(InvalidInput):
+    """The callback is not one we started (state mismatch/expired) or Zoho refused the consent."""
+
+
+@dataclass(frozen=True)
+class Organization:
+    organization_id: str
+    name: str
+    currency_code: str | None = None
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """`choose_organization` is True when the partner must pick one of `organizations`."""
+
+    connection_id: str
+    status: str
+    choose_organization: bool = False
+    organizations: list[Organization] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AccountOption:
+    account_id: str
+    name: str
+    account_type: str
+
+
+@dataclass
+class AccountChoices:
+    """Dropdown content for Set Up Accounts, with what is pre-selected."""
+
+    undeposited: list[AccountOption]
+    bank: list[AccountOption]
+    fees: list[AccountOption]
+    selected_undeposited: str | None = None
+    selected_bank: str | None = None
+    selected_fees: str | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _hash_state(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def zoho_hosts(container: Container) -> ZohoHosts:
+    """Real Zoho hosts when the accounts URL is one of Zoho's, else everything under the sandbox URL."""
+    url = container.settings.zoho_accounts_url.rstrip("/")
+    known = {dc.accounts_server for dc in DATA_CENTRES.values()}
+    return ZohoHosts(None if url in known else url)
+
+
+def _target_session(target: Session | Container) -> tuple[Session, Any]:
+    """(session, uow-or-None): callers of the mark_* functions pass a session or a container."""
+    if isinstance(target, Session):
+        return target, None
+    uow = target.uow()
+    uow.__enter__()
+    return uow.session, uow
+
+
+def _finish(uow: Any, ok: bool = True) -> None:
+    if uow is None:
+        return
+    try:
+        if ok:
+            uow.commit()
+    finally:
+        uow.__exit__(None, None, None)
+
+
+def _partner_connection(session: Session, partner_id: str, *, lock: bool = False) -> Connection | None:
+    stmt = select(Connection).where(Connection.partner_id == partner_id, Connection.provider == PROVIDER)
+    if lock and session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def _set_status(conn: Connection, event: ConnectionEvent, detail: str | None = None) -> None:
+    conn.status = transition(conn.status, event).value
+    conn.status_detail = detail
+
+
+# --------------------------------------------------------------------------- read side
+
+
+def get_connection(container: Container, partner_id: str) -> Connection | None:
+    """The partner's Zoho Books connection (detached), or None before the first Connect."""
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id)
+        if conn is not None:
+            uow.session.expunge(conn)
+        return conn
+
+
+def initial_sync_progress(container: Container, connection_id: str) -> dict[str, Any] | None:
+    """The pull engine's progress report (`ledgersync.sync.pull.progress`), None if not available."""
+    try:
+        progress = importlib.import_module("ledgersync.sync.pull.progress")
+    except ModuleNotFoundError:
+        return None
+    with container.uow() as uow:
+        return progress.initial_sync_progress(uow.session, connection_id)
+
+
+# --------------------------------------------------------------------------- connect
+
+
+def begin_connect(container: Container, partner_id: str) -> str:
+    """Create (or reuse) the partner's connection, remember a fresh `state`; the consent URL."""
+    state = f"{int(time.time())}.{secrets.token_urlsafe(32)}"
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id, lock=True)
+        if conn is None:
+            conn = Connection(partner_id=partner_id, provider=PROVIDER, status=ConnectionStatus.DISCONNECTED.value,
+                              plan=container.settings.zoho_plan)
+            uow.session.add(conn)
+        conn.oauth_state = _hash_state(state)
+        uow.commit()
+    oauth = oauth_client(container, container.settings.zoho_accounts_url)
+    return oauth.authorize_url(state, scopes=DEFAULT_SCOPES, prompt="consent", access_type="offline")
+
+
+def _check_state(conn: Connection | None, state: str | None) -> None:
+    if conn is None or not state or not conn.oauth_state:
+        raise OAuthCallbackRefused("This authorization was not started here. Please click Connect again.")
+    if not hmac.compare_digest(conn.oauth_state, _hash_state(state)):
+        raise OAuthCallbackRefused("The authorization does not match your session. Please click Connect again.")
+    issued, _, _ = state.partition(".")
+    if not issued.isdigit() or time.time() - int(issued) > STATE_TTL:
+        raise OAuthCallbackRefused("The authorization took too long. Please click Connect again.")
+
+
+def complete_callback(container: Container, partner_id: str, params: Mapping[str, str]) -> CallbackOutcome:
+    """Handle Zoho's redirect: check `state`, exchange the code at the callback's DC, store tokens.
+
+    Then lists the user's organisations: with exactly one, it is chosen and the initial sync
+    starts (status Pending); with several, the caller shows a chooser (`choose_organization`).
+    """
+    hosts = zoho_hosts(container)
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id, lock=True)
+        _check_state(conn, params.get("state"))
+        assert conn is not None
+        conn.oauth_state = None  # single use, whatever happens next
+        uow.commit()
+        connection_id = conn.id
+    if params.get("error"):
+        raise OAuthCallbackRefused(
+            "Access was not granted in Zoho Books." if params["error"] == "access_denied"
+            else f"Zoho refused the authorization ({params['error']})."
+        )
+    code = params.get("code")
+    if not code:
+        raise OAuthCallbackRefused("Zoho did not send an authorization code. Please click Connect again.")
+    try:
+        accounts_server = hosts.trusted_accounts_server(params.get("location"), params.get("accounts-server"))
+        oauth = oauth_client(container, accounts_server)
+        tokens = oauth.exchange_code(code, accounts_server)
+        api_domain = hosts.trusted_api_domain(tokens.api_domain or hosts.api_domain(hosts.location_of(accounts_server)))
+    except UnknownDataCentre as exc:
+        raise OAuthCallbackRefused(f"Unknown Zoho data centre: {exc}") from exc
+    except ZohoError as exc:
+        raise OAuthCallbackRefused(f"Zoho refused the authorization code ({exc}). Please click Connect again.") from exc
+    if not tokens.refresh_token:
+        raise OAuthCallbackRefused("Zoho gave no offline access (refresh token). Please click Connect again.")
+    register_secret(tokens.access_token)
+    register_secret(tokens.refresh_token)
+
+    cipher = token_cipher(container)
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        assert conn is not None
+        old_refresh = cipher.decrypt(conn.refresh_token_enc) if conn.refresh_token_enc else None
+        old_server = conn.accounts_server
+        conn.access_token_enc = cipher.encrypt(tokens.access_token)
+        conn.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
+        conn.token_expires_at = tokens.expires_at
+        conn.token_version = (conn.token_version or 0) + 1
+        conn.accounts_server = accounts_server
+        conn.api_domain = api_domain
+        conn.data_center = hosts.location_of(accounts_server)
+        conn.scopes = tokens.scope or ",".join(DEFAULT_SCOPES)
+        uow.commit()
+    if old_refresh and old_refresh != tokens.refresh_token:
+        _revoke_quietly(container, old_refresh, old_server)  # a reconnect must not leave a live old token
+
+    orgs = list_organizations(container, partner_id)
+    if not orgs:
+        raise OAuthCallbackRefused("This Zoho account has no Zoho Books organisation.")
+    if len(orgs) == 1:
+        status = choose_organization(container, partner_id, orgs[0].organization_id, _orgs=orgs)
+        return CallbackOutcome(connection_id, status)
+    current = get_connection(container, partner_id)
+    return CallbackOutcome(connection_id, current.status if current else "disconnected", True, orgs)
+
+
+def _unbound_books(container: Container, connection_id: str, api_domain: str) -> Any:
+    from ledgersync.zoho.client import ZohoBooks
+
+    return ZohoBooks(container.http, api_domain=api_domain, organization_id="",
+                     tokens=DbTokenProvider(container, connection_id), timeout=container.settings.zoho_http_timeout_s)
+
+
+def list_organizations(container: Container, partner_id: str) -> list[Organization]:
+    """The Zoho Books organisations the stored authorization can see (`GET /organizations`)."""
+    conn = get_connection(container, partner_id)
+    if conn is None or conn.refresh_token_enc is None or not conn.api_domain:
+        raise Conflict("Connect Zoho Books first.")
+    books = _unbound_books(container, conn.id, conn.api_domain)
+    body = books.get("/organizations", priority="push")
+    return [
+        Organization(
+            organization_id=str(o["organization_id"]),
+            name=str(o.get("name") or o["organization_id"]),
+            currency_code=o.get("currency_code"),
+            is_default=bool(o.get("is_default_org")),
+        )
+        for o in body.get("organizations", [])
+    ]
+
+
+def choose_organization(
+    container: Container, partner_id: str, organization_id: str, *, _orgs: list[Organization] | None = None
+) -> str:
+    """Bind the connection to one organisation; Pending + initial sync (or back to Connected).
+
+    Re-consenting for the organisation whose initial sync already finished goes straight back to
+    Connected; a new organisation resets the sync state and account mapping.
+    """
+    orgs = _orgs if _orgs is not None else list_organizations(container, partner_id)
+    chosen = next((o for o in orgs if o.organization_id == str(organization_id)), None)
+    if chosen is None:
+        raise InvalidInput("That organisation is not available to this Zoho account.")
+    start_sync = False
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id, lock=True)
+        if conn is None or conn.refresh_token_enc is None:
+            raise Conflict("Connect Zoho Books first.")
+        same_org = conn.organization_id == chosen.organization_id
+        if same_org and conn.initial_sync_phase == "done" and can(conn.status, ConnectionEvent.REAUTHORIZE):
+            _set_status(conn, ConnectionEvent.REAUTHORIZE)
+        else:
+            if not same_org:
+                uow.session.execute(delete(SyncCursor).where(SyncCursor.connection_id == conn.id))
+                conn.initial_sync_phase = None
+                for col in ("undeposited", "bank", "fees"):
+                    setattr(conn, f"{col}_account_id", None)
+                    setattr(conn, f"{col}_account_name", None)
+            _set_status(conn, ConnectionEvent.AUTHORIZE)
+            start_sync = True
+        conn.organization_id = chosen.organization_id
+        conn.organization_name = chosen.name
+        conn.currency_code = chosen.currency_code
+        conn.status_detail = None
+        uow.commit()
+        connection_id, status = conn.id, conn.status
+    log.info("integration.organization_chosen partner=%s connection=%s status=%s", partner_id, connection_id, status)
+    if start_sync:
+        _start_initial_sync(container, connection_id)
+    return status
+
+
+def _start_initial_sync(container: Container, connection_id: str) -> None:
+    """Hand over to the pull engine; until it exists the connection simply stays Pending."""
+    try:
+        initial = importlib.import_module("ledgersync.sync.pull.initial")
+    except ModuleNotFoundError:
+        log.warning("integration.initial_sync_unavailable connection=%s", connection_id)
+        return
+    initial.start_initial_sync(container, connection_id)
+
+
+# --------------------------------------------------------------------------- status changes
+
+
+def mark_connected(target: Session | Container, connection_id: str) -> bool:
+    """The initial sync finished: Pending → Connected. False (and no change) if not allowed."""
+    session, uow = _target_session(target)
+    ok = False
+    try:
+        conn = session.get(Connection, connection_id)
+        if conn is not None and conn.status == ConnectionStatus.PENDING.value:
+            _set_status(conn, ConnectionEvent.INITIAL_SYNC_COMPLETED)
+            conn.connected_at = conn.connected_at or _utcnow()
+            ok = True
+        elif conn is not None and conn.status == ConnectionStatus.CONNECTED.value:
+            ok = True
+    finally:
+        _finish(uow, ok)
+    return ok
+
+
+def mark_error(target: Session | Container, connection_id: str, detail: str) -> bool:
+    """A sync cannot run (not a per-record problem): show Error with `detail` (what to do next)."""
+    session, uow = _target_session(target)
+    ok = False
+    try:
+        conn = session.get(Connection, connection_id)
+        if conn is not None and can(conn.status, ConnectionEvent.FAIL):
+            _set_status(conn, ConnectionEvent.FAIL, detail)
+            ok = True
+    finally:
+        _finish(uow, ok)
+    return ok
+
+
+def mark_recovered(target: Session | Container, connection_id: str) -> bool:
+    """A sync succeeded again after an Error: back to Connected (or Pending if never finished)."""
+    session, uow = _target_session(target)
+    ok = False
+    try:
+        conn = session.get(Connection, connection_id)
+        if conn is not None and conn.status == ConnectionStatus.ERROR.value:
+            event = ConnectionEvent.RECOVER if conn.initial_sync_phase == "done" else ConnectionEvent.RETRY
+            _set_status(conn, event)
+            ok = True
+    finally:
+        _finish(uow, ok)
+    return ok
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _options(rows: list[dict[str, Any]], types: set[str]) -> list[AccountOption]:
+    opts = [
+        AccountOption(str(r["account_id"]), str(r.get("account_name") or ""), str(r.get("account_type") or ""))
+        for r in rows
+        if r.get("account_type") in types and r.get("is_active", True) is not False
+    ]
+    return sorted(opts, key=lambda o: o.name.lower())
+
+
+def _pick(options: list[AccountOption], current: str | None, preferred_name: str | None) -> str | None:
+    ids = {o.account_id for o in options}
+    if current and current in ids:
+        return current
+    if preferred_name:
+        for o in options:
+            if o.name.lower() == preferred_name.lower():
+                return o.account_id
+    return None
+
+
+def account_choices(container: Container, partner_id: str) -> AccountChoices:
+    """Dropdowns from Zoho's chart of accounts; saved values, else sensible defaults, pre-selected."""
+    conn = get_connection(container, partner_id)
+    if conn is None or not conn.organization_id:
+        raise Conflict("Connect Zoho Books first.")
+    books = books_for(container, conn.id)
+    rows: list[dict[str, Any]] = []
+    for page in books.paginate("/chartofaccounts", "chartofaccounts", {"filter_by": "AccountType.All"}, priority="push"):
+        rows.extend(page.records)
+    undeposited = _options(rows, {"cash", "bank", "other_current_asset"})
+    bank = _options(rows, {"bank"})
+    fees = _options(rows, {"expense", "other_expense", "cost_of_goods_sold"})
+    return AccountChoices(
+        undeposited=undeposited,
+        bank=bank,
+        fees=fees,
+        selected_undeposited=_pick(undeposited, conn.undeposited_account_id, "Undeposited Funds"),
+        selected_bank=_pick(bank, conn.bank_account_id, None) or (bank[0].account_id if len(bank) == 1 else None),
+        selected_fees=_pick(fees, conn.fees_account_id, "Bank Fees and Charges"),
+    )
+
+
+def save_accounts(
+    container: Container, partner_id: str, *, undeposited_account_id: str, bank_account_id: str, fees_account_id: str
+) -> Connection:
+    """Store the account mapping after checking each id against the live chart of accounts."""
+    choices = account_choices(container, partner_id)
+
+    def find(options: list[AccountOption], account_id: str, what: str) -> AccountOption:
+        for o in options:
+            if o.account_id == account_id:
+                return o
+        raise InvalidInput(f"Choose a valid {what}.")
+
+    und = find(choices.undeposited, undeposited_account_id, "account for undeposited funds")
+    bank = find(choices.bank, bank_account_id, "payout bank account")
+    fees = find(choices.fees, fees_account_id, "fees account")
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id, lock=True)
+        if conn is None:
+            raise NotFound("connection")
+        conn.undeposited_account_id, conn.undeposited_account_name = und.account_id, und.name
+        conn.bank_account_id, conn.bank_account_name = bank.account_id, bank.name
+        conn.fees_account_id, conn.fees_account_name = fees.account_id, fees.name
+        uow.commit()
+        uow.session.expunge(conn)
+    log.info("integration.accounts_saved partner=%s connection=%s", partner_id, conn.id)
+    return conn
+
+
+# --------------------------------------------------------------------------- disconnect
+
+
+def _revoke_quietly(container: Container, refresh_token: str, accounts_server: str | None) -> bool:
+    try:
+        oauth_client(container, accounts_server).revoke(refresh_token, accounts_server)
+        return True
+    except ZohoReauthorizationRequired:
+        return True  # already dead at Zoho
+    except ZohoError as exc:
+        log.warning("integration.revoke_failed error=%s", type(exc).__name__)
+        return False
+
+
+def disconnect(container: Container, partner_id: str) -> bool:
+    """Revoke the refresh token at Zoho, clear the tokens, status Disconnected.
+
+    Returns whether Zoho confirmed the revocation (the local tokens are cleared either way, so
+    nothing of ours can use them again; the partner may also remove the app in Zoho).
+    """
+    cipher = token_cipher(container)
+    with container.uow() as uow:
+        conn = _partner_connection(uow.session, partner_id, lock=True)
+        if conn is None:
+            raise NotFound("connection")
+        refresh = cipher.decrypt(conn.refresh_token_enc) if conn.refresh_token_enc else None
+        server = conn.accounts_server
+        if conn.status != ConnectionStatus.DISCONNECTED.value:
+            _set_status(conn, ConnectionEvent.DISCONNECT)
+        conn.access_token_enc = None
+        conn.refresh_token_enc = None
+        conn.token_expires_at = None
+        conn.token_version = (conn.token_version or 0) + 1
+        conn.oauth_state = None
+        conn.initial_sync_phase = None
+        uow.commit()
+        connection_id = conn.id
+    revoked = _revoke_quietly(container, refresh, server) if refresh else True
+    log.info("integration.disconnected partner=%s connection=%s revoked=%s", partner_id, connection_id, revoked)
+    return revoked

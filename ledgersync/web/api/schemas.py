@@ -1,0 +1,188 @@
+"""Request and response models of `/api/v1`.
+
+Amounts are exact decimals. In responses they are JSON **strings** with two decimals
+(`"1234.50"`), never floats, so no client loses a cent to binary floating point; requests
+accept strings (recommended) or JSON numbers. Dates are ISO `YYYY-MM-DD`, timestamps ISO 8601 UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, examples=["125.00"])]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --------------------------------------------------------------------------- customers
+
+
+class CustomerIn(BaseModel):
+    name: str = Field(min_length=1, max_length=300)
+    email: str | None = Field(default=None, max_length=320)
+    currency_code: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+
+
+class CustomerOut(_Out):
+    id: str
+    name: str
+    email: str | None
+    currency_code: str
+    origin: Literal["platform", "zoho"]
+    archived: bool
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- invoices
+
+
+class LineItemIn(BaseModel):
+    name: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    quantity: Annotated[Decimal, Field(gt=0, examples=["1"])]
+    rate: Annotated[Decimal, Field(ge=0, examples=["99.00"])]
+    tax_amount: Annotated[Decimal, Field(ge=0, decimal_places=2)] = Decimal("0.00")
+
+
+class InvoiceIn(BaseModel):
+    customer_id: str
+    line_items: list[LineItemIn] = Field(min_length=1)
+    due_date: date | None = None
+    issue_date: date | None = None
+    number: str | None = Field(default=None, max_length=100)
+
+
+class LineItemOut(_Out):
+    name: str
+    description: str
+    quantity: Decimal
+    rate: Decimal
+    amount: Decimal
+    tax_amount: Decimal
+
+
+class InvoiceOut(_Out):
+    id: str
+    customer_id: str
+    number: str
+    currency_code: str
+    issue_date: date
+    due_date: date | None
+    total: Decimal
+    outstanding: Decimal
+    status: str
+    archived: bool
+    origin: Literal["platform", "zoho"]
+    line_items: list[LineItemOut]
+
+
+# --------------------------------------------------------------------------- payments
+
+
+class AllocationIn(BaseModel):
+    invoice_id: str
+    amount: Amount
+
+
+class PaymentIn(BaseModel):
+    allocations: list[AllocationIn] = Field(min_length=1)
+    method: Literal["card", "ach"] = "card"
+    amount: Amount | None = Field(default=None, description="defaults to the sum of the allocations")
+
+
+class SettleIn(BaseModel):
+    outcome: Literal["succeeded", "failed"]
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class AllocationOut(_Out):
+    invoice_id: str
+    amount: Decimal
+
+
+class PaymentOut(_Out):
+    id: str
+    customer_id: str
+    amount: Decimal
+    currency_code: str
+    method: str
+    status: Literal["pending", "succeeded", "failed"]
+    fee: Decimal
+    failure_reason: str | None
+    settled_at: datetime | None
+    failed_at: datetime | None
+    payout_id: str | None
+    created_at: datetime
+    allocations: list[AllocationOut]
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+class PayoutIn(BaseModel):
+    payment_ids: list[str] | None = Field(default=None, description="default: every succeeded payment not paid out")
+    currency_code: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    arrival_date: date | None = None
+
+
+class PayoutOut(_Out):
+    id: str
+    currency_code: str
+    gross: Decimal
+    fees: Decimal
+    net: Decimal
+    status: str
+    arrival_date: date
+    created_at: datetime
+    payment_ids: list[str] = []
+
+
+# --------------------------------------------------------------------------- integration
+
+
+class AccountRef(BaseModel):
+    id: str | None
+    name: str | None
+
+
+class StreamOut(_Out):
+    stream: str
+    state: dict[str, Any]
+    next_run_at: datetime | None
+    updated_at: datetime | None
+
+
+class IntegrationOut(BaseModel):
+    provider: str = "zoho_books"
+    status: str = Field(description="disconnected | pending | connected | error | reauth_required")
+    status_detail: str | None = None
+    organization_id: str | None = None
+    organization_name: str | None = None
+    currency_code: str | None = None
+    data_center: str | None = None
+    connected_at: datetime | None = None
+    accounts: dict[str, AccountRef] = Field(default_factory=dict, description="undeposited_funds, bank, fees")
+    initial_sync_phase: str | None = Field(default=None, description="recent | history | done")
+    initial_sync_progress: dict[str, Any] | None = None
+    streams: list[StreamOut] = Field(default_factory=list)
+
+
+class SyncRunOut(_Out):
+    id: str
+    stream: str
+    trigger: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    created: int
+    updated: int
+    archived: int
+    calls: int
+    errors: int
+    message: str | None
