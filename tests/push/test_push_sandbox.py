@@ -1,0 +1,196 @@
+"""Each push rule end to end: platform services → outbox → engine → the sandbox's Books."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal as D
+
+from sqlalchemy import select
+
+from ledgersync.services import payments as pay_svc
+from ledgersync.services import payouts as payout_svc
+from ledgersync.store import orm
+from ledgersync.sync.push import PushConfig, drain_outbox
+from tests.push.harness import FaultPlan, SandboxBooks
+from tests.push.world import World, build_world
+
+FAST = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0)
+
+
+def pay(w: World, *allocs: tuple[str, str], method: str = "card", settle: bool = True) -> str:
+    p = pay_svc.pay_invoices(w.container, w.partner_id, method=method,
+                             allocations=[pay_svc.AllocationInput(i, D(a)) for i, a in allocs])
+    if settle:
+        pay_svc.settle(w.container, w.partner_id, p.id, "succeeded")
+    return p.id
+
+
+def drain(w: World, books: SandboxBooks | None = None):
+    return drain_outbox(w.container, w.connection_id, books=books or w.books, cfg=FAST)
+
+
+def intent(w: World, key: str) -> orm.PushIntent:
+    with w.container.uow() as uow:
+        row = uow.session.scalars(select(orm.PushIntent).where(orm.PushIntent.key == key)).one()
+        uow.session.expunge(row)
+        return row
+
+
+def zinv(w: World, inv_id: str) -> dict:
+    return w.books.get(f"/invoices/{w.zoho_id('invoice', inv_id)}")["invoice"]
+
+
+def payments_with_ref(w: World, ref: str) -> list:
+    return [p for p in w.org.payments.values() if p.reference_number == ref]
+
+
+def test_full_and_partial_payments_reach_zoho_once(container) -> None:
+    w = build_world(container)
+    a, b = w.zoho_invoice("100.00"), w.zoho_invoice("80.00")
+    p1 = pay(w, (a, "100.00"))
+    p2 = pay(w, (b, "30.00"))
+    r = drain(w)
+    assert r.done == 2
+    assert zinv(w, a)["status"] == "paid" and zinv(w, b)["balance"] == D("50.00")
+    assert zinv(w, b)["status"] == "partially_paid"
+    (zp,) = payments_with_ref(w, f"ls:pay:{p1}")
+    assert zp.account_id == w.org.system_account("Undeposited Funds").account_id
+    assert intent(w, f"ls:pay:{p2}").zoho_id == w.zoho_id("payment", p2)
+    with container.uow() as uow:
+        assert uow.session.get(orm.Invoice, b).outstanding == D("50.00")  # refreshed from Zoho
+    assert drain(w).done == 0  # nothing left, nothing doubled
+    assert len(w.org.payments) == 2
+
+
+def test_multi_invoice_payment_is_one_zoho_payment(container) -> None:
+    w = build_world(container)
+    a, b = w.zoho_invoice("60.00"), w.zoho_invoice("40.00")
+    pid = pay(w, (a, "60.00"), (b, "40.00"))
+    drain(w)
+    (zp,) = payments_with_ref(w, f"ls:pay:{pid}")
+    assert sorted(x.amount_applied for x in zp.invoices) == [D("40.00"), D("60.00")]
+
+
+def test_invoice_reduced_or_voided_in_zoho_leaves_flagged_credit(container) -> None:
+    w = build_world(container)
+    a, b = w.zoho_invoice("100.00"), w.zoho_invoice("50.00")
+    w.books.post(f"/invoices/{w.zoho_id('invoice', b)}/status/void")
+    pid = pay(w, (a, "100.00"), (b, "50.00"))
+    drain(w)
+    (zp,) = payments_with_ref(w, f"ls:pay:{pid}")
+    assert zp.amount == D("150.00") and zp.unused_amount == D("50.00")
+    it = intent(w, f"ls:pay:{pid}")
+    assert it.state == "done" and it.detail["flags"] and it.detail["unused_credit"] == "50.00"
+
+
+def test_platform_invoice_payment_becomes_standalone_deposit(container) -> None:
+    w = build_world(container)
+    inv = w.zoho_invoice("75.00", origin="platform")
+    pid = pay(w, (inv, "75.00"))
+    drain(w)
+    (t,) = [t for t in w.org.bank_transactions.values() if t.reference_number == f"ls:pay:{pid}"]
+    assert t.transaction_type == "deposit" and t.amount == D("75.00")
+    assert not w.org.payments
+
+
+def test_payout_deposit_matches_net_to_the_cent(container) -> None:
+    w = build_world(container)
+    a, b = w.zoho_invoice("1000.00"), w.zoho_invoice("250.55")
+    pay(w, (a, "1000.00"))
+    pay(w, (b, "250.55"), method="ach")
+    po = payout_svc.create_payout(container, w.partner_id)
+    drain(w)
+    bank = w.org.system_account("Business Checking")
+    uf = w.org.system_account("Undeposited Funds")
+    fees = w.org.system_account("Bank Fees and Charges")
+    assert bank.debit_balance == po.net and fees.debit_balance == po.fees
+    assert uf.debit_balance == D("0.00")
+    (transfer,) = [t for t in w.org.bank_transactions.values() if t.reference_number == f"ls:payout:{po.id}"]
+    assert transfer.amount == po.net
+
+
+def test_failed_payment_before_deposit_is_deleted_in_zoho(container) -> None:
+    w = build_world(container)
+    a = w.zoho_invoice("100.00")
+    pid = pay(w, (a, "100.00"), method="ach")
+    drain(w)
+    assert zinv(w, a)["status"] == "paid"
+    pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01 insufficient funds")
+    drain(w)
+    assert not w.org.payments and zinv(w, a)["balance"] == D("100.00")
+    with container.uow() as uow:
+        assert uow.session.get(orm.Invoice, a).outstanding == D("100.00")
+    assert intent(w, f"ls:rev:{pid}").state == "done"
+
+
+def test_failed_payment_after_deposit_is_unapplied_and_refunded(container) -> None:
+    w = build_world(container)
+    a = w.zoho_invoice("100.00")
+    pid = pay(w, (a, "100.00"), method="ach")
+    payout_svc.create_payout(container, w.partner_id)
+    drain(w)
+    pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01")
+    drain(w)
+    (zp,) = w.org.payments.values()
+    assert zp.invoices == [] and zp.refunded_amount == D("100.00")
+    assert zinv(w, a)["balance"] == D("100.00")
+
+
+def test_not_connected_waits_then_goes_out(container) -> None:
+    w = build_world(container, connected=False)
+    a = w.zoho_invoice("10.00")
+    pid = pay(w, (a, "10.00"))
+    assert intent(w, f"ls:pay:{pid}").state == "waiting"
+    drain(w)
+    it = intent(w, f"ls:pay:{pid}")
+    assert it.state == "waiting" and "pending" in (it.last_error or "")
+    w.set_connection(status="connected", bank_account_id=None)
+    drain(w)
+    assert "accounts not set up" in (intent(w, f"ls:pay:{pid}").last_error or "")
+    w.set_connection(bank_account_id=w.org.system_account("Business Checking").account_id)
+    drain(w)
+    assert intent(w, f"ls:pay:{pid}").state == "done" and len(w.org.payments) == 1
+
+
+def test_revoked_token_waits_then_goes_out(container) -> None:
+    w = build_world(container)
+    a = w.zoho_invoice("10.00")
+    pid = pay(w, (a, "10.00"))
+    faulty = SandboxBooks(w.sandbox, w.org.organization_id, FaultPlan(revoked=True))
+    drain(w, faulty)
+    assert intent(w, f"ls:pay:{pid}").state == "waiting"
+    faulty.faults.revoked = False
+    drain(w, faulty)
+    assert intent(w, f"ls:pay:{pid}").state == "done"
+
+
+def test_dropped_response_retry_creates_one_payment(container) -> None:
+    w = build_world(container)
+    a = w.zoho_invoice("10.00")
+    pid = pay(w, (a, "10.00"))
+    faulty = SandboxBooks(w.sandbox, w.org.organization_id, FaultPlan(rate=1.0, kinds=("drop",)))
+    drain(w, faulty)
+    assert intent(w, f"ls:pay:{pid}").state == "uncertain" and len(w.org.payments) == 1
+    drain(w)
+    assert intent(w, f"ls:pay:{pid}").state == "done" and len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
+    assert intent(w, f"ls:pay:{pid}").detail["steps"]["payment"]["adopted"] is True
+
+
+def test_two_threads_same_payment_one_zoho_payment(container) -> None:
+    w = build_world(container)
+    ids = [w.zoho_invoice("5.00") for _ in range(6)]
+    pids = [pay(w, (i, "5.00")) for i in ids]
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        drain(w)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    drain(w)
+    for pid in pids:
+        assert len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
