@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from ledgersync.services.errors import AuthenticationFailed
 from ledgersync.services.partners import authenticate
 from ledgersync.web.deps import ContainerDep
@@ -19,8 +20,8 @@ from ledgersync.web.templating import flash, render
 
 router = APIRouter()
 
-DEMO_PARTNER_EMAIL = "partner@demo.test"
-DEMO_PARTNER_PASSWORD = "demo-partner-1234"
+DEMO_PARTNER_EMAIL = DEMO_EMAIL
+DEMO_PARTNER_PASSWORD = DEMO_PASSWORD
 
 
 def _safe_next(next_path: str | None) -> str:

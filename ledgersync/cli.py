@@ -1,0 +1,179 @@
+"""The `ledgersync` command line (Typer).
+
+`ledgersync run` is the newcomer's one command: migrate, seed the demo partner, start the
+embedded Zoho Books sandbox (when `LEDGERSYNC_ZOHO_SANDBOX` is true, the default), the
+dashboard and the embedded scheduler — all in one process, no other service needed.
+
+This module is the ONLY place the product imports `zohobooks_sandbox`, and only to launch it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from typing import Any
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from ledgersync.bootstrap import Container
+from ledgersync.settings import Settings, get_settings
+
+app = typer.Typer(help="ledgersync: Zoho Books integration of the payments platform.", no_args_is_help=True)
+console = Console()
+
+SANDBOX_HOST = "127.0.0.1"
+
+
+def _sandbox_app(port: int, persist: str | None) -> Any:
+    from zohobooks_sandbox import SandboxConfig, create_app
+
+    config = SandboxConfig(base_url=f"http://{SANDBOX_HOST}:{port}", demo=True, persist_path=persist)
+    return create_app(config)
+
+
+def _print_sandbox(port: int) -> None:
+    from zohobooks_sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_PASSWORD, DEMO_US_ORG, DEMO_EU_ORG
+
+    base = f"http://{SANDBOX_HOST}:{port}"
+    console.print(f"[bold]Zoho Books sandbox[/bold] on [link={base}]{base}[/link]")
+    console.print(f"  OAuth:      {base}/oauth/v2/auth   token: {base}/oauth/v2/token")
+    console.print(f"  Books API:  {base}/books/v3   (EU data centre: {base}/eu/books/v3)")
+    console.print(f"  Admin:      {base}/_sandbox/   API docs: {base}/docs")
+    console.print(f"  Zoho user:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    console.print(f"  OAuth client: {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}")
+    console.print(f"  Organisations: {DEMO_US_ORG} (US, seeded), {DEMO_EU_ORG} (EU)")
+
+
+class _ServerThread(threading.Thread):
+    """A uvicorn server in a background thread (its own event loop; no signal handlers)."""
+
+    def __init__(self, asgi_app: Any, port: int, *, host: str = SANDBOX_HOST, log_level: str = "warning") -> None:
+        super().__init__(daemon=True, name=f"uvicorn-{port}")
+        self.server = uvicorn.Server(uvicorn.Config(asgi_app, host=host, port=port, log_level=log_level,
+                                                    access_log=False, lifespan="on"))
+
+    def run(self) -> None:
+        self.server.run()
+
+    def wait_started(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server on {self.server.config.port} did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.join(timeout=10)
+
+
+def _start_scheduler(container: Container) -> Any:
+    """The pull part's embedded scheduler, if it is installed (`ledgersync.workers.embedded`)."""
+    if container.settings.scheduler != "embedded":
+        return None
+    try:
+        embedded = importlib.import_module("ledgersync.workers.embedded")
+    except ModuleNotFoundError:
+        console.print("[yellow]embedded scheduler not available; syncing runs only on demand[/yellow]")
+        return None
+    start = getattr(embedded, "start_embedded", None) or getattr(embedded, "start", None)
+    return start(container) if start else None
+
+
+def _stop(obj: Any) -> None:
+    stop = getattr(obj, "stop", None)
+    if callable(stop):
+        stop()
+
+
+@app.command()
+def run(
+    host: str = typer.Option("127.0.0.1", help="Dashboard host."),
+    port: int = typer.Option(8000, help="Dashboard port."),
+    persist: str | None = typer.Option(None, help="Keep the sandbox's data in this SQLite file."),
+) -> None:
+    """Migrate, seed the demo, start the sandbox, the dashboard and the scheduler (one process)."""
+    from ledgersync.services.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_partner
+    from ledgersync.web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    sandbox_thread = None
+    if settings.zoho_sandbox:
+        sandbox_port = settings.zoho_sandbox_port
+        with console.status("Starting the Zoho Books sandbox and generating its demo organisation…"):
+            sandbox_thread = _ServerThread(_sandbox_app(sandbox_port, persist), sandbox_port)
+            sandbox_thread.start()
+            sandbox_thread.wait_started()
+        _print_sandbox(sandbox_port)
+    container = Container(settings)  # migrates
+    seed_demo_partner(container)
+    scheduler = _start_scheduler(container)
+    dashboard = f"http://{host}:{port}"
+    console.rule("[bold green]ledgersync is running")
+    console.print(f"[bold]Dashboard:[/bold] [link={dashboard}]{dashboard}[/link]")
+    console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
+    console.print("Then: Integrations → Connect → Accept on the Zoho consent page → Pending → Connected → Set Up Accounts.")
+    console.print("Press Ctrl+C to stop.")
+    try:
+        uvicorn.run(create_app(container), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if scheduler is not None:
+            _stop(scheduler)
+        if sandbox_thread is not None:
+            sandbox_thread.stop()
+        container.close()
+
+
+@app.command()
+def sandbox(
+    port: int = typer.Option(8900, help="Port of the sandbox."),
+    host: str = typer.Option("127.0.0.1", help="Host to bind."),
+    persist: str | None = typer.Option(None, help="SQLite file so the sandbox's data survives a restart."),
+) -> None:
+    """Run the Zoho Books sandbox alone, with its seeded demo organisation."""
+    with console.status("Generating the demo organisation…"):
+        sandbox_app = _sandbox_app(port, persist)
+    _print_sandbox(port)
+    uvicorn.run(sandbox_app, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    from ledgersync.store.db import migrate as run_migrations
+
+    settings = get_settings()
+    settings.ensure_sqlite_dir()
+    run_migrations(settings.database_url)
+    console.print(f"Database migrated: {settings.database_url.split('@')[-1]}")
+
+
+@app.command("create-partner")
+def create_partner(
+    name: str = typer.Option(..., help="Partner (company) name."),
+    email: str = typer.Option(..., help="Owner's login email."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a partner (tenant) with its owner user."""
+    from ledgersync.services import partners
+    from ledgersync.services.errors import ServiceError
+
+    container = Container(get_settings())
+    try:
+        created = partners.create_partner(container, name=name, email=email, password=password)
+    except ServiceError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+__all__ = ["app", "main", "Settings"]
