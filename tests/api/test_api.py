@@ -153,3 +153,11 @@ def test_openapi_documents_the_api(api_app) -> None:
     assert "/api/v1/payments/{payment_id}/settle" in spec["paths"]
     schemes = spec["components"]["securitySchemes"]
     assert {"HTTPBearer", "APIKeyHeader"} <= set(schemes)
+
+
+def test_mounted_in_the_dashboard_app(container, api_key) -> None:
+    from ledgersync.web.app import create_app
+
+    with TestClient(create_app(container), headers={"X-API-Key": api_key}) as c:
+        assert c.get("/api/v1/customers").json() == []
+        assert "/api/v1/invoices" in c.get("/openapi.json").json()["paths"]
