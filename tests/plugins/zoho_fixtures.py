@@ -7,9 +7,10 @@ the sandbox, e.g. no demo bulk data, a manual clock, faults):
   time_scale=ZOHO_TIME_SCALE)`: a Zoho minute lasts one real second, so rate limits reset fast.
 - `sandbox_app` — the sandbox ASGI app (demo user, client and organisations seeded);
   `sandbox` — its live state (`sandbox_app.state.sandbox`), to act as the Zoho user.
-- `http_factory` — overrides core's: the container's HTTP client goes through
-  `SandboxTransport(sandbox_app)` (no sockets). Any test that uses `container` and
-  `sandbox_app` talks to this sandbox.
+- Any test that uses both `container` and `sandbox_app` (directly or through another fixture)
+  has the container's HTTP client going through `SandboxTransport(sandbox_app)` (no sockets);
+  `sandbox_http_factory` gives more such clients, `bind_container_to_sandbox(container, app)`
+  binds another container.
 - `zoho_rate_limiter` — the container's per-organisation limiter scaled like the sandbox clock
   (installed at `container.extras["rate_limiter"]`).
 - `connected_connection` — runs the REAL OAuth flow for `partner`: consent URL from
@@ -51,10 +52,33 @@ def sandbox_config() -> Any:
 
 
 @pytest.fixture
-def sandbox_app(sandbox_config: Any) -> Any:
+def sandbox_app(sandbox_config: Any, request: pytest.FixtureRequest) -> Any:
+    """The in-process sandbox; a test that also uses `container` gets it bound to this sandbox.
+
+    (A fixture of `tests/conftest.py` shadows one of the same name from this plugin, so the
+    binding is done here rather than by overriding core's `http_factory`.)
+    """
     from zohobooks_sandbox import create_app
 
-    return create_app(sandbox_config)
+    app = create_app(sandbox_config)
+    if "container" in request.fixturenames:
+        bind_container_to_sandbox(request.getfixturevalue("container"), app)
+    return app
+
+
+def sandbox_client(sandbox_app: Any) -> httpx.Client:
+    """An httpx client whose requests are served by `sandbox_app` in-process."""
+    from zohobooks_sandbox import SandboxTransport
+
+    return httpx.Client(transport=SandboxTransport(sandbox_app), timeout=30.0, follow_redirects=False)
+
+
+def bind_container_to_sandbox(container: Container, sandbox_app: Any) -> None:
+    """Route the container's Zoho HTTP client through the in-process sandbox."""
+    if container._http is not None:
+        container._http.close()
+        container._http = None
+    container._http_factory = lambda: sandbox_client(sandbox_app)
 
 
 @pytest.fixture
@@ -63,13 +87,9 @@ def sandbox(sandbox_app: Any) -> Any:
 
 
 @pytest.fixture
-def http_factory(sandbox_app: Any) -> Callable[[], httpx.Client]:
-    from zohobooks_sandbox import SandboxTransport
-
-    def make() -> httpx.Client:
-        return httpx.Client(transport=SandboxTransport(sandbox_app), timeout=30.0, follow_redirects=False)
-
-    return make
+def sandbox_http_factory(sandbox_app: Any) -> Callable[[], httpx.Client]:
+    """A factory of sandbox-bound clients (for a second Container, a bench, a thread)."""
+    return lambda: sandbox_client(sandbox_app)
 
 
 @pytest.fixture
