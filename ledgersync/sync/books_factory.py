@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledgersync.bootstrap import Container
-from ledgersync.domain.connection import ConnectionEvent, can, transition
+from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
 from ledgersync.store.orm import Connection
 from ledgersync.zoho.client import CallRecord, ZohoBooks
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
@@ -182,6 +182,8 @@ class DbTokenProvider:
             conn = _lock_row(uow.session, self._connection_id)
             if conn is None or conn.refresh_token_enc is None:
                 raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
+            if conn.status == ConnectionStatus.REAUTH_REQUIRED.value:
+                raise ZohoReauthorizationRequired(401, None, "the connection needs to be reauthorized")
             current = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else None
             if current is not None and current != stale and self._fresh(conn.token_expires_at):
                 uow.commit()  # another worker refreshed while we waited for the lock

@@ -1,0 +1,129 @@
+"""The DB-backed token provider: one refresh per connection, reauth on a dead refresh token.
+
+The connection row is made by a real consent + code exchange against the in-process sandbox;
+the sandbox's own token table tells how many access tokens Zoho actually minted.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ledgersync.bootstrap import Container
+from ledgersync.store import orm
+from ledgersync.sync.books_factory import (
+    ConnectionNotReady,
+    DbTokenProvider,
+    books_for,
+    oauth_client,
+    token_cipher,
+)
+from ledgersync.zoho.errors import ZohoReauthorizationRequired
+from tests.plugins.zoho_fixtures import DEMO_US_ORG, consent_redirect
+
+
+def _minted(sandbox: Any, refresh: str) -> int:
+    return sum(1 for t in sandbox.tokens.values() if t.kind == "access" and t.parent == refresh)
+
+
+@pytest.fixture
+def token_row(container: Container, partner: orm.Partner, sandbox: Any) -> tuple[str, str, str]:
+    """(connection id, access token, refresh token) of a connected row with an EXPIRED access token."""
+    oauth = oauth_client(container)
+    params = consent_redirect(container.http, oauth.authorize_url("s-1"))
+    tokens = oauth.exchange_code(params["code"], params["accounts-server"])
+    cipher = token_cipher(container)
+    with container.uow() as uow:
+        conn = orm.Connection(
+            partner_id=partner.id, status="connected", organization_id=DEMO_US_ORG,
+            api_domain=tokens.api_domain, accounts_server=params["accounts-server"], data_center="us",
+            access_token_enc=cipher.encrypt(tokens.access_token), refresh_token_enc=cipher.encrypt(tokens.refresh_token),
+            token_expires_at=datetime.now(timezone.utc) - timedelta(seconds=1), initial_sync_phase="done",
+        )
+        uow.session.add(conn)
+        uow.commit()
+        return conn.id, tokens.access_token, tokens.refresh_token
+
+
+def test_expired_token_is_refreshed_once_and_stored_encrypted(container: Container, sandbox: Any, token_row) -> None:
+    conn_id, old_access, refresh = token_row
+    provider = DbTokenProvider(container, conn_id)
+    new = provider.access_token()
+    assert new != old_access and provider.refresh_count == 1
+    assert provider.access_token() == new  # cached, no second refresh
+    assert _minted(sandbox, refresh) == 2  # the exchange's token + one refresh
+    with container.uow() as uow:
+        row = uow.session.get(orm.Connection, conn_id)
+        assert row.token_version == 1 and new not in row.access_token_enc
+        assert token_cipher(container).decrypt(row.access_token_enc) == new
+        assert row.token_expires_at > datetime.now(timezone.utc)
+
+
+def test_many_threads_with_the_same_stale_token_cause_one_refresh(
+    container: Container, sandbox: Any, token_row
+) -> None:
+    conn_id, stale, refresh = token_row
+    providers = [DbTokenProvider(container, conn_id) for _ in range(8)]  # one per "worker"
+    results: list[str] = []
+    barrier = threading.Barrier(len(providers))
+
+    def worker(p: DbTokenProvider) -> None:
+        barrier.wait()
+        results.append(p.refresh_access_token(stale))
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in providers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1 and results[0] != stale
+    assert sum(p.refresh_count for p in providers) == 1
+    assert _minted(sandbox, refresh) == 2
+
+
+def test_a_worker_that_lost_the_race_uses_the_stored_token(container: Container, sandbox: Any, token_row) -> None:
+    """Compare-and-swap across processes: the row, not memory, decides (separate providers)."""
+    conn_id, stale, refresh = token_row
+    first, second = DbTokenProvider(container, conn_id), DbTokenProvider(container, conn_id)
+    new = first.refresh_access_token(stale)
+    assert second.refresh_access_token(stale) == new
+    assert second.refresh_count == 0 and _minted(sandbox, refresh) == 2
+    # a genuinely rejected NEW token is refreshed again (once)
+    newer = second.refresh_access_token(new)
+    assert newer not in (stale, new) and second.refresh_count == 1
+
+
+def test_revoked_refresh_token_marks_reauth_required_and_stops(
+    container: Container, sandbox: Any, token_row
+) -> None:
+    conn_id, stale, refresh = token_row
+    oauth_client(container).revoke(refresh)
+    provider = DbTokenProvider(container, conn_id)
+    with pytest.raises(ZohoReauthorizationRequired):
+        provider.access_token()
+    with container.uow() as uow:
+        row = uow.session.get(orm.Connection, conn_id)
+        assert row.status == "reauth_required" and "Reconnect" in (row.status_detail or "")
+        assert row.access_token_enc is None
+    calls_before = len(sandbox.tokens)
+    with pytest.raises(ZohoReauthorizationRequired):  # no second trip to Zoho, no loop
+        DbTokenProvider(container, conn_id).refresh_access_token(stale)
+    assert len(sandbox.tokens) == calls_before
+
+
+def test_books_for_reads_org_and_domain_from_the_row(container: Container, token_row) -> None:
+    conn_id, _, _ = token_row
+    books = books_for(container, conn_id)
+    assert books.organization_id == DEMO_US_ORG and books.api_domain == "http://127.0.0.1:8900"
+
+
+def test_books_for_refuses_a_connection_without_tokens(container: Container, partner: orm.Partner) -> None:
+    with container.uow() as uow:
+        conn = orm.Connection(partner_id=partner.id)
+        uow.session.add(conn)
+        uow.commit()
+    with pytest.raises(ConnectionNotReady):
+        books_for(container, conn.id)
