@@ -563,18 +563,28 @@ def _fail(container: Any, intent_id: str, worker: str, reason: str) -> None:
 
 
 def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...], cfg: PushConfig) -> None:
-    """Make the platform's invoices show Zoho's balance and status after our write (best effort)."""
-    if not zoho_ids:
-        return
+    """Make the platform's invoices show Zoho's balance and status after our write (best effort).
+
+    The read happens while this transaction holds the mapping row's write lock (a no-op UPDATE:
+    row lock on PostgreSQL, the database write lock on SQLite), so two workers refreshing the
+    same invoice serialise and the last writer always read Zoho after the last Zoho change it
+    could race with — a stale read can never overwrite a fresher one.
+    """
     for zid in zoho_ids:
-        try:
-            zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
-        except ZohoError:
-            return  # the next pull brings it
         with container.uow() as uow:
-            ref = uow.session.scalars(select(ExternalRef).where(ExternalRef.entity == "invoice",
-                                                                ExternalRef.zoho_id == zid)).first()
-            inv = uow.session.get(Invoice, ref.local_id) if ref else None
+            s = uow.session
+            ref = s.scalars(select(ExternalRef).where(ExternalRef.entity == "invoice",
+                                                      ExternalRef.zoho_id == zid)).first()
+            if ref is None:
+                continue
+            s.execute(update(ExternalRef).where(ExternalRef.id == ref.id)
+                      .values(zoho_last_modified=ExternalRef.zoho_last_modified)
+                      .execution_options(synchronize_session=False))
+            try:
+                zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
+            except ZohoError:
+                return  # the next pull brings it
+            inv = s.get(Invoice, ref.local_id)
             if inv is None:
                 continue
             inv.outstanding = Decimal(str(zinv.get("balance", inv.outstanding))).quantize(Decimal("0.01"))

@@ -1,0 +1,61 @@
+"""Exactly-once fault campaign at any size: `python bench/push_faults.py --faults N --seed S`.
+
+Runs `tests/push/campaign.py` (crashes at every engine step, dropped responses, 5xx, 429
+storms, token expiry/revocation, concurrent drains) on a scratch SQLite database against the
+sandbox's Books handlers, prints a table, and LAST one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from ledgersync.bootstrap import Container  # noqa: E402
+from ledgersync.settings import Settings  # noqa: E402
+from tests.push.campaign import run_campaign  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--faults", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--database-url", default=None)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="push-faults-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    settings = Settings(_env_file=None, env="test", database_url=url,  # type: ignore[call-arg]
+                        token_encryption_key=Fernet.generate_key().decode(), scheduler="off")
+    container = Container(settings)
+    started = time.monotonic()
+    r = run_campaign(container, faults=args.faults, seed=args.seed)
+    elapsed = time.monotonic() - started
+    table = Table(title=f"push fault campaign (seed {args.seed}, {elapsed:.1f} s)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for k, v in [("faults injected", r.faults), ("payments in Zoho", r.payments), ("payout deposits", r.deposits),
+                 ("failed payments handled", r.reversals), ("drains", r.drains), ("duplicates", r.duplicates),
+                 ("lost", r.lost), ("balance mismatches", r.balance_mismatches)]:
+        table.add_row(k, str(v))
+    for k, v in sorted(r.by_fault.items()):
+        table.add_row(f"  fault {k}", str(v))
+    Console(stderr=False).print(table)
+    for p in r.problems[:20]:
+        print("PROBLEM", p)
+    print(json.dumps({"faults": r.faults, "payments": r.payments, "deposits": r.deposits, "reversals": r.reversals,
+                      "duplicates": r.duplicates, "lost": r.lost, "balance_mismatches": r.balance_mismatches,
+                      "seed": args.seed, "seconds": round(elapsed, 1)}))
+    container.close()
+
+
+if __name__ == "__main__":
+    main()
