@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ledgersync.bootstrap import Container
 from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
-from ledgersync.services.errors import Conflict, InvalidInput, NotFound
+from ledgersync.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.sync.books_factory import (
     DbTokenProvider,
@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-class OAuthCallbackRefused(InvalidInput):
+class OAuthCallbackRefused(ServiceError):
     """The callback is not one we started (state mismatch/expired) or Zoho refused the consent."""
 
 
@@ -314,7 +314,7 @@ def choose_organization(
     orgs = _orgs if _orgs is not None else list_organizations(container, partner_id)
     chosen = next((o for o in orgs if o.organization_id == str(organization_id)), None)
     if chosen is None:
-        raise InvalidInput("That organisation is not available to this Zoho account.")
+        raise InvalidInput("organization_id", "That organisation is not available to this Zoho account.")
     start_sync = False
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id, lock=True)
@@ -454,19 +454,19 @@ def save_accounts(
     """Store the account mapping after checking each id against the live chart of accounts."""
     choices = account_choices(container, partner_id)
 
-    def find(options: list[AccountOption], account_id: str, what: str) -> AccountOption:
+    def find(options: list[AccountOption], account_id: str, field: str, what: str) -> AccountOption:
         for o in options:
             if o.account_id == account_id:
                 return o
-        raise InvalidInput(f"Choose a valid {what}.")
+        raise InvalidInput(field, f"Choose a valid {what}.")
 
-    und = find(choices.undeposited, undeposited_account_id, "account for undeposited funds")
-    bank = find(choices.bank, bank_account_id, "payout bank account")
-    fees = find(choices.fees, fees_account_id, "fees account")
+    und = find(choices.undeposited, undeposited_account_id, "undeposited_account_id", "account for undeposited funds")
+    bank = find(choices.bank, bank_account_id, "bank_account_id", "payout bank account")
+    fees = find(choices.fees, fees_account_id, "fees_account_id", "fees account")
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id, lock=True)
         if conn is None:
-            raise NotFound("connection")
+            raise NotFound("connection", PROVIDER)
         conn.undeposited_account_id, conn.undeposited_account_name = und.account_id, und.name
         conn.bank_account_id, conn.bank_account_name = bank.account_id, bank.name
         conn.fees_account_id, conn.fees_account_name = fees.account_id, fees.name
@@ -500,7 +500,7 @@ def disconnect(container: Container, partner_id: str) -> bool:
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id, lock=True)
         if conn is None:
-            raise NotFound("connection")
+            raise NotFound("connection", PROVIDER)
         refresh = cipher.decrypt(conn.refresh_token_enc) if conn.refresh_token_enc else None
         server = conn.accounts_server
         if conn.status != ConnectionStatus.DISCONNECTED.value:

@@ -41,7 +41,8 @@ templates.env.filters["when"] = _when
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """Queue a one-time message shown on the next rendered page (kind: info|success|error)."""
-    request.session.setdefault("_flashes", []).append({"kind": kind, "message": message})
+    # assign a new list: the session only notices top-level writes, not in-place appends
+    request.session["_flashes"] = [*request.session.get("_flashes", []), {"kind": kind, "message": message}]
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:

@@ -49,7 +49,7 @@ def _zoho_problem(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, ZohoError):
         flash(request, "Zoho Books did not answer as expected. Please try again in a minute.", "error")
     else:
-        flash(request, str(exc), "error")
+        flash(request, getattr(exc, "message", None) or str(exc), "error")
     return RedirectResponse(BACK, status_code=303)
 
 
@@ -154,7 +154,7 @@ def zoho_accounts_save(
             fees_account_id=fees_account_id,
         )
     except InvalidInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, exc.message, "error")
         return RedirectResponse("/integrations/zoho/accounts", status_code=303)
     except (ServiceError, ZohoError) as exc:
         return _zoho_problem(request, exc)
