@@ -23,7 +23,7 @@ from ledgersync.bootstrap import Container
 from ledgersync.settings import Settings, get_settings
 
 app = typer.Typer(help="ledgersync: Zoho Books integration of the payments platform.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 SANDBOX_HOST = "127.0.0.1"
 
