@@ -193,3 +193,62 @@ def test_partner_isolation(
 @pytest.mark.skipif(not HAS_PULL, reason="pull engine's start_initial_sync not present yet: Pending stays")
 def test_initial_sync_entry_point_was_called(container: Container, connected_connection: orm.Connection) -> None:
     assert integration.get_connection(container, connected_connection.partner_id).initial_sync_phase is not None
+
+
+def test_several_organisations_in_one_data_centre_show_a_chooser(
+    logged_in: TestClient, container: Container, partner: orm.Partner, sandbox: Any
+) -> None:
+    from zohobooks_sandbox.demo import create_organization
+
+    user = sandbox.user_by_email("demo@zylker.test")
+    extra = create_organization(sandbox, "Zylker Labs Inc", currency_code="USD", dc="us", user=user)
+    params = _connect(logged_in, container)
+    r = logged_in.get("/integrations/zoho/callback", params=params, follow_redirects=False)
+    assert r.headers["location"] == "/integrations/zoho/organization"
+    page = logged_in.get("/integrations/zoho/organization").text
+    assert "Zylker IT Services" in page and "Zylker Labs Inc" in page
+    assert _row(container, partner.id).status == "disconnected"  # not Pending before a choice
+    r = logged_in.post("/integrations/zoho/organization", data={"organization_id": extra.organization_id},
+                       follow_redirects=False)
+    assert r.status_code == 303
+    conn = _row(container, partner.id)
+    assert conn.organization_id == extra.organization_id and conn.status == "pending"
+    r = logged_in.post("/integrations/zoho/organization", data={"organization_id": "999"}, follow_redirects=False)
+    assert _row(container, partner.id).organization_id == extra.organization_id
+
+
+def test_status_changes_for_the_sync_engines(container: Container, connected_connection: orm.Connection) -> None:
+    cid, pid = connected_connection.id, connected_connection.partner_id
+    assert _row(container, pid).status == "pending" or HAS_PULL
+    assert integration.mark_connected(container, cid)
+    conn = _row(container, pid)
+    assert conn.status == "connected" and conn.connected_at is not None
+    assert integration.mark_error(container, cid, "Zoho Books is unavailable; retrying hourly.")
+    assert _row(container, pid).status == "error"
+    with container.uow() as uow:  # the session form: the caller commits
+        uow.session.get(orm.Connection, cid).initial_sync_phase = "done"
+        assert integration.mark_recovered(uow.session, cid)
+        uow.commit()
+    assert _row(container, pid).status == "connected"
+    integration.disconnect(container, pid)
+    assert not integration.mark_connected(container, cid)  # a late worker cannot resurrect it
+    assert _row(container, pid).status == "disconnected"
+
+
+def test_reconnect_after_reauth_required_returns_to_connected(
+    logged_in: TestClient, container: Container, connected_connection: orm.Connection, sandbox: Any
+) -> None:
+    cid, pid = connected_connection.id, connected_connection.partner_id
+    integration.mark_connected(container, cid)
+    with container.uow() as uow:
+        uow.session.get(orm.Connection, cid).initial_sync_phase = "done"
+        integration.mark_reauth_required(uow.session, cid, "Zoho refused the stored authorization.")
+        uow.commit()
+    page = logged_in.get("/integrations").text
+    assert "Reauthorization required" in page and "Reconnect" in page
+    old_refresh = TokenCipher(container.settings.token_encryption_key.get_secret_value()).decrypt(
+        _row(container, pid).refresh_token_enc)
+    logged_in.get("/integrations/zoho/callback", params=_connect(logged_in, container), follow_redirects=False)
+    conn = _row(container, pid)
+    assert conn.status == "connected" and conn.bank_account_id == connected_connection.bank_account_id
+    assert sandbox.tokens[old_refresh].revoked  # the replaced refresh token does not linger at Zoho
