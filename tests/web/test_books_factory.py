@@ -127,3 +127,30 @@ def test_books_for_refuses_a_connection_without_tokens(container: Container, par
         uow.commit()
     with pytest.raises(ConnectionNotReady):
         books_for(container, conn.id)
+
+
+def test_row_lock_alone_serialises_refreshes_like_separate_processes(
+    container: Container, sandbox: Any, token_row
+) -> None:
+    """Without the in-process lock (as between processes) the database lock still allows one refresh."""
+    conn_id, stale, refresh = token_row
+    providers = [DbTokenProvider(container, conn_id) for _ in range(6)]
+    barrier = threading.Barrier(len(providers))
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(p: DbTokenProvider) -> None:
+        barrier.wait()
+        try:
+            results.append(p._refresh_under_row_lock(stale))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in providers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(results)) == 1 and sum(p.refresh_count for p in providers) == 1
+    assert _minted(sandbox, refresh) == 2
