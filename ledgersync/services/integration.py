@@ -182,8 +182,12 @@ def initial_sync_progress(container: Container, connection_id: str) -> dict[str,
         progress = importlib.import_module("ledgersync.sync.pull.progress")
     except ModuleNotFoundError:
         return None
-    with container.uow() as uow:
-        return progress.initial_sync_progress(uow.session, connection_id)
+    try:
+        with container.uow() as uow:
+            return progress.initial_sync_progress(uow.session, connection_id)
+    except Exception:  # the progress bar must never take the Integrations page down
+        log.exception("integration.progress_failed connection=%s", connection_id)
+        return None
 
 
 # --------------------------------------------------------------------------- connect
