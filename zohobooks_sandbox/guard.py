@@ -195,7 +195,8 @@ class OpsGuard(Guard):
                     org.api_calls[op_name] += 1
             for name, value in call.headers.items():
                 response.headers[name] = value
-            response.headers.pop("retry-after", None)
+            if "retry-after" in response.headers:  # MutableHeaders has no pop() on Starlette 1.x
+                del response.headers["retry-after"]
             fault = call.fault
             if fault is not None and fault.kind is FaultKind.MALFORMED and response.status_code < 400:
                 body = truncate_body(bytes(getattr(response, "body", b"") or b""))
