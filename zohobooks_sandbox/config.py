@@ -24,6 +24,9 @@ class SandboxConfig(BaseModel):
     access_token_ttl: int = 3600
     code_ttl: int = 120
     max_refresh_tokens_per_client: int = 20
+    #: Zoho lets one refresh token mint at most 10 access tokens per 10 minutes
+    max_access_tokens_per_refresh: int = 10
+    access_token_window_seconds: int = 600
     # --- limits (owned by sandbox-ops; defaults as Zoho documents them) ---
     per_minute_limit: int = 100
     daily_limits: dict[str, int] = Field(

@@ -7,7 +7,7 @@ the handlers raise.
 | no_auth          | 401  | 14   | Invalid OAuth token. (no Authorization header)               |
 | not_authorized   | 401  | 57   | You are not authorized to perform this operation (scope, org of another user, wrong DC) |
 | org_missing      | 400  | 6    | Invalid value passed for organization_id  (missing)          |
-| org_invalid      | 400  | 6041 | This user is not associated with the CompanyID/CompanyName:… |
+| org_invalid      | 401  | 6041 | This user is not associated with the CompanyID/CompanyName:… |
 | not_found        | 404  | 1002 | "<Resource> does not exist."                                 |
 | invalid_url      | 404  | 5    | Invalid URL Passed                                           |
 | method_not_allowed | 405 | 37  | The HTTP method <m> is not allowed for the requested resource |
@@ -71,7 +71,7 @@ def org_missing() -> ZohoError:
 
 
 def org_invalid(org_id: str) -> ZohoError:
-    return ZohoError(400, 6041, f"This user is not associated with the CompanyID/CompanyName:{org_id}.")
+    return ZohoError(401, 6041, f"This user is not associated with the CompanyID/CompanyName:{org_id}.")
 
 
 def not_found(resource: str) -> ZohoError:

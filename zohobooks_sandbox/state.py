@@ -242,6 +242,7 @@ class PaymentApplication:
     invoice_id: str
     amount_applied: Decimal
     tax_amount_withheld: Decimal = ZERO
+    invoice_payment_id: str = ""
 
 
 @dataclass
@@ -424,6 +425,8 @@ class OrgData:
         self.creditnotes: dict[str, CreditNote] = {}
         self.accounts: dict[str, Account] = {}
         self.bank_transactions: dict[str, BankTransaction] = {}
+        #: taxes by tax_id: {"tax_id", "tax_name", "tax_percentage"} (seeded per org)
+        self.taxes: dict[str, dict[str, Any]] = {}
         self.invoice_seq = itertools.count(1)
         self.payment_seq = itertools.count(1)
         self.creditnote_seq = itertools.count(1)

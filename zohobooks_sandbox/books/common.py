@@ -1,0 +1,268 @@
+"""Shared pieces of the Books handlers: JSON in/out with exact money, field parsing,
+list filtering, sorting and Zoho's ``page_context``.
+
+Choices (documented because Zoho is silent or inconsistent):
+- ``per_page`` above 200 is clamped to 200 (Zoho never returns more than 200 rows);
+  ``per_page`` < 1 or a non-numeric ``page``/``per_page`` → HTTP 400 code 2.
+- ``last_modified_time`` filters are inclusive (``>=``, at second precision) so a client that
+  re-reads from its bookmark never misses records sharing the bookmark's second.
+- ``response_option=1`` adds ``total``/``total_pages`` to ``page_context``; ``2`` answers only
+  the ``page_context`` with ``total`` and ``total_pages`` (a count, no rows).
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Iterable, Sequence
+
+from .. import errors
+from ..clock import parse_zoho_timestamp, zoho_timestamp
+from ..state import CENT, OrgData, money
+from .registry import Ctx
+
+MAX_PER_PAGE = 200
+
+_DEC_RE = re.compile(r'"\\u0000D(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return "\u0000D" + str(o.quantize(CENT)) + "\u0000"
+        if isinstance(o, datetime):
+            return zoho_timestamp(o)
+        if isinstance(o, date):
+            return o.isoformat()
+        return super().default(o)
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON with Decimals as plain numbers with two decimals (``40.60``), never floats."""
+    return _DEC_RE.sub(r"\1", json.dumps(obj, cls=_Encoder, ensure_ascii=False)).encode("utf-8")
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON keeping every non-integer number as Decimal."""
+    return json.loads(raw, parse_float=Decimal)
+
+
+# ----------------------------------------------------------------------------- field parsing
+def ts(ctx: Ctx, moment: datetime | None) -> str:
+    """A timestamp in the org's time zone, Zoho style; "" when unset."""
+    if moment is None:
+        return ""
+    tz = ctx.org.org.time_zone if ctx.org else "UTC"
+    return zoho_timestamp(moment, tz)
+
+
+def d(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def require(body: dict[str, Any], field: str) -> Any:
+    value = body.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise errors.missing_field(field)
+    return value
+
+
+def as_decimal(value: Any, field: str, *, allow_negative: bool = False) -> Decimal:
+    if isinstance(value, bool):
+        raise errors.invalid_value(field)
+    try:
+        out = money(value)
+    except (InvalidOperation, ValueError, TypeError):
+        raise errors.invalid_value(field) from None
+    if out.is_nan() or (not allow_negative and out < 0):
+        raise errors.invalid_value(field)
+    return out
+
+
+def as_date(value: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise errors.invalid_value(field) from None
+
+
+def as_str(value: Any, field: str, max_len: int | None = None) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
+        raise errors.invalid_value(field)
+    out = str(value)
+    if max_len is not None and len(out) > max_len:
+        raise errors.ZohoError(400, 2, f"Invalid value passed for {field}. Maximum length is {max_len}.")
+    return out
+
+
+def as_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise errors.invalid_value(field)
+
+
+def today(ctx: Ctx) -> date:
+    assert ctx.org is not None
+    return ctx.sandbox.clock.today(ctx.org.org.time_zone)
+
+
+# ----------------------------------------------------------------------------- lists
+def param_date(ctx: Ctx, name: str) -> date | None:
+    raw = ctx.params.get(name)
+    if raw is None or raw == "":
+        return None
+    return as_date(raw, name)
+
+
+def date_filters(ctx: Ctx, field: str, get: Callable[[Any], date | None]) -> list[Callable[[Any], bool]]:
+    """``{field}``, ``{field}_start``, ``{field}_end``, ``{field}_before``, ``{field}_after``."""
+    preds: list[Callable[[Any], bool]] = []
+    for suffix, cmp in (("", lambda a, b: a == b), ("_start", lambda a, b: a >= b), ("_end", lambda a, b: a <= b),
+                        ("_before", lambda a, b: a < b), ("_after", lambda a, b: a > b)):
+        value = param_date(ctx, field + suffix)
+        if value is not None:
+            preds.append(lambda r, v=value, c=cmp: (get(r) is not None and c(get(r), v)))
+    return preds
+
+
+def modified_since(ctx: Ctx) -> Callable[[Any], bool] | None:
+    raw = ctx.params.get("last_modified_time")
+    if not raw:
+        return None
+    tz = ctx.org.org.time_zone if ctx.org else "UTC"
+    try:
+        since = parse_zoho_timestamp(raw, tz).replace(microsecond=0)
+    except ValueError:
+        raise errors.invalid_value("last_modified_time") from None
+    return lambda r: r.last_modified_time is not None and r.last_modified_time.replace(microsecond=0) >= since
+
+
+def text_match(needle: str, *haystack: str) -> bool:
+    needle = needle.lower()
+    return any(needle in (h or "").lower() for h in haystack)
+
+
+def string_filter(ctx: Ctx, name: str, get: Callable[[Any], str]) -> list[Callable[[Any], bool]]:
+    """Zoho's ``x``, ``x_startswith``, ``x_contains`` variants (case-insensitive)."""
+    preds: list[Callable[[Any], bool]] = []
+    exact = ctx.params.get(name)
+    if exact:
+        preds.append(lambda r, v=exact.lower(): (get(r) or "").lower() == v)
+    sw = ctx.params.get(name + "_startswith")
+    if sw:
+        preds.append(lambda r, v=sw.lower(): (get(r) or "").lower().startswith(v))
+    ct = ctx.params.get(name + "_contains")
+    if ct:
+        preds.append(lambda r, v=ct.lower(): v in (get(r) or "").lower())
+    return preds
+
+
+def page_args(ctx: Ctx) -> tuple[int, int]:
+    try:
+        page = int(ctx.params.get("page") or 1)
+    except ValueError:
+        raise errors.invalid_value("page") from None
+    try:
+        per_page = int(ctx.params.get("per_page") or MAX_PER_PAGE)
+    except ValueError:
+        raise errors.invalid_value("per_page") from None
+    if page < 1:
+        raise errors.invalid_value("page")
+    if per_page < 1:
+        raise errors.invalid_value("per_page")
+    return page, min(per_page, MAX_PER_PAGE)
+
+
+def list_response(
+    ctx: Ctx,
+    records: Iterable[Any],
+    *,
+    key: str,
+    report_name: str,
+    render: Callable[[Any], dict[str, Any]],
+    sort_keys: dict[str, Callable[[Any], Any]],
+    default_sort: str,
+    id_of: Callable[[Any], str],
+    applied_filter: str | None = None,
+    default_order: str = "D",
+    extra_context: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Sort, page and wrap filtered records as Zoho's list envelope."""
+    sort_column = ctx.params.get("sort_column") or default_sort
+    if sort_column not in sort_keys:
+        raise errors.invalid_value("sort_column")
+    sort_order = (ctx.params.get("sort_order") or default_order).upper()
+    if sort_order not in ("A", "D", "ASCENDING", "DESCENDING"):
+        raise errors.invalid_value("sort_order")
+    sort_order = sort_order[0]
+    keyf = sort_keys[sort_column]
+    rows: Sequence[Any] = sorted(records, key=lambda r: (_sortable(keyf(r)), int(id_of(r))),
+                                 reverse=sort_order == "D")
+    page, per_page = page_args(ctx)
+    start = (page - 1) * per_page
+    chunk = rows[start:start + per_page]
+    page_context: dict[str, Any] = {
+        "page": page,
+        "per_page": per_page,
+        "has_more_page": start + per_page < len(rows),
+        "report_name": report_name,
+        "applied_filter": applied_filter or ctx.params.get("filter_by") or "Status.All",
+        "sort_column": sort_column,
+        "sort_order": sort_order,
+        "search_criteria": [],
+    }
+    if extra_context:
+        page_context.update(extra_context)
+    option = ctx.params.get("response_option", "0")
+    if option in ("1", "2"):
+        page_context["total"] = len(rows)
+        page_context["total_pages"] = (len(rows) + per_page - 1) // per_page
+    body: dict[str, Any] = {"code": 0, "message": "success"}
+    if option != "2":
+        body[key] = [render(r) for r in chunk]
+    body["page_context"] = page_context
+    return 200, body
+
+
+def _sortable(value: Any) -> Any:
+    if value is None:
+        return (0, "")
+    if isinstance(value, str):
+        return (1, value.lower())
+    if isinstance(value, datetime):
+        return (1, value.timestamp())
+    return (1, value)
+
+
+def ok(message: str = "success", **payload: Any) -> dict[str, Any]:
+    return {"code": 0, "message": message, **payload}
+
+
+def get_record(coll: dict[str, Any], record_id: str, resource: str) -> Any:
+    rec = coll.get(record_id)
+    if rec is None:
+        raise errors.not_found(resource)
+    return rec
+
+
+def account_name(org: OrgData, account_id: str) -> str:
+    acc = org.accounts.get(account_id)
+    return acc.account_name if acc else ""
+
+
+def due_days(due: date, today_: date) -> str:
+    delta = (due - today_).days
+    if delta > 0:
+        return f"Due in {delta} day(s)"
+    if delta == 0:
+        return "Due Today"
+    return f"Overdue by {-delta} day(s)"
+
+
+def add_days(day: date, n: int) -> date:
+    return day + timedelta(days=n)
