@@ -30,7 +30,9 @@ _DEC_RE = re.compile(r'"\\u0000D(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
 class _Encoder(json.JSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, Decimal):
-            return "\u0000D" + str(o.quantize(CENT)) + "\u0000"
+            # money has 2 decimals; quantities/rates with more keep every digit (never rounded)
+            text = str(o.quantize(CENT)) if o.as_tuple().exponent >= -2 else format(o, "f")  # type: ignore[operator]
+            return "\u0000D" + text + "\u0000"
         if isinstance(o, datetime):
             return zoho_timestamp(o)
         if isinstance(o, date):

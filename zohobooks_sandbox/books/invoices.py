@@ -200,7 +200,8 @@ def render_summary(ctx: Ctx, inv: Invoice) -> dict[str, Any]:
 def render_line_item(li: LineItem) -> dict[str, Any]:
     return {
         "line_item_id": li.line_item_id, "item_id": li.item_id, "name": li.name, "description": li.description,
-        "item_order": li.item_order, "bcy_rate": li.rate, "rate": li.rate, "quantity": li.quantity,
+        "item_order": li.item_order, "bcy_rate": li.rate, "rate": li.rate,
+        "quantity": int(li.quantity) if li.quantity == li.quantity.to_integral_value() else li.quantity,
         "unit": li.unit, "discount_amount": money(li.rate * li.quantity - li.item_total), "discount": li.discount,
         "tax_id": li.tax_id, "tax_name": li.tax_name, "tax_type": "tax" if li.tax_id else "",
         "tax_percentage": li.tax_percentage, "item_total": li.item_total, "account_id": li.account_id,

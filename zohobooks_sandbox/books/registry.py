@@ -38,6 +38,7 @@ class Route:
 
 
 ROUTES: list[Route] = []
+_SORTED: list[Route] = []
 
 _ACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
@@ -57,9 +58,10 @@ def route(method: str, path: str, op_name: str, scope: str, action: str | None =
 def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
     """Find the route; returns (route, path args, path_exists_with_other_method)."""
     other = False
-    # literal segments win over {param} ones: routes registered with literals first by design,
-    # but sort defensively by number of params.
-    for r in sorted(ROUTES, key=lambda r: r.pattern.groups):
+    # literal segments win over {param} ones (``/invoices/pdf`` before ``/invoices/{invoice_id}``)
+    if len(_SORTED) != len(ROUTES):
+        _SORTED[:] = sorted(ROUTES, key=lambda r: r.pattern.groups)
+    for r in _SORTED:
         m = r.pattern.match(path)
         if m:
             if r.method == method:
