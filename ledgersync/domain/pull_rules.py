@@ -1,0 +1,378 @@
+"""The seed's pull rules as pure functions: a Zoho invoice/contact (plain dict) in, a platform
+change out. No I/O, no ORM: the sync engine applies what these return.
+
+Rules (from the seed's integration guide, plus the ❌ rows we do):
+- amounts and due dates of *unpaid* invoices follow Zoho; paid/void invoices keep their amounts
+  (Zoho refuses to edit them anyway, and the platform's history must not move under a receipt);
+- platform-side edits never flow back (nothing here produces a Zoho write);
+- partial payments, credits applied and write-offs set the outstanding amount to Zoho's
+  `balance`, and the status to `partially_paid` / `paid`;
+- void invoices are not collectable: status `void`, outstanding 0;
+- a customer made inactive (or deleted, decided by the engine) in Zoho is archived;
+- bad data (a required field missing, an unknown currency, a negative quantity) raises
+  `BadRecord` naming the Zoho id and the problem, so the engine records a per-record error and
+  carries on with the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+#: ISO 4217 codes Zoho Books offers (a record with any other code is bad data).
+KNOWN_CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF
+    KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR
+    MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG
+    SEK SGD SHP SLE SLL SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU
+    UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)
+
+#: Zoho's visible invoice status -> platform status (before balance-based refinement).
+ZOHO_STATUS_MAP = {
+    "draft": "draft",
+    "sent": "open",
+    "viewed": "open",
+    "unpaid": "open",
+    "pending": "open",
+    "overdue": "overdue",
+    "partially_paid": "partially_paid",
+    "paid": "paid",
+    "void": "void",
+}
+
+#: platform statuses in which an invoice is still collectable ("unpaid")
+UNPAID_STATUSES = frozenset({"draft", "open", "overdue", "partially_paid"})
+
+
+class BadRecord(ValueError):
+    """A Zoho record the platform cannot accept as is; `zoho_id` may be None if even that is missing."""
+
+    def __init__(self, zoho_id: str | None, message: str) -> None:
+        super().__init__(f"{zoho_id or '?'}: {message}")
+        self.zoho_id = zoho_id
+        self.message = message
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def parse_zoho_timestamp(raw: str) -> datetime:
+    """`2013-11-18T02:02:51-0800` (Zoho) or ISO with a colon offset -> aware UTC datetime."""
+    text = raw.strip()
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def format_zoho_timestamp(value: datetime) -> str:
+    """Aware datetime -> Zoho's `YYYY-MM-DDTHH:MM:SS+0000` form (what list filters accept)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def bookmark_minus(raw: str, seconds: int = 0) -> str:
+    """A bookmark moved back a little (harmless overlap when a server treats the filter as `>`)."""
+    return format_zoho_timestamp(parse_zoho_timestamp(raw) - timedelta(seconds=seconds))
+
+
+def _require(record: dict[str, Any], name: str, zoho_id: str | None) -> Any:
+    value = record.get(name)
+    if value is None or value == "":
+        raise BadRecord(zoho_id, f"field '{name}' is missing")
+    return value
+
+
+def _decimal(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> Decimal:
+    raw = record.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise BadRecord(zoho_id, f"field '{name}' is missing")
+        return ZERO
+    if isinstance(raw, float):
+        raw = repr(raw)
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise BadRecord(zoho_id, f"field '{name}' is not a number: {raw!r}") from None
+
+
+def _money(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> Decimal:
+    return _decimal(record, name, zoho_id, required=required).quantize(CENT)
+
+
+def _date(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> date | None:
+    raw = record.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise BadRecord(zoho_id, f"field '{name}' is missing")
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise BadRecord(zoho_id, f"field '{name}' is not a date: {raw!r}") from None
+
+
+def _currency(record: dict[str, Any], zoho_id: str | None) -> str:
+    code = str(_require(record, "currency_code", zoho_id)).upper()
+    if code not in KNOWN_CURRENCIES:
+        raise BadRecord(zoho_id, f"unknown currency '{code}'")
+    return code
+
+
+# --------------------------------------------------------------------------- invoices
+
+
+@dataclass(frozen=True)
+class InvoiceSnapshot:
+    """What Zoho says about an invoice, validated and typed (from a list row or a detail)."""
+
+    zoho_id: str
+    number: str
+    customer_zoho_id: str
+    customer_name: str
+    currency_code: str
+    exchange_rate: Decimal
+    issue_date: date
+    due_date: date | None
+    total: Decimal
+    balance: Decimal
+    zoho_status: str
+    last_modified: str
+    write_off_amount: Decimal = ZERO
+
+
+def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
+    """Validate a Zoho invoice (summary or detail); raises `BadRecord`."""
+    zoho_id = record.get("invoice_id")
+    if not zoho_id:
+        raise BadRecord(None, "field 'invoice_id' is missing")
+    zoho_id = str(zoho_id)
+    status = str(_require(record, "status", zoho_id)).lower()
+    if status not in ZOHO_STATUS_MAP:
+        raise BadRecord(zoho_id, f"unknown invoice status '{status}'")
+    total = _money(record, "total", zoho_id)
+    balance = _money(record, "balance", zoho_id)
+    if total < 0 or balance < 0:
+        raise BadRecord(zoho_id, "negative total or balance")
+    if balance > total:
+        raise BadRecord(zoho_id, f"balance {balance} exceeds total {total}")
+    rate = _decimal(record, "exchange_rate", zoho_id, required=False) or Decimal("1")
+    return InvoiceSnapshot(
+        zoho_id=zoho_id,
+        number=str(_require(record, "invoice_number", zoho_id)),
+        customer_zoho_id=str(_require(record, "customer_id", zoho_id)),
+        customer_name=str(record.get("customer_name") or ""),
+        currency_code=_currency(record, zoho_id),
+        exchange_rate=rate,
+        issue_date=_date(record, "date", zoho_id),  # type: ignore[arg-type]
+        due_date=_date(record, "due_date", zoho_id, required=False),
+        total=total,
+        balance=balance,
+        zoho_status=status,
+        last_modified=str(_require(record, "last_modified_time", zoho_id)),
+        write_off_amount=_money(record, "write_off_amount", zoho_id, required=False),
+    )
+
+
+def platform_status(snap: InvoiceSnapshot) -> str:
+    """Zoho status + balance -> platform status.
+
+    A void invoice is `void` whatever its balance. Otherwise the balance decides between
+    `paid` (nothing left, whether by payment, credits or write-off) and `partially_paid`
+    (something applied, something left), and Zoho's own status decides among the unpaid ones.
+    """
+    if snap.zoho_status == "void":
+        return "void"
+    if snap.zoho_status == "draft" and snap.balance == snap.total:
+        return "draft"
+    if snap.balance == ZERO:
+        return "paid" if snap.total > ZERO or snap.zoho_status == "paid" else ZOHO_STATUS_MAP[snap.zoho_status]
+    if snap.balance < snap.total:
+        return "partially_paid"
+    return ZOHO_STATUS_MAP[snap.zoho_status] if snap.zoho_status not in ("paid", "partially_paid") else "open"
+
+
+def collectable_outstanding(snap: InvoiceSnapshot) -> Decimal:
+    """What the platform may collect: Zoho's balance, except nothing on a void invoice."""
+    return ZERO if snap.zoho_status == "void" else snap.balance
+
+
+@dataclass(frozen=True)
+class LocalInvoice:
+    """The platform's current view of an invoice (what the rules need to decide)."""
+
+    total: Decimal
+    outstanding: Decimal
+    status: str
+    due_date: date | None
+    issue_date: date
+    number: str
+    currency_code: str
+    archived: bool = False
+
+
+def invoice_updates(current: LocalInvoice | None, snap: InvoiceSnapshot) -> dict[str, Any]:
+    """The field changes the platform must make so its invoice reflects Zoho.
+
+    New invoice (`current is None`): every field. Existing one: status and outstanding always
+    follow Zoho; amounts and due date follow Zoho while the invoice is unpaid (on the platform
+    or in Zoho); returns `{}` when nothing changes (so the engine counts no update).
+    """
+    status = platform_status(snap)
+    outstanding = collectable_outstanding(snap)
+    full = {
+        "number": snap.number,
+        "currency_code": snap.currency_code,
+        "exchange_rate": snap.exchange_rate,
+        "issue_date": snap.issue_date,
+        "due_date": snap.due_date,
+        "total": snap.total,
+        "outstanding": outstanding,
+        "status": status,
+    }
+    if current is None:
+        return full
+    changes: dict[str, Any] = {}
+    if current.status != status:
+        changes["status"] = status
+    if current.outstanding != outstanding:
+        changes["outstanding"] = outstanding
+    unpaid = current.status in UNPAID_STATUSES or status in UNPAID_STATUSES
+    if unpaid:
+        for name in ("total", "due_date", "issue_date", "number", "currency_code"):
+            if getattr(current, name) != full[name]:
+                changes[name] = full[name]
+    return changes
+
+
+@dataclass(frozen=True)
+class LineItemSnapshot:
+    zoho_line_item_id: str
+    position: int
+    name: str
+    description: str
+    quantity: Decimal
+    rate: Decimal
+    amount: Decimal
+    tax_amount: Decimal
+
+
+def line_items(detail: dict[str, Any]) -> list[LineItemSnapshot]:
+    """Line items of a Zoho invoice detail; raises `BadRecord` on a missing list, a missing
+    field or a negative quantity (credit lines are credit notes in Zoho, never negative rows)."""
+    zoho_id = str(detail.get("invoice_id") or "") or None
+    raw_items = detail.get("line_items")
+    if not isinstance(raw_items, list):
+        raise BadRecord(zoho_id, "field 'line_items' is missing")
+    items: list[LineItemSnapshot] = []
+    for position, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            raise BadRecord(zoho_id, f"line item {position + 1} is not an object")
+        quantity = _decimal(raw, "quantity", zoho_id)
+        if quantity < 0:
+            raise BadRecord(zoho_id, f"line item {position + 1} has a negative quantity ({quantity})")
+        rate = _decimal(raw, "rate", zoho_id)
+        amount = _money(raw, "item_total", zoho_id, required=False) if raw.get("item_total") not in (None, "") else (quantity * rate).quantize(CENT)
+        pct = _decimal(raw, "tax_percentage", zoho_id, required=False)
+        tax = (amount * pct / Decimal(100)).quantize(CENT)
+        items.append(
+            LineItemSnapshot(
+                zoho_line_item_id=str(raw.get("line_item_id") or ""),
+                position=int(raw.get("item_order") or position + 1),
+                name=str(raw.get("name") or ""),
+                description=str(raw.get("description") or ""),
+                quantity=quantity,
+                rate=rate,
+                amount=amount,
+                tax_amount=tax,
+            )
+        )
+    return items
+
+
+# --------------------------------------------------------------------------- customers
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    zoho_id: str
+    name: str
+    email: str | None
+    currency_code: str
+    active: bool
+    last_modified: str
+    is_customer: bool = True
+
+
+def customer_snapshot(record: dict[str, Any]) -> CustomerSnapshot:
+    """Validate a Zoho contact; raises `BadRecord`."""
+    zoho_id = record.get("contact_id")
+    if not zoho_id:
+        raise BadRecord(None, "field 'contact_id' is missing")
+    zoho_id = str(zoho_id)
+    return CustomerSnapshot(
+        zoho_id=zoho_id,
+        name=str(_require(record, "contact_name", zoho_id)),
+        email=(str(record["email"]) if record.get("email") else None),
+        currency_code=_currency(record, zoho_id),
+        active=str(record.get("status") or "active").lower() == "active",
+        last_modified=str(_require(record, "last_modified_time", zoho_id)),
+        is_customer=str(record.get("contact_type") or "customer") == "customer",
+    )
+
+
+@dataclass(frozen=True)
+class LocalCustomer:
+    name: str
+    email: str | None
+    currency_code: str
+    archived: bool
+    archived_reason: str | None = None
+
+
+ARCHIVED_INACTIVE = "inactive in Zoho Books"
+ARCHIVED_DELETED = "deleted in Zoho Books"
+
+
+def customer_updates(current: LocalCustomer | None, snap: CustomerSnapshot) -> dict[str, Any]:
+    """Changes so the platform's customer reflects Zoho: name/email/currency follow Zoho; an
+    inactive contact is archived, a re-activated one (archived by us for that reason) comes back."""
+    full: dict[str, Any] = {
+        "name": snap.name,
+        "email": snap.email,
+        "currency_code": snap.currency_code,
+        "archived": not snap.active,
+        "archived_reason": None if snap.active else ARCHIVED_INACTIVE,
+    }
+    if current is None:
+        return full
+    changes = {k: v for k, v in full.items() if k in ("name", "email", "currency_code") and getattr(current, k) != v}
+    if not snap.active and not current.archived:
+        changes.update(archived=True, archived_reason=ARCHIVED_INACTIVE)
+    elif snap.active and current.archived and current.archived_reason == ARCHIVED_INACTIVE:
+        changes.update(archived=False, archived_reason=None)
+    return changes
+
+
+@dataclass
+class DeletionVerdict:
+    """Result of comparing local ids with the ids Zoho still lists in a range."""
+
+    missing_in_zoho: list[str] = field(default_factory=list)  # archive these
+    unknown_locally: list[str] = field(default_factory=list)  # sync these (a skipped record)
+
+
+def compare_ids(local_ids: set[str], zoho_ids: set[str]) -> DeletionVerdict:
+    return DeletionVerdict(sorted(local_ids - zoho_ids), sorted(zoho_ids - local_ids))

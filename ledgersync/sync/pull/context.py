@@ -1,0 +1,89 @@
+"""What one stream run carries: the container, the connection, the Zoho client, counters,
+the lease owner, options, and the hooks tests use (clock, fault injection)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from ledgersync.bootstrap import Container
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """Knobs of the pull engine (`container.extras["pull_options"]` overrides the defaults).
+
+    history_line_items: "all" fetches line items of every invoice (old paid ones last, at
+    backfill priority); "on_demand" leaves old paid/void invoices' line items until someone
+    opens the invoice (saves most of the daily budget on large histories).
+    """
+
+    recent_days: int = 365
+    history_line_items: str = "all"
+    detail_batch: int = 20
+    leaf_size: int = 400
+    per_page: int = 200
+
+
+def options_of(container: Container) -> PullOptions:
+    opts = container.extras.get("pull_options")
+    return opts if isinstance(opts, PullOptions) else PullOptions()
+
+
+def now_of(container: Container) -> datetime:
+    """The engine's clock (`container.extras["clock"]` in tests/benches, else UTC now)."""
+    clock = container.extras.get("clock")
+    return clock() if callable(clock) else datetime.now(timezone.utc)
+
+
+def recent_cutoff(container: Container) -> date:
+    """First day of "the last 12 months"."""
+    return (now_of(container) - timedelta(days=options_of(container).recent_days)).date()
+
+
+@dataclass
+class RunStats:
+    created: int = 0
+    updated: int = 0
+    archived: int = 0
+    errors: int = 0
+    calls: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "archived": self.archived,
+                "errors": self.errors, "calls": self.calls}
+
+
+@dataclass
+class PullRun:
+    """One run of one stream of one connection (holds the lease for its whole life)."""
+
+    container: Container
+    connection_id: str
+    partner_id: str
+    stream: str
+    owner: str
+    run_id: str
+    books: Any  # ledgersync.zoho.ZohoBooks (or anything with get/count/get_pdf/calls_made)
+    trigger: str = "schedule"
+    stats: RunStats = field(default_factory=RunStats)
+    calls_at_start: int = 0
+    pages: int = 0
+    budget_retry_at: datetime | None = None
+    fault_hook: Callable[[str, str, int], None] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def options(self) -> PullOptions:
+        return options_of(self.container)
+
+    def calls_spent(self) -> int:
+        return int(getattr(self.books, "calls_made", 0)) - self.calls_at_start
+
+    def fault(self, event: str) -> None:
+        """Test hook: `container.extras["pull_fault_hook"](stream, event, page_no)` may raise to
+        simulate a crash at a precise point (before/after a page's commit)."""
+        if self.fault_hook is not None:
+            self.fault_hook(self.stream, event, self.pages)

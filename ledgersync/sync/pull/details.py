@@ -1,0 +1,123 @@
+"""Line items: one `GET /invoices/{id}` per invoice, only for invoices whose Zoho
+`last_modified_time` moved since their details were fetched, most valuable first.
+
+Value order (the budget plan): invoices of the last 12 months and open invoices of any age
+first, at `pull` priority; old paid/void history last, at `backfill` priority (the limiter
+refuses backfill calls before they eat the reserve kept for pulls and payment pushes). With
+`history_line_items="on_demand"` the old paid ones are not fetched at all until someone opens
+them (`ensure_line_items`). A `BudgetExhausted` from the limiter ends the run after committing
+what was fetched; the engine schedules the next run at the budget's reset.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session
+
+from ledgersync.domain.pull_rules import UNPAID_STATUSES, BadRecord
+from ledgersync.store.orm import ExternalRef, Invoice
+from ledgersync.sync.pull import leases
+from ledgersync.sync.pull.context import PullRun, recent_cutoff
+from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
+from ledgersync.zoho.errors import ZohoNotFound
+
+ARCHIVED_DELETED = "deleted in Zoho Books"
+
+
+def pending_details_query(connection_id: str, cutoff: date, *, scope: str = "all", on_demand: bool = False) -> Any:
+    """Invoices whose line items are missing or stale, valuable first: (zoho_id, valuable)."""
+    valuable = or_(Invoice.issue_date >= cutoff, Invoice.status.in_(sorted(UNPAID_STATUSES)))
+    rank = case((valuable, 0), else_=1)
+    query = (
+        select(ExternalRef.zoho_id, rank.label("rank"))
+        .join(Invoice, Invoice.id == ExternalRef.local_id)
+        .where(
+            ExternalRef.connection_id == connection_id,
+            ExternalRef.entity == "invoice",
+            Invoice.archived.is_(False),
+            or_(ExternalRef.details_synced_at.is_(None), ExternalRef.details_synced_at != ExternalRef.zoho_last_modified),
+        )
+        .order_by(rank, Invoice.issue_date.desc(), ExternalRef.zoho_id)
+    )
+    if scope == "recent":
+        query = query.where(Invoice.issue_date >= cutoff)
+    elif on_demand:
+        query = query.where(valuable)
+    return query
+
+
+def count_pending(session: Session, connection_id: str, cutoff: date, *, scope: str = "all", on_demand: bool = False) -> int:
+    from sqlalchemy import func
+
+    sub = pending_details_query(connection_id, cutoff, scope=scope, on_demand=on_demand).subquery()
+    return int(session.execute(select(func.count()).select_from(sub)).scalar_one())
+
+
+def run_details(run: PullRun, state: dict[str, Any], *, scope: str = "all") -> dict[str, Any]:
+    cutoff = recent_cutoff(run.container)
+    on_demand = run.options.history_line_items == "on_demand"
+    failed: set[str] = set()
+    batch = run.options.detail_batch
+    while True:
+        with run.container.uow() as uow:
+            rows = uow.session.execute(
+                pending_details_query(run.connection_id, cutoff, scope=scope, on_demand=on_demand)
+                .limit(batch + len(failed))
+            ).all()
+        todo = [(z, rank) for z, rank in rows if z not in failed][:batch]
+        if not todo:
+            return state
+        fetched: list[tuple[str, dict[str, Any] | None]] = []
+        try:
+            for zoho_id, rank in todo:
+                try:
+                    body = run.books.get(f"/invoices/{zoho_id}", priority="pull" if rank == 0 else "backfill")
+                    fetched.append((zoho_id, body.get("invoice") or {}))
+                except ZohoNotFound:
+                    fetched.append((zoho_id, None))  # deleted since we listed it
+        finally:
+            if fetched:
+                state = _commit_details(run, fetched, failed, state)
+
+
+def _commit_details(run: PullRun, fetched: list[tuple[str, dict[str, Any] | None]], failed: set[str],
+                    state: dict[str, Any]) -> dict[str, Any]:
+    with run.container.uow() as uow:
+        session = uow.session
+        ok: list[str] = []
+        for zoho_id, detail in fetched:
+            if detail is None:
+                _archive_deleted(session, run, zoho_id)
+                continue
+            try:
+                with session.begin_nested():
+                    from ledgersync.sync.pull.upserts import apply_invoice_detail
+
+                    apply_invoice_detail(session, run, detail)
+                ok.append(zoho_id)
+            except BadRecord as exc:
+                record_error(session, run, zoho_id, exc.message, stream="invoice_details")
+                failed.add(zoho_id)
+        resolve_errors(session, run.connection_id, "invoice_details", ok)
+        state = {**state, "fetched": int(state.get("fetched") or 0) + len(ok)}
+        leases.save_state(session, run.connection_id, run.stream, run.owner, state)
+        write_counters(session, run)
+        run.fault("before_commit")
+        uow.commit()
+    run.pages += 1
+    run.fault("page_committed")
+    return state
+
+
+def _archive_deleted(session: Session, run: PullRun, zoho_id: str) -> None:
+    ref = session.execute(
+        select(ExternalRef).where(ExternalRef.connection_id == run.connection_id, ExternalRef.entity == "invoice",
+                                  ExternalRef.zoho_id == zoho_id)
+    ).scalar_one_or_none()
+    inv = session.get(Invoice, ref.local_id) if ref else None
+    if inv is not None and not inv.archived:
+        inv.archived, inv.archived_reason = True, ARCHIVED_DELETED
+        run.stats.archived += 1

@@ -1,0 +1,121 @@
+"""The pull engine: takes the stream's lease, opens a run, runs the stream from its cursor,
+closes the run — whatever happens.
+
+Outcomes of a run (`sync_runs.status`): `succeeded`; `partial` (per-record errors, or the
+daily budget ran out — the cursor is saved and `next_run_at` is the budget's reset); `failed`
+(Zoho or the network failed past the connector's retries: a broken page; the cursor stays at
+the last committed page and the next run retries it). A run that finds the lease held returns
+`RunResult(skipped=True)` without touching Zoho: at most one run per connection and stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledgersync.bootstrap import Container
+from ledgersync.store.orm import Connection
+from ledgersync.sync.pull import leases
+from ledgersync.sync.pull.context import PullRun
+from ledgersync.sync.pull.runlog import finish_run, start_run
+from ledgersync.zoho.errors import BudgetExhausted, ZohoError, ZohoReauthorizationRequired
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    stream: str
+    skipped: bool = False
+    status: str = "skipped"
+    run_id: str | None = None
+    created: int = 0
+    updated: int = 0
+    archived: int = 0
+    errors: int = 0
+    calls: int = 0
+    budget_retry_at: datetime | None = None
+    message: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def open_books(container: Container, connection_id: str) -> Any:
+    """The connection's Zoho client: `container.extras["books_factory"]` (tests, benches) or
+    the web part's `books_for` (tokens from the database, the process's shared limiter)."""
+    factory = container.extras.get("books_factory")
+    if callable(factory):
+        return factory(container, connection_id)
+    from ledgersync.sync.books_factory import books_for
+
+    return books_for(container, connection_id)
+
+
+def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str, Any]], dict[str, Any]]:
+    from ledgersync.sync.pull import deletions, details, listing
+    from ledgersync.sync.pull.streams import LIST_STREAMS
+
+    if stream in LIST_STREAMS:
+        declared = LIST_STREAMS[stream]()
+        return lambda run, state: listing.run_list_stream(run, declared, state, stop_after=params.get("stop_after"))
+    if stream == "invoice_details":
+        return lambda run, state: details.run_details(run, state, scope=params.get("scope", "all"))
+    if stream == "invoice_deletions":
+        return deletions.run_invoice_deletions
+    if stream == "customer_deletions":
+        return deletions.run_customer_deletions
+    raise ValueError(f"unknown stream {stream!r}")
+
+
+def run_stream(container: Container, connection_id: str, stream: str, *, trigger: str = "schedule",
+               books: Any = None, **params: Any) -> RunResult:
+    """Run one stream of one connection to the end of its available work (see module doc)."""
+    runner = _runner(stream, params)
+    owner = leases.new_owner()
+    if not leases.acquire(container.session_factory, connection_id, stream, owner):
+        return RunResult(stream=stream, skipped=True, message="another run holds the lease")
+    try:
+        with container.uow() as uow:
+            conn = uow.session.get(Connection, connection_id)
+            if conn is None:
+                raise ValueError(f"no connection {connection_id}")
+            partner_id = conn.partner_id
+            state = leases.read_state(uow.session, connection_id, stream)
+        books = books if books is not None else open_books(container, connection_id)
+        run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=stream,
+                      owner=owner, run_id=start_run(container.session_factory, connection_id, stream, trigger),
+                      books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)),
+                      fault_hook=container.extras.get("pull_fault_hook"), params=params)
+        status, message, next_run = "succeeded", None, None
+        try:
+            state = runner(run, state)
+        except BudgetExhausted as exc:
+            status, next_run = "partial", exc.retry_at
+            run.budget_retry_at = exc.retry_at
+            message = f"Zoho's daily API budget is used up; continuing at {exc.retry_at.isoformat()}"
+        except ZohoReauthorizationRequired as exc:
+            status, message = "failed", f"Zoho needs re-authorisation: {exc}"
+        except ZohoError as exc:
+            status, message = "failed", f"Zoho call failed: {exc}"
+            log.warning("pull stream failed", extra={"connection_id": connection_id, "stream": stream})
+        if status == "succeeded" and run.stats.errors:
+            status, message = "partial", f"{run.stats.errors} record(s) could not be synced; retried next run"
+        with container.uow() as uow:
+            from sqlalchemy import update
+
+            from ledgersync.store.orm import SyncCursor
+
+            uow.session.execute(
+                update(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
+                .values(next_run_at=next_run).execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        finish_run(container.session_factory, run, status, message)
+        with container.uow() as uow:
+            state = leases.read_state(uow.session, connection_id, stream)
+        return RunResult(stream=stream, status=status, run_id=run.run_id, message=message,
+                         budget_retry_at=next_run, state=state, **run.stats.as_dict())
+    finally:
+        leases.release(container.session_factory, connection_id, stream, owner)

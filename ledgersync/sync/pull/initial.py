@@ -1,0 +1,138 @@
+"""Initial sync: last 12 months first (the connection becomes usable), then all history, then
+status Connected — resumable, budget-aware, one runner at a time per connection.
+
+Phases live on the connection row (`initial_sync_phase`: recent -> history -> done); each
+stream's position lives in its cursor, so a restart (or the next day, after the budget reset)
+continues where it stopped. Work is ordered by value: customers and the last 12 months of
+invoices with their line items at `pull` priority; history listing (cheap: 200 invoices a call)
+and then line items of open old invoices, then of old paid ones, at `backfill` priority. The
+limiter's reserves keep pushes (and hourly pulls) served while a backfill runs; when the
+backfill's share of the day is spent the runner stops and is rescheduled at the reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledgersync.bootstrap import Container
+from ledgersync.store.orm import Connection
+from ledgersync.sync.pull import leases
+from ledgersync.sync.pull.engine import RunResult, run_stream
+from ledgersync.sync.pull.progress import initial_sync_progress
+
+RECENT_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("customers", {}),
+    ("invoices", {"stop_after": "recent"}),
+    ("invoice_details", {"scope": "recent"}),
+)
+HISTORY_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("invoices", {}),
+    ("invoice_details", {"scope": "all"}),
+    ("invoice_deletions", {}),
+    ("customer_deletions", {}),
+)
+
+
+def start_initial_sync(container: Container, connection_id: str) -> None:
+    """Called by the web part after the OAuth callback: mark the connection's initial sync as
+    started and ask the dispatcher to run it now (non-blocking). The scheduler also picks up
+    every connection whose phase is not `done`, so nothing is lost without a dispatcher."""
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        if conn is None:
+            return
+        if conn.initial_sync_phase in (None, ""):
+            conn.initial_sync_phase = "recent"
+        uow.commit()
+    from ledgersync.workers.dispatch import get_dispatcher
+
+    get_dispatcher(container).pull_requested(connection_id, "initial", "initial")
+
+
+def _phase(container: Container, connection_id: str) -> str | None:
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        return conn.initial_sync_phase if conn else None
+
+
+def _set_phase(container: Container, connection_id: str, phase: str) -> None:
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        if conn is not None:
+            conn.initial_sync_phase = phase
+            uow.commit()
+
+
+def _mark_connected(container: Container, connection_id: str) -> None:
+    try:
+        from ledgersync.services.integration import mark_connected
+    except ImportError:  # pragma: no cover - web part not installed
+        with container.uow() as uow:
+            conn = uow.session.get(Connection, connection_id)
+            if conn is not None and conn.status == "pending":
+                conn.status = "connected"
+            uow.commit()
+        return
+    mark_connected(container, connection_id)
+
+
+def _remember_total(container: Container, connection_id: str, owner: str, books: Any) -> None:
+    """One count call (`response_option=2`) so progress can say "n of N invoices"."""
+    with container.uow() as uow:
+        state = leases.read_state(uow.session, connection_id, "initial")
+    if state.get("zoho_total") is not None:
+        return
+    from ledgersync.sync.pull.engine import open_books
+    from ledgersync.zoho.errors import ZohoError
+
+    try:
+        total = (books or open_books(container, connection_id)).count("/invoices", {"filter_by": "Status.All"})
+    except ZohoError:
+        return
+    with container.uow() as uow:
+        leases.save_state(uow.session, connection_id, "initial", owner, {**state, "zoho_total": total}, seconds=3600)
+        uow.commit()
+
+
+def _run_steps(container: Container, connection_id: str, steps: tuple[tuple[str, dict[str, Any]], ...],
+               books: Any, on_progress: Callable[[dict[str, Any]], None] | None, results: list[RunResult]) -> bool:
+    """Run the steps in order; False as soon as one cannot finish (budget, failure, lease)."""
+    for stream, params in steps:
+        result = run_stream(container, connection_id, stream, trigger="initial", books=books, **params)
+        results.append(result)
+        if on_progress is not None:
+            with container.uow() as uow:
+                on_progress(initial_sync_progress(uow.session, connection_id))
+        if result.skipped or result.status == "failed" or result.budget_retry_at is not None:
+            return False
+    return True
+
+
+def run_initial_sync(container: Container, connection_id: str, *, books: Any = None,
+                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Blocking: advance the initial sync as far as the budget allows; returns the progress."""
+    owner = leases.new_owner()
+    if not leases.acquire(container.session_factory, connection_id, "initial", owner, seconds=3600):
+        with container.uow() as uow:
+            return initial_sync_progress(uow.session, connection_id)
+    results: list[RunResult] = []
+    try:
+        phase = _phase(container, connection_id) or "recent"
+        if phase == "recent":
+            _set_phase(container, connection_id, "recent")
+            _remember_total(container, connection_id, owner, books)
+            if _run_steps(container, connection_id, RECENT_STEPS, books, on_progress, results):
+                phase = "history"
+                _set_phase(container, connection_id, phase)
+        if phase == "history":
+            if _run_steps(container, connection_id, HISTORY_STEPS, books, on_progress, results):
+                phase = "done"
+                _set_phase(container, connection_id, phase)
+                _mark_connected(container, connection_id)
+        with container.uow() as uow:
+            progress = initial_sync_progress(uow.session, connection_id)
+        progress["runs"] = [r.__dict__ | {"state": None} for r in results]
+        return progress
+    finally:
+        leases.release(container.session_factory, connection_id, "initial", owner)

@@ -1,0 +1,141 @@
+"""Run a list stream: retry last run's bad records, then keyset-page each mode to its end.
+
+Every page is applied and the cursor saved in ONE transaction (with the run's counters and the
+lease renewal), so a crash at any point resumes from the last committed page: nothing is lost
+(the next query starts at the committed bookmark, inclusive) and nothing is duplicated
+(records are upserted by Zoho id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledgersync.domain.pull_rules import BadRecord, parse_zoho_timestamp
+from ledgersync.sync.pull import leases
+from ledgersync.sync.pull.context import PullRun, recent_cutoff
+from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
+from ledgersync.sync.pull.streams import ListStream, RetryStillBad
+from ledgersync.zoho.errors import ZohoNotFound
+
+
+def _max_lmt(rows: list[dict[str, Any]], key: str) -> str | None:
+    best: tuple[Any, str] | None = None
+    for row in rows:
+        raw = row.get(key) if isinstance(row, dict) else None
+        if not raw:
+            continue
+        try:
+            moment = parse_zoho_timestamp(str(raw))
+        except ValueError:
+            continue
+        if best is None or moment > best[0]:
+            best = (moment, str(raw))
+    return best[1] if best else None
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if parse_zoho_timestamp(b) > parse_zoho_timestamp(a) else a
+
+
+def _commit(run: PullRun, session: Any, state: dict[str, Any]) -> None:
+    leases.save_state(session, run.connection_id, run.stream, run.owner, state)
+    write_counters(session, run)
+    run.fault("before_commit")
+    session.commit()
+    run.pages += 1
+    run.fault("page_committed")
+
+
+def retry_bad_records(run: PullRun, stream: ListStream, state: dict[str, Any]) -> dict[str, Any]:
+    """Records that were bad last run are fetched one by one (a call each, only for them)."""
+    pending = list(state.get("retry_ids") or [])
+    if not pending:
+        return state
+    still_bad: list[str] = []
+    for zoho_id in pending:
+        try:
+            body = run.books.get(f"{stream.path}/{zoho_id}", priority="pull")
+        except ZohoNotFound:
+            with run.container.uow() as uow:
+                resolve_errors(uow.session, run.connection_id, stream.name, [zoho_id])
+                uow.commit()
+            continue
+        with run.container.uow() as uow:
+            try:
+                stream.apply_one(uow.session, run, body.get(stream.detail_key) or {})
+                resolve_errors(uow.session, run.connection_id, stream.name, [zoho_id])
+            except (BadRecord, RetryStillBad) as exc:
+                uow.session.rollback()
+                message = exc.message if isinstance(exc, BadRecord) else "still invalid"
+                record_error(uow.session, run, zoho_id, f"retry: {message}", stream=stream.name)
+                still_bad.append(zoho_id)
+            uow.commit()
+    state = {**state, "retry_ids": still_bad}
+    with run.container.uow() as uow:
+        _commit(run, uow.session, state)
+    return state
+
+
+def run_list_stream(run: PullRun, stream: ListStream, state: dict[str, Any], *, stop_after: str | None = None) -> dict[str, Any]:
+    """Advance the stream through its modes; returns the final cursor state.
+
+    `stop_after="recent"` stops once the recent mode is complete (initial sync, phase 1).
+    """
+    state = retry_bad_records(run, stream, state)
+    cutoff = recent_cutoff(run.container)
+    mode_names = [m.name for m in stream.modes]
+    while True:
+        mode_name = state.get("mode") or mode_names[0]
+        mode = stream.modes[mode_names.index(mode_name)]
+        base = stream.params(mode_name, cutoff)
+        since: str | None = state.get("since")
+        page: int = int(state.get("page") or 1)
+        while True:
+            params = {**base, "page": page, "per_page": run.options.per_page}
+            if since:
+                params[stream.replication_key] = since
+            body = run.books.get(stream.path, params, priority=mode.priority)
+            rows = [r for r in (body.get(stream.records_key) or []) if isinstance(r, dict)]
+            context = body.get("page_context") or {}
+            if isinstance(context, list):
+                context = context[0] if context else {}
+            has_more = bool(context.get("has_more_page")) and bool(rows)
+            page_max = _max_lmt(rows, stream.replication_key)
+            with run.container.uow() as uow:
+                outcome = stream.apply_page(uow.session, run, rows)
+                resolve_errors(uow.session, run.connection_id, stream.name, outcome.ok_ids)
+                retry = sorted(set(state.get("retry_ids") or []) | set(outcome.bad_ids))
+                new_since = _later(since, page_max)
+                if has_more:
+                    if new_since != since:
+                        since, page = new_since, 1
+                    else:
+                        page += 1  # a whole page in one second: move by page number
+                    state = {**state, "mode": mode_name, "since": since, "page": page, "retry_ids": retry}
+                else:
+                    state = _finish_mode(state, mode_name, mode_names, new_since, retry)
+                _commit(run, uow.session, state)
+            if not has_more:
+                break
+        if stop_after == mode_name or state.get("mode") == mode_name:
+            return state
+
+
+def _finish_mode(state: dict[str, Any], mode: str, modes: list[str], since: str | None, retry: list[str]) -> dict[str, Any]:
+    """Cursor after a mode ends. recent -> history (remember the recent bookmark) ->
+    incremental (starting at the recent bookmark: anything modified since the initial listing
+    began has a later `last_modified_time`)."""
+    if mode == "incremental" or mode == modes[-1]:
+        return {**state, "mode": mode, "since": since, "page": 1, "retry_ids": retry}
+    nxt = modes[modes.index(mode) + 1]
+    out = {**state, "mode": nxt, "page": 1, "retry_ids": retry}
+    if mode == "recent":
+        out["recent_max"] = since
+        out["since"] = None
+    if nxt == "incremental":
+        out["since"] = state.get("recent_max") or since
+    return out

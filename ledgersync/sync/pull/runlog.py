@@ -1,0 +1,84 @@
+"""The run log (`sync_runs`) and per-record errors (`sync_errors`).
+
+A run row is created when a run starts (own transaction, so a crash still leaves a visible
+"running" row, later marked failed by the next run of the stream), its counters are written
+in every page's transaction, and it is closed at the end. Per-record errors carry the Zoho id;
+they are resolved (`resolved_at`) when a later run processes the same record cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledgersync.store.orm import SyncError, SyncRun
+from ledgersync.sync.pull.context import PullRun
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def start_run(session_factory: sessionmaker[Session], connection_id: str, stream: str, trigger: str) -> str:
+    with session_factory() as session:
+        # a run left "running" by a crashed worker is closed as failed (we hold the lease now)
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.connection_id == connection_id, SyncRun.stream == stream, SyncRun.status == "running")
+            .values(status="failed", finished_at=_now(), message="interrupted (worker stopped); resumed by a later run")
+            .execution_options(synchronize_session=False)
+        )
+        run = SyncRun(connection_id=connection_id, stream=stream, trigger=trigger, status="running")
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def write_counters(session: Session, run: PullRun) -> None:
+    run.stats.calls = run.calls_spent()
+    session.execute(
+        update(SyncRun).where(SyncRun.id == run.run_id).values(**run.stats.as_dict())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish_run(session_factory: sessionmaker[Session], run: PullRun, status: str, message: str | None = None) -> None:
+    with session_factory() as session:
+        run.stats.calls = run.calls_spent()
+        session.execute(
+            update(SyncRun).where(SyncRun.id == run.run_id)
+            .values(status=status, finished_at=_now(), message=message, **run.stats.as_dict())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def record_error(session: Session, run: PullRun, zoho_id: str | None, message: str, stream: str | None = None) -> None:
+    session.add(SyncError(connection_id=run.connection_id, run_id=run.run_id, stream=stream or run.stream,
+                          zoho_id=zoho_id, message=message[:2000]))
+    run.stats.errors += 1
+
+
+def resolve_errors(session: Session, connection_id: str, stream: str, zoho_ids: Iterable[str]) -> None:
+    ids = list(zoho_ids)
+    if not ids:
+        return
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(SyncError)
+            .where(SyncError.connection_id == connection_id, SyncError.stream == stream,
+                   SyncError.zoho_id.in_(ids[start:start + 500]), SyncError.resolved_at.is_(None))
+            .values(resolved_at=_now())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def open_error_ids(session: Session, connection_id: str, stream: str) -> set[str]:
+    rows = session.execute(
+        select(SyncError.zoho_id).where(SyncError.connection_id == connection_id, SyncError.stream == stream,
+                                        SyncError.resolved_at.is_(None), SyncError.zoho_id.is_not(None))
+    ).scalars()
+    return {r for r in rows if r}

@@ -1,0 +1,203 @@
+"""Apply validated Zoho records to the platform's tables, a page at a time.
+
+Each function works inside the caller's transaction (the page's), looks up every external ref
+of the page with one query, and returns the Zoho ids it applied cleanly. Bad records raise
+`BadRecord` inside the rules; they are caught here, recorded as per-record errors, and
+returned separately so the stream can retry them next run. Unchanged records (same Zoho
+`last_modified_time` as stored) cost nothing and count as nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ledgersync.domain import pull_rules as rules
+from ledgersync.store.orm import Customer, ExternalRef, Invoice, InvoiceLineItem, InvoicePdf
+from ledgersync.sync.pull.context import PullRun
+from ledgersync.sync.pull.runlog import record_error
+
+ARCHIVED_DELETED_INVOICE = "deleted in Zoho Books"
+
+
+@dataclass
+class PageOutcome:
+    ok_ids: list[str] = field(default_factory=list)
+    bad_ids: list[str] = field(default_factory=list)
+
+
+def refs_by_zoho(session: Session, connection_id: str, entity: str, zoho_ids: Iterable[str]) -> dict[str, ExternalRef]:
+    ids = list({z for z in zoho_ids if z})
+    found: dict[str, ExternalRef] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(ExternalRef).where(ExternalRef.connection_id == connection_id, ExternalRef.entity == entity,
+                                      ExternalRef.zoho_id.in_(ids[start:start + 500]))
+        ).scalars()
+        found.update({r.zoho_id: r for r in rows})
+    return found
+
+
+def _by_id(session: Session, model: type, ids: Iterable[str]) -> dict[str, Any]:
+    ids = list(set(ids))
+    out: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        out.update({r.id: r for r in session.execute(select(model).where(model.id.in_(ids[start:start + 500]))).scalars()})
+    return out
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def upsert_customers(session: Session, run: PullRun, rows: list[dict[str, Any]]) -> PageOutcome:
+    outcome = PageOutcome()
+    snaps: list[rules.CustomerSnapshot] = []
+    for row in rows:
+        try:
+            snap = rules.customer_snapshot(row)
+        except rules.BadRecord as exc:
+            record_error(session, run, exc.zoho_id, exc.message, stream="customers")
+            if exc.zoho_id:
+                outcome.bad_ids.append(exc.zoho_id)
+            continue
+        if snap.is_customer:
+            snaps.append(snap)
+    refs = refs_by_zoho(session, run.connection_id, "customer", (s.zoho_id for s in snaps))
+    customers = _by_id(session, Customer, (r.local_id for r in refs.values()))
+    for snap in snaps:
+        ref = refs.get(snap.zoho_id)
+        outcome.ok_ids.append(snap.zoho_id)
+        if ref is not None and ref.zoho_last_modified == snap.last_modified:
+            continue
+        current = customers.get(ref.local_id) if ref else None
+        if current is None:
+            fields = rules.customer_updates(None, snap)
+            customer = Customer(partner_id=run.partner_id, origin="zoho", **fields)
+            session.add(customer)
+            session.flush()
+            if ref is None:
+                session.add(ExternalRef(connection_id=run.connection_id, entity="customer", local_id=customer.id,
+                                        zoho_id=snap.zoho_id, zoho_last_modified=snap.last_modified))
+            else:
+                ref.local_id, ref.zoho_last_modified = customer.id, snap.last_modified
+            run.stats.created += 1
+            if customer.archived:
+                run.stats.archived += 1
+            continue
+        local = rules.LocalCustomer(current.name, current.email, current.currency_code, current.archived,
+                                    current.archived_reason)
+        changes = rules.customer_updates(local, snap)
+        for name, value in changes.items():
+            setattr(current, name, value)
+        if changes:
+            run.stats.updated += 1
+            if changes.get("archived") is True:
+                run.stats.archived += 1
+        ref.zoho_last_modified = snap.last_modified
+    return outcome
+
+
+def placeholder_customer(session: Session, run: PullRun, snap: rules.InvoiceSnapshot) -> str:
+    """A customer first seen on an invoice (created in Zoho after our customers run): a row
+    named as on the invoice; the next customers run (its bookmark is older) fills it in."""
+    customer = Customer(partner_id=run.partner_id, origin="zoho", name=snap.customer_name or snap.customer_zoho_id,
+                        currency_code=snap.currency_code)
+    session.add(customer)
+    session.flush()
+    session.add(ExternalRef(connection_id=run.connection_id, entity="customer", local_id=customer.id,
+                            zoho_id=snap.customer_zoho_id, zoho_last_modified=None))
+    session.flush()
+    return customer.id
+
+
+# --------------------------------------------------------------------------- invoices
+
+
+def _local(inv: Invoice) -> rules.LocalInvoice:
+    return rules.LocalInvoice(total=inv.total, outstanding=inv.outstanding, status=inv.status, due_date=inv.due_date,
+                              issue_date=inv.issue_date, number=inv.number, currency_code=inv.currency_code,
+                              archived=inv.archived)
+
+
+def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot, ref: ExternalRef | None,
+                    inv: Invoice | None, customer_refs: dict[str, ExternalRef]) -> Invoice:
+    """Create or update one invoice from a validated snapshot; returns the platform invoice."""
+    if inv is None:
+        cref = customer_refs.get(snap.customer_zoho_id)
+        customer_id = cref.local_id if cref is not None else placeholder_customer(session, run, snap)
+        if cref is None:
+            customer_refs.update(refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id]))
+        inv = Invoice(partner_id=run.partner_id, customer_id=customer_id, origin="zoho", line_items_synced=False,
+                      **rules.invoice_updates(None, snap))
+        session.add(inv)
+        session.flush()
+        if ref is None:
+            session.add(ExternalRef(connection_id=run.connection_id, entity="invoice", local_id=inv.id,
+                                    zoho_id=snap.zoho_id, zoho_last_modified=snap.last_modified))
+        else:
+            ref.local_id, ref.zoho_last_modified, ref.details_synced_at = inv.id, snap.last_modified, None
+        run.stats.created += 1
+        return inv
+    changes = rules.invoice_updates(_local(inv), snap)
+    if inv.archived and inv.archived_reason == ARCHIVED_DELETED_INVOICE:
+        changes.update(archived=False, archived_reason=None)  # listed again: our deletion verdict was stale
+    for name, value in changes.items():
+        setattr(inv, name, value)
+    if changes:
+        run.stats.updated += 1
+    if ref is not None and ref.zoho_last_modified != snap.last_modified:
+        ref.zoho_last_modified = snap.last_modified
+        session.execute(delete(InvoicePdf).where(InvoicePdf.invoice_id == inv.id))  # PDF changed with it
+    return inv
+
+
+def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str, Any]]) -> PageOutcome:
+    outcome = PageOutcome()
+    snaps: list[rules.InvoiceSnapshot] = []
+    for row in rows:
+        try:
+            snaps.append(rules.invoice_snapshot(row))
+        except rules.BadRecord as exc:
+            record_error(session, run, exc.zoho_id, exc.message, stream="invoices")
+            if exc.zoho_id:
+                outcome.bad_ids.append(exc.zoho_id)
+    refs = refs_by_zoho(session, run.connection_id, "invoice", (s.zoho_id for s in snaps))
+    moved = [s for s in snaps if s.zoho_id not in refs or refs[s.zoho_id].zoho_last_modified != s.last_modified]
+    outcome.ok_ids.extend(s.zoho_id for s in snaps)
+    if not moved:
+        return outcome
+    customer_refs = refs_by_zoho(session, run.connection_id, "customer", (s.customer_zoho_id for s in moved))
+    invoices = _by_id(session, Invoice, (refs[s.zoho_id].local_id for s in moved if s.zoho_id in refs))
+    for snap in moved:
+        ref = refs.get(snap.zoho_id)
+        _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs)
+    return outcome
+
+
+def apply_invoice_detail(session: Session, run: PullRun, detail: dict[str, Any]) -> Invoice:
+    """Whole invoice with line items (raises `BadRecord`); marks its details as synced."""
+    snap = rules.invoice_snapshot(detail)
+    items = rules.line_items(detail)
+    refs = refs_by_zoho(session, run.connection_id, "invoice", [snap.zoho_id])
+    ref = refs.get(snap.zoho_id)
+    inv = session.get(Invoice, ref.local_id) if ref else None
+    customer_refs = refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id])
+    inv = _apply_snapshot(session, run, snap, ref, inv, customer_refs)
+    if ref is None:
+        session.flush()
+        ref = refs_by_zoho(session, run.connection_id, "invoice", [snap.zoho_id])[snap.zoho_id]
+    session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id == inv.id))
+    for item in items:
+        session.add(InvoiceLineItem(invoice_id=inv.id, position=item.position, name=item.name,
+                                    description=item.description, quantity=item.quantity, rate=item.rate,
+                                    amount=item.amount, tax_amount=item.tax_amount,
+                                    zoho_line_item_id=item.zoho_line_item_id or None))
+    inv.line_items_synced = True
+    ref.zoho_last_modified = snap.last_modified
+    ref.details_synced_at = snap.last_modified
+    session.expire(inv, ["line_items"])
+    return inv

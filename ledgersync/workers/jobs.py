@@ -1,0 +1,33 @@
+"""The jobs both schedulers run (embedded threads and Celery tasks): ids in, services called."""
+
+from __future__ import annotations
+
+import logging
+
+from ledgersync.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+
+def pull(container: Container, connection_id: str, stream: str | None = None, trigger: str = "schedule") -> None:
+    """`stream=None` or "all": every incremental stream (or the initial sync while it runs);
+    "initial": the initial sync; otherwise that one stream."""
+    from ledgersync.sync.pull.initial import run_initial_sync
+    from ledgersync.sync.pull.service import sync_connection
+
+    if stream == "initial":
+        run_initial_sync(container, connection_id)
+    elif stream in (None, "", "all"):
+        sync_connection(container, connection_id, trigger=trigger)
+    else:
+        sync_connection(container, connection_id, trigger=trigger, streams=[s for s in stream.split(",") if s])
+
+
+def push_drain(container: Container, connection_id: str) -> None:
+    """Drain the connection's push outbox (the push part's engine)."""
+    try:
+        from ledgersync.sync.push import drain_outbox
+    except ImportError:  # pragma: no cover - push part absent
+        log.warning("push drain unavailable (ledgersync.sync.push.drain_outbox missing)")
+        return
+    drain_outbox(container, connection_id)
