@@ -122,17 +122,15 @@ class GenerateResult:
 
 def ensure_org(sandbox: Sandbox, org_id: str, name: str | None = None, currency_code: str = "USD",
                dc: str = "us", plan: str | None = None) -> OrgData:
-    """The organisation ``org_id``, created (with Zoho's default chart of accounts) if missing."""
+    """The organisation ``org_id``, created (sandbox-core's ``create_organization``: Zoho's default
+    chart of accounts and a sales tax) if missing."""
     with sandbox.lock:
         org = sandbox.orgs.get(org_id)
         if org is None:
-            org = OrgData(Organization(
-                organization_id=org_id, name=name or f"Organization {org_id}", currency_code=currency_code,
-                currency_symbol={"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹"}.get(currency_code, currency_code),
-                dc=dc, plan=plan or sandbox.config.default_plan, created_time=sandbox.now(),
-                time_zone="Europe/Berlin" if dc == "eu" else "America/Los_Angeles",
-            ))
-            sandbox.orgs[org_id] = org
+            from .demo import create_organization
+
+            org = create_organization(sandbox, name or f"Organization {org_id}", currency_code=currency_code,
+                                      dc=dc, plan=plan, org_id=org_id)
         _ensure_accounts(sandbox, org)
         return org
 
@@ -211,9 +209,7 @@ def _generate(sandbox: Sandbox, org_id: str, customers: int, invoices: int, year
         sales_id = accounts["Sales"]
         deposit_ids = [accounts["Undeposited Funds"], accounts["Business Checking"]]
         currency = org.org.currency_code
-        tax_rate = Decimal("19") if currency == "EUR" else Decimal("8.25")
-        tax_name = "VAT" if currency == "EUR" else "Sales Tax"
-        tax_id = org.settings.setdefault("generator_tax_id", sandbox.next_id())
+        tax_id, tax_name, tax_rate = _org_tax(sandbox, org)
 
         contacts = _make_customers(sandbox, org, rng, customers, start, span, stamp, currency)
         result.customers = len(contacts)
@@ -298,6 +294,16 @@ def _generate(sandbox: Sandbox, org_id: str, customers: int, invoices: int, year
             ledger.invoice(inv, total, tax_total)
             result.invoices += 1
     return result
+
+
+def _org_tax(sandbox: Sandbox, org: OrgData) -> tuple[str, str, Decimal]:
+    """(tax_id, name, percentage) of the organisation's first tax (core keeps them in ``org.taxes``)."""
+    taxes = getattr(org, "taxes", None) or {}
+    for tax in taxes.values():
+        return str(tax["tax_id"]), str(tax["tax_name"]), Decimal(str(tax["tax_percentage"]))
+    euro = org.org.currency_code == "EUR"
+    tax_id = org.settings.setdefault("generator_tax_id", sandbox.next_id())
+    return tax_id, ("VAT" if euro else "Sales Tax"), Decimal("19") if euro else Decimal("8.25")
 
 
 def _make_customers(sandbox: Sandbox, org: OrgData, rng: random.Random, count: int, start: date, span: int,
@@ -448,14 +454,3 @@ class _Ledger:
 
     def creditnote(self, note: CreditNote, total: Decimal) -> None:
         self._apply(f"creditnote_id:{note.creditnote_id}", [(self.sales, total), (self.ar, -total)])
-
-
-class Generator:
-    """The object ``sandbox.generator`` holds: sandbox-core's ``seed_demo`` calls ``generate``."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def generate(self, org_id: str, customers: int = 50, invoices: int = 500, years: int = 2,
-                 seed: int | None = None) -> GenerateResult:
-        return generate(self.sandbox, org_id, customers=customers, invoices=invoices, years=years, seed=seed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -104,6 +105,7 @@ class _CallState:
     headers: dict[str, str] = field(default_factory=dict)
     fault: Fault | None = None
     limited: str | None = None
+    org: OrgData | None = None  # organisation named by a call that needs none (organizations.get)
 
 
 class OpsGuard(Guard):
@@ -153,7 +155,10 @@ class OpsGuard(Guard):
         call = _CallState(started=time.perf_counter())
         request.state.ops_call = call
         if org is None:
-            return None
+            org = self._implied_org(request)
+            call.org = org
+            if org is None:
+                return None
         limits = self.limits_for(org)
         admission = self.limiter.admit(org.organization_id, limits)
         call.headers = admission.headers
@@ -189,6 +194,8 @@ class OpsGuard(Guard):
 
     async def after(self, org: OrgData | None, op_name: str, request: "Request", response: Response) -> Response:
         call: _CallState = getattr(request.state, "ops_call", None) or _CallState(started=time.perf_counter())
+        if org is None:
+            org = call.org
         try:
             if org is not None:
                 with self.sandbox.lock:
@@ -213,6 +220,16 @@ class OpsGuard(Guard):
                 self.limiter.release(org.organization_id)
 
     # ------------------------------------------------------------------ helpers
+    def _implied_org(self, request: "Request") -> OrgData | None:
+        """The organisation a call without ``organization_id`` still concerns (``GET
+        /organizations/{id}``, or one passing it anyway), so its reply carries the headers too."""
+        org_id = (request.query_params.get("organization_id")
+                  or request.headers.get("x-com-zoho-books-organizationid") or "").strip()
+        if not org_id:
+            match = re.search(r"/organizations/([^/]+)$", request.url.path)
+            org_id = match.group(1) if match else ""
+        return self.sandbox.orgs.get(org_id) if org_id else None
+
     def _revoke_caller(self, request: "Request") -> None:
         """Revoke the caller's access token and the refresh token that minted it."""
         auth = request.headers.get("authorization", "")

@@ -1,0 +1,49 @@
+"""Sandbox test plumbing: every Books reply produced during the sandbox tests is recorded
+(``zohobooks_sandbox.guard.GLOBAL_RECORDER``, fed by the sandbox's guard) and validated at the
+end of the session against Zoho's official OpenAPI files (``tests/sandbox/zoho_openapi.py``).
+
+``test_openapi_conformance.py`` exercises every implemented endpoint and validates its own
+replies; the session-finish check below validates *all* replies recorded while the sandbox
+tests ran (core's tests included) and fails the session on a violation.
+"""
+from __future__ import annotations
+
+import pytest
+
+from zohobooks_sandbox import guard as sandbox_guard
+
+_RECORDER = sandbox_guard.ResponseRecorder()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_sandbox_responses():
+    """Feed every Books reply of this session to the shared recorder."""
+    previous = sandbox_guard.GLOBAL_RECORDER
+    sandbox_guard.set_global_recorder(_RECORDER)
+    yield _RECORDER
+    sandbox_guard.set_global_recorder(previous)
+
+
+def recorded() -> sandbox_guard.ResponseRecorder:
+    return _RECORDER
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Validate every recorded reply; a violation turns a green session red."""
+    if not _RECORDER.records:
+        return
+    from tests.sandbox.zoho_openapi import ZohoOpenAPI
+
+    spec = ZohoOpenAPI.load()
+    if spec is None:
+        return
+    problems = spec.validate_all(_RECORDER.records)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    covered = spec.covered(_RECORDER.records)
+    if reporter is not None:
+        reporter.write_line(f"zoho openapi: {len(_RECORDER.records)} sandbox replies validated, "
+                            f"{len(covered)} documented operations covered, {len(problems)} violations")
+        for line in spec.summarize(problems)[:40]:
+            reporter.write_line(f"  {line}")
+    if problems and session.exitstatus == 0:
+        session.exitstatus = 1
