@@ -211,7 +211,8 @@ class OpsGuard(Guard):
                 response = Response(body, status_code=response.status_code, headers=headers,
                                     media_type=response.media_type or "application/json")
             self._log(org, op_name, request, response, call)
-            self._record(op_name, request, response)
+            if fault is None or fault.kind is not FaultKind.MALFORMED:  # deliberately broken: not Zoho's shape
+                self._record(op_name, request, response)
             if fault is not None and fault.kind is FaultKind.DROP_AFTER_WRITE:
                 raise errors.ConnectionDropped(f"{op_name}: accepted, then the connection was dropped")
             return response
