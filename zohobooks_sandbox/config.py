@@ -35,3 +35,14 @@ class SandboxConfig(BaseModel):
     concurrency_limits: dict[str, int] = Field(default_factory=lambda: {"free": 5, "paid": 10})
     default_plan: str = "premium"
     rate_limits_enabled: bool = True
+    # --- sandbox-ops knobs (zohobooks_sandbox/ops.py reads them) ---
+    #: keep every Books reply in ``sandbox.guard.recorder`` (schema-conformance tests)
+    record_responses: bool = False
+    #: size of the data the generator adds to the seeded demo organisation 700000001
+    demo_customers: int = 25
+    demo_invoices: int = 200
+    demo_years: int = 2
+    #: seconds between debounced saves of ``persist_path``
+    persist_interval: float = 2.0
+    webhook_max_attempts: int = 5
+    webhook_backoff_seconds: float = 0.5
