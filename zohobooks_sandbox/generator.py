@@ -347,12 +347,15 @@ def _pay(sandbox: Sandbox, org: OrgData, rng: random.Random, inv: Invoice, amoun
     moment = stamp.at(day, int(rng.random() * 86400))
     mode = PAYMENT_MODES[int(rng.random() * len(PAYMENT_MODES))]
     fees = money(amount * Decimal("0.029") + Decimal("0.30")) if mode == "creditcard" and amount > 1 else ZERO
+    application = PaymentApplication(inv.invoice_id, amount)
+    if hasattr(application, "invoice_payment_id"):  # the id DELETE /invoices/{id}/payments/{..} takes
+        application.invoice_payment_id = sandbox.next_id()
     pay = CustomerPayment(
         payment_id=sandbox.next_id(), payment_number=str(next(org.payment_seq)),
         customer_id=inv.customer_id, customer_name=inv.customer_name, payment_mode=mode, amount=amount,
         date=day, account_id=deposit_ids[0] if mode in ("creditcard", "ach") else deposit_ids[1],
         reference_number=f"{mode.upper()[:3]}-{int(rng.random() * 10**8):08d}", bank_charges=fees,
-        currency_code=inv.currency_code, invoices=[PaymentApplication(inv.invoice_id, amount)],
+        currency_code=inv.currency_code, invoices=[application],
         created_time=moment, last_modified_time=moment,
     )
     org.payments[pay.payment_id] = pay
