@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
+from .errors import ConnectionDropped
 from .generator import generate
 from .guard import OpsGuard
 from .webhooks import WebhookDispatcher
@@ -52,6 +53,7 @@ def install(app: "FastAPI", sandbox: "Sandbox") -> None:
         persistence.start()
     sandbox.persistence = persistence  # type: ignore[attr-defined]
     app.include_router(build_admin_router(sandbox))
+    app.add_middleware(AbortOnDrop)
 
     previous = app.router.lifespan_context
 
@@ -64,6 +66,40 @@ def install(app: "FastAPI", sandbox: "Sandbox") -> None:
                 shutdown(sandbox)
 
     app.router.lifespan_context = lifespan
+
+
+class AbortOnDrop:
+    """Make "accepted then connection dropped" a dropped connection on a real server too.
+
+    A plain exception before the response starts would make uvicorn answer 500. Instead the
+    response is *started* with a body promised by ``Content-Length`` and the exception is
+    re-raised: uvicorn then closes the socket mid-response, and the client gets a protocol
+    error, never an answer – as when Zoho applied the write and the connection died.
+    ``SandboxTransport`` still sees ``ConnectionDropped`` and raises ``RemoteProtocolError``.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ConnectionDropped:
+            if not started:
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            raise
 
 
 def shutdown(sandbox: "Sandbox") -> None:
