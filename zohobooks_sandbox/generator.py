@@ -19,6 +19,7 @@ and never pass the sandbox's "now".
 """
 from __future__ import annotations
 
+import bisect
 import gc
 import itertools
 import random
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .state import (
@@ -218,41 +219,37 @@ def _generate(sandbox: Sandbox, org_id: str, customers: int, invoices: int, year
 
         names = [n for n in OUTCOMES if n != "deleted"]
         cumulative = list(itertools.accumulate(OUTCOMES[n] for n in names))
+        weight_sum = cumulative[-1]
+        new_id = _id_source(sandbox)
         deleted_share = OUTCOMES["deleted"] / sum(OUTCOMES.values())
         prices = _PriceBook(tax_rate)
         rand = rng.random
-        ledger = _Ledger(org)
+        ledger = _Ledger(org, new_id)
         while result.invoices < invoices:
             customer = contacts[int(rand() * len(contacts))]
             number = f"INV-{next(org.invoice_seq):06d}"
-            invoice_id = sandbox.next_id()
+            invoice_id = new_id()
             if rand() < deleted_share:
                 # Deleted in Zoho: nothing remains but the gap in the numbering.
                 result.outcomes["deleted"] += 1
                 result.deleted_invoices += 1
                 continue
-            outcome = rng.choices(names, cum_weights=cumulative)[0]
+            outcome = names[bisect.bisect_right(cumulative, rand() * weight_sum)]
             result.outcomes[outcome] += 1
             first_day = customer.created_time.astimezone(stamp.tz).date()
             inv_date = first_day + timedelta(days=int(rand() * ((today - first_day).days + 1)))
             terms, label = TERMS[int(rand() * len(TERMS))]
             created = stamp.at(inv_date, 8 * 3600 + int(rand() * 36000))
-            inv = Invoice(
-                invoice_id=invoice_id, invoice_number=number, customer_id=customer.contact_id,
-                customer_name=customer.contact_name, date=inv_date, due_date=inv_date + timedelta(days=terms),
-                base_status="draft" if outcome == "draft" else "sent", currency_code=currency,
-                payment_terms=terms, payment_terms_label=label, created_time=created, last_modified_time=created,
-                reference_number=f"PO-{10000 + int(rand() * 90000)}" if rand() < 0.3 else "",
-            )
             total = ZERO
             tax_total = ZERO
             month = f"{inv_date:%B %Y}"
+            lines = []
             for order in range(1, 2 + int(rand() * 5)):
                 service = int(rand() * len(SERVICES))
                 name, unit, rate, qty, item_total, tax = prices.line(service, rand)
                 taxed = rand() < 0.7
-                inv.line_items.append(LineItem(
-                    line_item_id=sandbox.next_id(), name=name, description=f"{name} ({month})",
+                lines.append(LineItem(
+                    line_item_id=new_id(), name=name, description=f"{name} ({month})",
                     rate=rate, quantity=qty, unit=unit, account_id=sales_id, item_order=order,
                     tax_id=tax_id if taxed else "", tax_name=tax_name if taxed else "",
                     tax_percentage=tax_rate if taxed else ZERO))
@@ -260,6 +257,13 @@ def _generate(sandbox: Sandbox, org_id: str, customers: int, invoices: int, year
                 if taxed:
                     total += tax
                     tax_total += tax
+            inv = Invoice(
+                invoice_id=invoice_id, invoice_number=number, customer_id=customer.contact_id,
+                customer_name=customer.contact_name, date=inv_date, due_date=inv_date + timedelta(days=terms),
+                line_items=lines, base_status="draft" if outcome == "draft" else "sent", currency_code=currency,
+                payment_terms=terms, payment_terms_label=label, created_time=created, last_modified_time=created,
+                reference_number=f"PO-{10000 + int(rand() * 90000)}" if rand() < 0.3 else "",
+            )
             last_event = created
             if outcome == "void":
                 inv.base_status = "void"
@@ -294,6 +298,14 @@ def _generate(sandbox: Sandbox, org_id: str, customers: int, invoices: int, year
             ledger.invoice(inv, total, tax_total)
             result.invoices += 1
     return result
+
+
+def _id_source(sandbox: Sandbox) -> Callable[[], str]:
+    """``sandbox.next_id`` without re-taking the lock per id (the generator holds it throughout)."""
+    counter = getattr(sandbox, "_ids", None)
+    if counter is None:
+        return sandbox.next_id
+    return lambda: str(next(counter))
 
 
 def _org_tax(sandbox: Sandbox, org: OrgData) -> tuple[str, str, Decimal]:
@@ -349,9 +361,9 @@ def _pay(sandbox: Sandbox, org: OrgData, rng: random.Random, inv: Invoice, amoun
     fees = money(amount * Decimal("0.029") + Decimal("0.30")) if mode == "creditcard" and amount > 1 else ZERO
     application = PaymentApplication(inv.invoice_id, amount)
     if hasattr(application, "invoice_payment_id"):  # the id DELETE /invoices/{id}/payments/{..} takes
-        application.invoice_payment_id = sandbox.next_id()
+        application.invoice_payment_id = ledger.new_id()
     pay = CustomerPayment(
-        payment_id=sandbox.next_id(), payment_number=str(next(org.payment_seq)),
+        payment_id=ledger.new_id(), payment_number=str(next(org.payment_seq)),
         customer_id=inv.customer_id, customer_name=inv.customer_name, payment_mode=mode, amount=amount,
         date=day, account_id=deposit_ids[0] if mode in ("creditcard", "ach") else deposit_ids[1],
         reference_number=f"{mode.upper()[:3]}-{int(rng.random() * 10**8):08d}", bank_charges=fees,
@@ -372,14 +384,14 @@ def _credit(sandbox: Sandbox, org: OrgData, rng: random.Random, inv: Invoice, am
     day = _event_day(rng, inv, today)
     moment = stamp.at(day, int(rng.random() * 86400))
     note = CreditNote(
-        creditnote_id=sandbox.next_id(), creditnote_number=f"CN-{next(org.creditnote_seq):05d}",
+        creditnote_id=ledger.new_id(), creditnote_number=f"CN-{next(org.creditnote_seq):05d}",
         customer_id=inv.customer_id, customer_name=inv.customer_name, date=day, currency_code=inv.currency_code,
         reference_number=inv.invoice_number,
-        line_items=[LineItem(line_item_id=sandbox.next_id(), name="Service credit",
+        line_items=[LineItem(line_item_id=ledger.new_id(), name="Service credit",
                              description=f"Credit for {inv.invoice_number}", rate=amount, account_id=sales_id)],
         created_time=moment, last_modified_time=moment,
     )
-    note.applications.append(CreditApplication(sandbox.next_id(), inv.invoice_id, amount, day, moment))
+    note.applications.append(CreditApplication(ledger.new_id(), inv.invoice_id, amount, day, moment))
     org.creditnotes[note.creditnote_id] = note
     ledger.creditnote(note, amount)
     inv.credits_applied += amount
@@ -426,8 +438,9 @@ class _Ledger:
     that recomputation was half the time of a 100k-invoice load.
     """
 
-    def __init__(self, org: OrgData) -> None:
+    def __init__(self, org: OrgData, new_id: Callable[[], str]) -> None:
         self.org = org
+        self.new_id = new_id
         acc = {a.account_name: a.account_id for a in org.accounts.values()}
         self.ar, self.sales, self.tax = acc["Accounts Receivable"], acc["Sales"], acc["Tax Payable"]
         self.fees, self.bad = acc["Bank Fees and Charges"], acc["Bad Debt"]
