@@ -25,9 +25,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs (org_id TEXT PRIMARY KEY, data BLOB NOT NULL, saved_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
-_ORG_ATTRS = ("org", "contacts", "invoices", "payments", "creditnotes", "accounts", "bank_transactions",
-              "api_calls", "http_429", "settings", "_posted")
-_SEQS = ("invoice_seq", "payment_seq", "creditnote_seq")
+#: attributes of OrgData not saved: derived caches rebuilt on demand
+_TRANSIENT = frozenset({"_memo", "version"})
 
 
 def _peek(counter: Any) -> int:
@@ -37,8 +36,13 @@ def _peek(counter: Any) -> int:
 
 
 def org_snapshot(org: "OrgData") -> bytes:
-    data = {name: getattr(org, name) for name in _ORG_ATTRS if hasattr(org, name)}
-    data.update({name: _peek(getattr(org, name)) for name in _SEQS})
+    """Every attribute of the organisation (records, sequences, counters, settings), so fields
+    the core adds later are kept too; ``itertools.count`` sequences are saved as their next value."""
+    data: dict[str, Any] = {}
+    for name, value in vars(org).items():
+        if name in _TRANSIENT:
+            continue
+        data[name] = ("__count__", _peek(value)) if isinstance(value, count) else value
     return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -47,11 +51,10 @@ def org_restore(blob: bytes) -> "OrgData":
 
     data = pickle.loads(blob)  # noqa: S301 - the sandbox's own file
     org = OrgData(data["org"])
-    for name in _ORG_ATTRS:
-        if name in data:
-            setattr(org, name, data[name])
-    for name in _SEQS:
-        setattr(org, name, count(data.get(name, 1)))
+    for name, value in data.items():
+        if isinstance(value, tuple) and len(value) == 2 and value[0] == "__count__":
+            value = count(value[1])
+        setattr(org, name, value)
     return org
 
 

@@ -28,6 +28,7 @@ def test_state_survives_a_restart(tmp_path) -> None:
     second = create_app(config)
     sb = second.state.sandbox
     assert {o: len(d.invoices) for o, d in sb.orgs.items()} == counts  # restored, not re-seeded on top
+    assert sb.orgs[ORG].taxes == first.state.sandbox.orgs[ORG].taxes
     with httpx.Client(transport=SandboxTransport(second), base_url="http://127.0.0.1:8900/books/v3",
                       headers={"Authorization": token, "X-com-zoho-books-organizationid": ORG}) as again:
         got = again.get(f"/invoices/{inv['invoice_id']}")  # the old access token still works
