@@ -1,8 +1,10 @@
 """Exactly-once fault campaign at any size: `python bench/push_faults.py --faults N --seed S`.
 
-Runs `tests/push/campaign.py` (crashes at every engine step, dropped responses, 5xx, 429
-storms, token expiry/revocation, concurrent drains) on a scratch SQLite database against the
-sandbox's Books handlers, prints a table, and LAST one JSON line.
+Runs `tests/push/campaign.py` on a scratch SQLite database (or `--database-url`) over the
+product's real wire: `books_for` → `ZohoBooks` → `httpx.Client(transport=SandboxTransport(app))`
+→ the sandbox app, whose guard injects seeded faults (dropped-after-write, malformed, 500/503,
+429 bursts and storms, grant revoked) on top of token expiry, engine crashes at every step and
+concurrent drains. Prints a table, and LAST one JSON line.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from rich.table import Table  # noqa: E402
 
 from ledgersync.bootstrap import Container  # noqa: E402
 from ledgersync.settings import Settings  # noqa: E402
+from tests.plugins.zoho_fixtures import bind_container_to_sandbox  # noqa: E402
 from tests.push.campaign import run_campaign  # noqa: E402
+from zohobooks_sandbox import SandboxConfig, create_app  # noqa: E402
 
 
 def main() -> None:
@@ -36,8 +40,10 @@ def main() -> None:
     settings = Settings(_env_file=None, env="test", database_url=url,  # type: ignore[call-arg]
                         token_encryption_key=Fernet.generate_key().decode(), scheduler="off")
     container = Container(settings)
+    app = create_app(SandboxConfig(demo=True, manual_clock=True, time_scale=1.0, seed=args.seed))
+    bind_container_to_sandbox(container, app)
     started = time.monotonic()
-    r = run_campaign(container, faults=args.faults, seed=args.seed)
+    r = run_campaign(container, app, faults=args.faults, seed=args.seed)
     elapsed = time.monotonic() - started
     table = Table(title=f"push fault campaign (seed {args.seed}, {elapsed:.1f} s)")
     table.add_column("measure")
@@ -51,9 +57,10 @@ def main() -> None:
     Console(stderr=False).print(table)
     for p in r.problems[:20]:
         print("PROBLEM", p)
+    http_calls = sum(app.state.sandbox.guard.stats(org)["total_calls"] for org in app.state.sandbox.orgs.values())
     print(json.dumps({"faults": r.faults, "payments": r.payments, "deposits": r.deposits, "reversals": r.reversals,
                       "duplicates": r.duplicates, "lost": r.lost, "balance_mismatches": r.balance_mismatches,
-                      "seed": args.seed, "seconds": round(elapsed, 1)}))
+                      "http_calls": http_calls, "seed": args.seed, "seconds": round(elapsed, 1)}))
     container.close()
 
 

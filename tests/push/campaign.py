@@ -1,11 +1,18 @@
 """The exactly-once fault campaign, shared by `tests/push/test_fault_campaign.py` and `bench/push_faults.py`.
 
+Everything goes over the product's real wire: `drain_outbox` → `books_for(container,
+connection_id)` → `ZohoBooks` → `httpx.Client(transport=SandboxTransport(app))` → the sandbox's
+ASGI app, whose guard injects the faults (seeded, per organisation): responses dropped after
+Zoho applied the write ("accepted then connection dropped"), bodies cut in half after the write,
+500/503 before the handler, 429 bursts (short ones the connector rides out, storms longer than
+its retries), and the grant revoked in Zoho (the partner then reconnects through the real OAuth
+flow). On top of that: access tokens expiring (the sandbox clock jumps past their lifetime),
+worker crashes at every named step of the engine (`Hooks`), and several threads draining the
+same connection at once.
+
 Rounds of platform activity (full, partial and multi-invoice payments, stand-alone deposits,
-ACH returns before and after deposit, payouts) interleaved with drains that suffer seeded,
-randomized faults: worker crashes at every named step of the engine, responses dropped after
-Zoho applied the write, 5xx before and after applying, 429 storms, token expiry and
-revocation, and several threads draining the same connection at once. Then the faults stop,
-the outbox drains, and both sides are reconciled.
+ACH returns before and after deposit, payouts) interleave with faulty drains. Then the faults
+stop, the outbox drains, and both sides are reconciled record by record.
 """
 
 from __future__ import annotations
@@ -24,10 +31,22 @@ from ledgersync.services import payments as pay_svc
 from ledgersync.services import payouts as payout_svc
 from ledgersync.services.errors import Conflict
 from ledgersync.store import orm
+from ledgersync.sync.books_factory import books_for
 from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
-from ledgersync.sync.push.engine import CRASH_POINTS
-from tests.push.harness import FaultPlan, SandboxBooks
 from tests.push.world import World, build_world
+from zohobooks_sandbox.faults import FaultKind, FaultPlan, FaultRule
+
+
+def sandbox_fault_plan(seed: int) -> FaultPlan:
+    """Per-call faults the sandbox draws with its seeded RNG (one draw per matching rule)."""
+    return FaultPlan(seed=seed, rules=[
+        FaultRule(kind=FaultKind.DROP_AFTER_WRITE, probability=0.10, methods=["write"]),
+        FaultRule(kind=FaultKind.MALFORMED, probability=0.03),
+        FaultRule(kind=FaultKind.SERVER_ERROR, probability=0.05, status=500),
+        FaultRule(kind=FaultKind.SERVER_ERROR, probability=0.02, status=503),
+        FaultRule(kind=FaultKind.RATE_LIMIT, probability=0.03, burst=2),
+        FaultRule(kind=FaultKind.RATE_LIMIT, probability=0.008, burst=8),  # a storm longer than the retries
+    ])
 
 
 class FakeClock:
@@ -80,14 +99,22 @@ class CampaignResult:
         return {k: v for k, v in self.__dict__.items() if k != "problems"} | {"problems": self.problems[:20]}
 
 
-def run_campaign(container: Any, *, faults: int, seed: int, max_rounds: int = 100000) -> CampaignResult:
+def run_campaign(container: Any, app: Any, *, faults: int, seed: int, max_rounds: int = 100000) -> CampaignResult:
     rng = random.Random(seed)
-    w = build_world(container)
+    w = build_world(container, app)
+    org_id = w.org.organization_id
     clock = FakeClock()
     cfg = PushConfig(lease_seconds=30, backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0, now=clock.now,
                      rng=random.Random(seed))
-    plan = FaultPlan(rate=0.25, seed=seed)
-    books = SandboxBooks(w.sandbox, w.org.organization_id, plan)
+    w.guard.faults.set_plan(org_id, sandbox_fault_plan(seed))
+    extra: Counter[str] = Counter()  # faults the campaign provokes itself (revocations, expiries)
+    ttl = float(w.sandbox.config.access_token_ttl)
+
+    def books() -> Any:
+        # The product's client of the connection; waits between retries are skipped (the
+        # sandbox's minute is not what is under test here).
+        return books_for(container, w.connection_id, sleep=lambda _s: None, max_attempts=4)
+
     hooks = CrashHooks(random.Random(seed + 1), 0.04)
     invoices: dict[str, Decimal] = {}
     succeeded: list[tuple[str, str]] = []  # (payment id, method)
@@ -95,13 +122,17 @@ def run_campaign(container: Any, *, faults: int, seed: int, max_rounds: int = 10
     rounds = 0
 
     def injected() -> int:
-        return plan.total + sum(hooks.crashes.values())
+        return sum(w.guard.faults.injected(org_id).values()) + sum(hooks.crashes.values()) + sum(extra.values())
 
     def one_drain() -> None:
         try:
             drain_outbox(container, w.connection_id, books=books, hooks=hooks, cfg=cfg)
         except SimulatedCrash:
             pass
+
+    def fix_connection() -> None:
+        if w.connection().status == "reauth_required":
+            w.reconnect()  # the partner re-authorises; waiting pushes go out on the next drain
 
     while injected() < faults and rounds < max_rounds:
         rounds += 1
@@ -140,13 +171,13 @@ def run_campaign(container: Any, *, faults: int, seed: int, max_rounds: int = 10
                     pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01")
                 except Conflict:
                     pass
-        # --- faults: token revoked for a while
-        if rng.random() < 0.05:
-            plan.revoked = True
-            plan.injected["revoked"] = plan.injected.get("revoked", 0) + 1
-            one_drain()
-            drains += 1
-            plan.revoked = False
+        # --- faults: the grant revoked in Zoho (next call), access tokens expired (clock jump)
+        fix_connection()
+        if rng.random() < 0.04:
+            w.guard.faults.add_script(org_id, [FaultRule(kind=FaultKind.TOKEN_REVOKED)])
+        if rng.random() < 0.08:
+            w.sandbox.clock.advance(ttl + 1)
+            extra["token_expired"] += 1
         # --- drains, sometimes concurrent
         if rng.random() < 0.3:
             threads = [threading.Thread(target=one_drain) for _ in range(3)]
@@ -161,14 +192,18 @@ def run_campaign(container: Any, *, faults: int, seed: int, max_rounds: int = 10
         if rng.random() < 0.5:
             clock.advance(cfg.lease_seconds + 1)  # crashed workers' leases expire
     # --- calm: no more faults, drain until the outbox is quiet
-    plan.rate, plan.revoked, hooks.rate = 0.0, False, 0.0
+    by_fault = dict(w.guard.faults.injected(org_id)) | dict(extra)
+    total = injected()
+    w.guard.faults.set_plan(org_id, None)
+    hooks.rate = 0.0
     for _ in range(50):
+        fix_connection()
         clock.advance(cfg.lease_seconds + 1)
         drain_outbox(container, w.connection_id, books=books, cfg=cfg)
         drains += 1
         if _open_intents(container) == 0:
             break
-    return _reconcile(w, injected(), drains, dict(plan.injected) | {f"crash:{k}": v for k, v in hooks.crashes.items()})
+    return _reconcile(w, total, drains, by_fault | {f"crash:{k}": v for k, v in hooks.crashes.items()})
 
 
 def _amount(container: Any, inv_id: str) -> Decimal:
@@ -241,7 +276,7 @@ def _reconcile(w: World, faults: int, drains: int, by_fault: dict[str, int]) -> 
         refunds = sum((r.amount for p in org.payments.values() for r in p.refunds), Decimal("0"))
         returns = sum((t.amount for t in org.bank_transactions.values()
                        if t.reference_number.startswith("ls:rev:")), Decimal("0"))
-        bank = org.system_account("Business Checking").debit_balance
+        bank = org.accounts[w.connection().bank_account_id or ""].debit_balance
         expected_bank = sum((po.net for po in payouts), Decimal("0")) - refunds - returns
         if bank != expected_bank:
             mismatches += 1

@@ -1,4 +1,4 @@
-"""Each push rule end to end: platform services → outbox → engine → the sandbox's Books."""
+"""Each push rule end to end: platform services → outbox → engine → `books_for` → HTTP → the sandbox."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ledgersync.services import payments as pay_svc
 from ledgersync.services import payouts as payout_svc
 from ledgersync.store import orm
 from ledgersync.sync.push import PushConfig, drain_outbox
-from tests.push.harness import FaultPlan, SandboxBooks
 from tests.push.world import World, build_world
+from zohobooks_sandbox.faults import FaultKind, FaultRule
 
 FAST = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0)
 
@@ -25,8 +25,9 @@ def pay(w: World, *allocs: tuple[str, str], method: str = "card", settle: bool =
     return p.id
 
 
-def drain(w: World, books: SandboxBooks | None = None):
-    return drain_outbox(w.container, w.connection_id, books=books or w.books, cfg=FAST)
+def drain(w: World):
+    """The product's default path: `books_for(container, connection_id)` over the sandbox transport."""
+    return drain_outbox(w.container, w.connection_id, cfg=FAST)
 
 
 def intent(w: World, key: str) -> orm.PushIntent:
@@ -37,15 +38,15 @@ def intent(w: World, key: str) -> orm.PushIntent:
 
 
 def zinv(w: World, inv_id: str) -> dict:
-    return w.books.get(f"/invoices/{w.zoho_id('invoice', inv_id)}")["invoice"]
+    return w.zinv(inv_id)
 
 
 def payments_with_ref(w: World, ref: str) -> list:
     return [p for p in w.org.payments.values() if p.reference_number == ref]
 
 
-def test_full_and_partial_payments_reach_zoho_once(container) -> None:
-    w = build_world(container)
+def test_full_and_partial_payments_reach_zoho_once(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a, b = w.zoho_invoice("100.00"), w.zoho_invoice("80.00")
     p1 = pay(w, (a, "100.00"))
     p2 = pay(w, (b, "30.00"))
@@ -54,7 +55,7 @@ def test_full_and_partial_payments_reach_zoho_once(container) -> None:
     assert zinv(w, a)["status"] == "paid" and zinv(w, b)["balance"] == D("50.00")
     assert zinv(w, b)["status"] == "partially_paid"
     (zp,) = payments_with_ref(w, f"ls:pay:{p1}")
-    assert zp.account_id == w.org.system_account("Undeposited Funds").account_id
+    assert zp.account_id == w.connection().undeposited_account_id
     assert intent(w, f"ls:pay:{p2}").zoho_id == w.zoho_id("payment", p2)
     with container.uow() as uow:
         assert uow.session.get(orm.Invoice, b).outstanding == D("50.00")  # refreshed from Zoho
@@ -62,8 +63,8 @@ def test_full_and_partial_payments_reach_zoho_once(container) -> None:
     assert len(w.org.payments) == 2
 
 
-def test_multi_invoice_payment_is_one_zoho_payment(container) -> None:
-    w = build_world(container)
+def test_multi_invoice_payment_is_one_zoho_payment(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a, b = w.zoho_invoice("60.00"), w.zoho_invoice("40.00")
     pid = pay(w, (a, "60.00"), (b, "40.00"))
     drain(w)
@@ -71,10 +72,10 @@ def test_multi_invoice_payment_is_one_zoho_payment(container) -> None:
     assert sorted(x.amount_applied for x in zp.invoices) == [D("40.00"), D("60.00")]
 
 
-def test_invoice_reduced_or_voided_in_zoho_leaves_flagged_credit(container) -> None:
-    w = build_world(container)
+def test_invoice_reduced_or_voided_in_zoho_leaves_flagged_credit(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a, b = w.zoho_invoice("100.00"), w.zoho_invoice("50.00")
-    w.books.post(f"/invoices/{w.zoho_id('invoice', b)}/status/void")
+    w.zoho("POST", f"/invoices/{w.zoho_id('invoice', b)}/status/void")
     pid = pay(w, (a, "100.00"), (b, "50.00"))
     drain(w)
     (zp,) = payments_with_ref(w, f"ls:pay:{pid}")
@@ -83,8 +84,8 @@ def test_invoice_reduced_or_voided_in_zoho_leaves_flagged_credit(container) -> N
     assert it.state == "done" and it.detail["flags"] and it.detail["unused_credit"] == "50.00"
 
 
-def test_platform_invoice_payment_becomes_standalone_deposit(container) -> None:
-    w = build_world(container)
+def test_platform_invoice_payment_becomes_standalone_deposit(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     inv = w.zoho_invoice("75.00", origin="platform")
     pid = pay(w, (inv, "75.00"))
     drain(w)
@@ -93,24 +94,24 @@ def test_platform_invoice_payment_becomes_standalone_deposit(container) -> None:
     assert not w.org.payments
 
 
-def test_payout_deposit_matches_net_to_the_cent(container) -> None:
-    w = build_world(container)
+def test_payout_deposit_matches_net_to_the_cent(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a, b = w.zoho_invoice("1000.00"), w.zoho_invoice("250.55")
     pay(w, (a, "1000.00"))
     pay(w, (b, "250.55"), method="ach")
     po = payout_svc.create_payout(container, w.partner_id)
     drain(w)
-    bank = w.org.system_account("Business Checking")
-    uf = w.org.system_account("Undeposited Funds")
-    fees = w.org.system_account("Bank Fees and Charges")
+    conn = w.connection()
+    bank, uf, fees = (w.account(conn.bank_account_id), w.account(conn.undeposited_account_id),
+                      w.account(conn.fees_account_id))
     assert bank.debit_balance == po.net and fees.debit_balance == po.fees
     assert uf.debit_balance == D("0.00")
     (transfer,) = [t for t in w.org.bank_transactions.values() if t.reference_number == f"ls:payout:{po.id}"]
     assert transfer.amount == po.net
 
 
-def test_failed_payment_before_deposit_is_deleted_in_zoho(container) -> None:
-    w = build_world(container)
+def test_failed_payment_before_deposit_is_deleted_in_zoho(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a = w.zoho_invoice("100.00")
     pid = pay(w, (a, "100.00"), method="ach")
     drain(w)
@@ -123,8 +124,8 @@ def test_failed_payment_before_deposit_is_deleted_in_zoho(container) -> None:
     assert intent(w, f"ls:rev:{pid}").state == "done"
 
 
-def test_failed_payment_after_deposit_is_unapplied_and_refunded(container) -> None:
-    w = build_world(container)
+def test_failed_payment_after_deposit_is_unapplied_and_refunded(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a = w.zoho_invoice("100.00")
     pid = pay(w, (a, "100.00"), method="ach")
     payout_svc.create_payout(container, w.partner_id)
@@ -136,48 +137,54 @@ def test_failed_payment_after_deposit_is_unapplied_and_refunded(container) -> No
     assert zinv(w, a)["balance"] == D("100.00")
 
 
-def test_not_connected_waits_then_goes_out(container) -> None:
-    w = build_world(container, connected=False)
+def test_not_connected_waits_then_goes_out(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app, connected=False)
     a = w.zoho_invoice("10.00")
     pid = pay(w, (a, "10.00"))
     assert intent(w, f"ls:pay:{pid}").state == "waiting"
     drain(w)
     it = intent(w, f"ls:pay:{pid}")
     assert it.state == "waiting" and "pending" in (it.last_error or "")
+    bank = w.connection().bank_account_id
     w.set_connection(status="connected", bank_account_id=None)
     drain(w)
     assert "accounts not set up" in (intent(w, f"ls:pay:{pid}").last_error or "")
-    w.set_connection(bank_account_id=w.org.system_account("Business Checking").account_id)
+    w.set_connection(bank_account_id=bank)
     drain(w)
     assert intent(w, f"ls:pay:{pid}").state == "done" and len(w.org.payments) == 1
 
 
-def test_revoked_token_waits_then_goes_out(container) -> None:
-    w = build_world(container)
+def test_revoked_token_waits_then_goes_out(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a = w.zoho_invoice("10.00")
     pid = pay(w, (a, "10.00"))
-    faulty = SandboxBooks(w.sandbox, w.org.organization_id, FaultPlan(revoked=True))
-    drain(w, faulty)
+    w.guard.faults.add_script(w.org.organization_id, [FaultRule(kind=FaultKind.TOKEN_REVOKED)])
+    drain(w)  # Zoho revoked the grant: the refresh is refused, the connection needs re-authorising
+    it = intent(w, f"ls:pay:{pid}")
+    assert it.state == "waiting" and "reconnect" in (it.last_error or "").lower()
+    assert w.connection().status == "reauth_required" and not w.org.payments
+    drain(w)
     assert intent(w, f"ls:pay:{pid}").state == "waiting"
-    faulty.faults.revoked = False
-    drain(w, faulty)
-    assert intent(w, f"ls:pay:{pid}").state == "done"
+    w.reconnect()
+    drain(w)
+    assert intent(w, f"ls:pay:{pid}").state == "done" and len(w.org.payments) == 1
 
 
-def test_dropped_response_retry_creates_one_payment(container) -> None:
-    w = build_world(container)
+def test_dropped_response_retry_creates_one_payment(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     a = w.zoho_invoice("10.00")
     pid = pay(w, (a, "10.00"))
-    faulty = SandboxBooks(w.sandbox, w.org.organization_id, FaultPlan(rate=1.0, kinds=("drop",)))
-    drain(w, faulty)
+    w.guard.faults.add_script(w.org.organization_id, [
+        FaultRule(kind=FaultKind.DROP_AFTER_WRITE, ops=["customerpayments.create"])])
+    drain(w)  # accepted by Zoho, then the connection dropped: outcome unknown
     assert intent(w, f"ls:pay:{pid}").state == "uncertain" and len(w.org.payments) == 1
     drain(w)
     assert intent(w, f"ls:pay:{pid}").state == "done" and len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
     assert intent(w, f"ls:pay:{pid}").detail["steps"]["payment"]["adopted"] is True
 
 
-def test_two_threads_same_payment_one_zoho_payment(container) -> None:
-    w = build_world(container)
+def test_two_threads_same_payment_one_zoho_payment(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
     ids = [w.zoho_invoice("5.00") for _ in range(6)]
     pids = [pay(w, (i, "5.00")) for i in ids]
     barrier = threading.Barrier(4)

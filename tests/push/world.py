@@ -1,8 +1,14 @@
-"""A partner connected to a sandbox organisation, with Zoho-origin invoices mapped as pull would.
+"""A partner connected for real to its own sandbox organisation, over the product's wire.
 
-Shared by the push tests and `bench/push_faults.py`. Platform rows are created through the
-core services where they exist (partner, payments, settlement, payouts); Zoho-origin customers
-and invoices are inserted with their `external_refs` exactly as the pull engine stores them.
+Shared by the push tests, the fault campaign and the benches. Everything the product does goes
+through its real path: the OAuth connect flow (`tests.plugins.zoho_fixtures.connect_partner`),
+`books_for(container, connection_id)` → `ZohoBooks` → `httpx.Client(transport=SandboxTransport(app))`
+→ the sandbox's ASGI app (guard: limits + seeded faults). The test acts as the Zoho user with
+`World.zoho(...)` (the sandbox admin's `act`: same handlers, no guard, no faults) and reads the
+sandbox state directly to check the books.
+
+Zoho-origin customers and invoices are created in the sandbox and mirrored on the platform
+with their `external_refs` exactly as the pull engine stores them.
 """
 
 from __future__ import annotations
@@ -11,32 +17,63 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
-from ledgersync.services import partners
+from ledgersync.services import integration, partners
 from ledgersync.store import orm
-from tests.push.harness import SandboxBooks, account_id, new_org, zoho_contact, zoho_invoice
+from ledgersync.zoho.ratelimit import MemoryRateLimiter
+from tests.plugins.zoho_fixtures import DEMO_ZOHO_EMAIL, bind_container_to_sandbox, consent_redirect
+from zohobooks_sandbox.admin import act
+from zohobooks_sandbox.demo import create_organization
 from zohobooks_sandbox.state import OrgData, Sandbox
 
-_emails = itertools.count(1)
+_seq = itertools.count(1)
+
+
+def sandbox_time_limiter(sandbox: Sandbox, **knobs: Any) -> MemoryRateLimiter:
+    """The connector's limiter on the sandbox's (manual) clock: a wait moves Zoho's clock instead
+    of sleeping, so a 429 burst that zeroes the minute window costs no real time."""
+    return MemoryRateLimiter(**{"per_minute": 1_000_000, "daily_limit": 100_000_000, **knobs},
+                             clock=sandbox.clock.monotonic, sleep=sandbox.clock.advance)
 
 
 @dataclass
 class World:
     container: Container
+    app: Any
     sandbox: Sandbox
     org: OrgData
-    books: SandboxBooks  # fault-free client for set-up and checks
     partner_id: str
     connection_id: str
     customer_id: str
     customer_zoho_id: str
 
-    def zoho_invoice(self, amount: str, *, origin: str = "zoho", currency: str = "USD", rate: str = "1") -> str:
+    # ----------------------------------------------------------------- acting as the Zoho user
+    def zoho(self, method: str, path: str, body: dict[str, Any] | None = None,
+             params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A Books call as the organisation's owner (in-process handlers: no guard, no faults)."""
+        return act(self.sandbox, self.org, method, path, body, params)[1]
+
+    def zinv(self, local_invoice_id: str) -> dict[str, Any]:
+        return self.zoho("GET", f"/invoices/{self.zoho_id('invoice', local_invoice_id)}")["invoice"]
+
+    def account(self, account_id: str | None) -> Any:
+        return self.org.accounts[account_id or ""]
+
+    def connection(self) -> orm.Connection:
+        with self.container.uow() as uow:
+            conn = uow.session.get(orm.Connection, self.connection_id)
+            uow.session.expunge(conn)
+            return conn
+
+    def zoho_invoice(self, amount: str | Decimal, *, origin: str = "zoho", currency: str | None = None,
+                     rate: str = "1") -> str:
         """A sent Zoho invoice mirrored on the platform (or a platform-only invoice)."""
-        amt = Decimal(amount)
+        amt = Decimal(str(amount))
+        currency = currency or self.org.org.currency_code
         with self.container.uow() as uow:
             inv = orm.Invoice(partner_id=self.partner_id, customer_id=self.customer_id, number=f"INV-{orm.new_id()[:8]}",
                               currency_code=currency, exchange_rate=Decimal(rate), issue_date=date(2026, 1, 2),
@@ -44,8 +81,12 @@ class World:
             uow.session.add(inv)
             uow.session.flush()
             if origin == "zoho":
-                zid = zoho_invoice(self.books, self.customer_zoho_id, amt,
-                                   currency_rate=Decimal(rate) if currency != "USD" else None)
+                body: dict[str, Any] = {"customer_id": self.customer_zoho_id,
+                                        "line_items": [{"name": "Service", "rate": str(amt), "quantity": 1}]}
+                if currency != self.org.org.currency_code:
+                    body["exchange_rate"] = rate
+                zid = str(self.zoho("POST", "/invoices", body)["invoice"]["invoice_id"])
+                self.zoho("POST", f"/invoices/{zid}/status/sent")
                 uow.session.add(orm.ExternalRef(connection_id=self.connection_id, entity="invoice",
                                                 local_id=inv.id, zoho_id=zid))
             uow.commit()
@@ -64,25 +105,61 @@ class World:
                 setattr(conn, k, v)
             uow.commit()
 
+    def reconnect(self) -> None:
+        """The partner clicks Reconnect after Zoho access was revoked: the real OAuth flow again."""
+        connect(self.container, self.partner_id, self.org.organization_id)
+        integration.mark_connected(self.container, self.connection_id)
 
-def build_world(container: Container, *, sandbox: Sandbox | None = None, connected: bool = True) -> World:
-    sandbox = sandbox or Sandbox()
-    org = new_org(sandbox, sandbox.next_org_id())
-    books = SandboxBooks(sandbox, org.organization_id)
-    n = next(_emails)
+    # ----------------------------------------------------------------- sandbox knobs
+    @property
+    def guard(self) -> Any:
+        return self.sandbox.guard
+
+
+def connect(container: Container, partner_id: str, organization_id: str) -> str:
+    """The real connect flow (consent as the demo Zoho user, callback, organisation, accounts)."""
+    url = integration.begin_connect(container, partner_id)
+    params = consent_redirect(container.http, url, organization_id=organization_id)
+    outcome = integration.complete_callback(container, partner_id, params)
+    if outcome.choose_organization:
+        integration.choose_organization(container, partner_id, organization_id)
+    choices = integration.account_choices(container, partner_id)
+    integration.save_accounts(container, partner_id, undeposited_account_id=choices.selected_undeposited,
+                              bank_account_id=choices.selected_bank or choices.bank[0].account_id,
+                              fees_account_id=choices.selected_fees)
+    return outcome.connection_id
+
+
+def build_world(container: Container, app: Any, *, connected: bool = True, currency: str = "USD",
+                limits: bool = False, limiter: Any | None = None) -> World:
+    """A fresh sandbox organisation of the demo Zoho user, connected for `partner` by real OAuth.
+
+    `limits=False` switches the sandbox's rate limits off for that organisation (the fault
+    campaign injects its own 429 storms) and installs a client limiter that never waits;
+    pass `limits=True` (and a scaled `limiter`) to run at Zoho's limits.
+    """
+    bind_container_to_sandbox(container, app)
+    sandbox: Sandbox = app.state.sandbox
+    n = next(_seq)
+    user = sandbox.user_by_email(DEMO_ZOHO_EMAIL)
+    org = create_organization(sandbox, f"Push Org {n}", currency_code=currency, user=user)
+    if not limits:
+        # off, and the X-Rate-Limit-* headers the connector reads show room to spare
+        sandbox.guard.set_limits(org, enabled=False, per_minute=1_000_000, daily=100_000_000)
+    container.extras["rate_limiter"] = limiter or (container.extras.get("rate_limiter") if limits else None) \
+        or sandbox_time_limiter(sandbox)
     created = partners.create_partner(container, name=f"MSP {n}", email=f"push{n}-{orm.new_id()[:6]}@msp.test",
-                                      password="push-pass-1234")
+                                      password="push-pass-1234", currency=currency)
     pid = created.partner.id
-    cz = zoho_contact(books, f"Customer {n} {orm.new_id()[:6]}")
+    conn_id = connect(container, pid, org.organization_id)
+    if connected:
+        integration.mark_connected(container, conn_id)
+    _, body = act(sandbox, org, "POST", "/contacts", {"contact_name": f"Customer {n} {orm.new_id()[:6]}"})
+    cz = str(body["contact"]["contact_id"])
     with container.uow() as uow:
-        conn = orm.Connection(partner_id=pid, status="connected" if connected else "pending",
-                              organization_id=org.organization_id, currency_code="USD",
-                              undeposited_account_id=account_id(org, "Undeposited Funds"),
-                              bank_account_id=account_id(org, "Business Checking"),
-                              fees_account_id=account_id(org, "Bank Fees and Charges"))
-        cust = orm.Customer(partner_id=pid, name="Acme", origin="zoho")
-        uow.session.add_all([conn, cust])
+        cust = orm.Customer(partner_id=pid, name=f"Acme {n}", origin="zoho", currency_code=currency)
+        uow.session.add(cust)
         uow.session.flush()
-        uow.session.add(orm.ExternalRef(connection_id=conn.id, entity="customer", local_id=cust.id, zoho_id=cz))
+        uow.session.add(orm.ExternalRef(connection_id=conn_id, entity="customer", local_id=cust.id, zoho_id=cz))
         uow.commit()
-        return World(container, sandbox, org, books, pid, conn.id, cust.id, cz)
+        return World(container, app, sandbox, org, pid, conn_id, cust.id, cz)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ledgersync.store.orm import Connection, PushIntent
+from ledgersync.store.orm import Connection, PushIntent, SyncRun
 from ledgersync.sync.push.engine import (
     KIND_ORDER,
     DrainResult,
@@ -78,6 +78,7 @@ def drain_outbox(
     cfg: PushConfig | None = None,
     max_passes: int = 4,
     max_intents: int | None = None,
+    trigger: str = "event",
 ) -> DrainResult:
     """Push every due intent of the connection; returns what happened (counts and notes).
 
@@ -85,7 +86,48 @@ def drain_outbox(
     default `books_for(container, connection_id)` builds one lazily, so a drain with only
     waiting intents makes no Zoho call. A connection that cannot build a client (not connected)
     parks its intents as `waiting`.
+
+    A drain that did work leaves one `sync_runs` row (stream `push`, `trigger` as given:
+    `event` from the dispatcher, `schedule` from the safety net, `manual` from Retry) whose
+    message says what was written to Zoho, so the sync log shows pushes next to pulls.
     """
+    started = (cfg or PushConfig()).now()
+    result = _drain(container, connection_id, books=books, worker_id=worker_id, hooks=hooks, cfg=cfg,
+                    max_passes=max_passes, max_intents=max_intents)
+    if result.done or result.failed or result.retried:
+        _log_run(container, result, trigger, started, (cfg or PushConfig()).now())
+    return result
+
+
+def _log_run(container: Any, result: DrainResult, trigger: str, started: Any, finished: Any) -> None:
+    """One `sync_runs` row for a drain that did work (best effort: the pushes are already durable)."""
+    status = "succeeded" if not (result.failed or result.retried) else ("failed" if not result.done else "partial")
+    counts = (f"{result.done} done, {result.waiting} waiting, {result.failed} failed, "
+              f"{result.retried} to retry, {result.deferred} deferred")
+    message = "\n".join([counts, *result.messages])[:8000]
+    try:
+        with container.uow() as uow:
+            uow.session.add(SyncRun(connection_id=result.connection_id, stream="push", trigger=trigger[:16],
+                                    status=status, started_at=started, finished_at=finished, created=result.done,
+                                    errors=result.failed, calls=result.calls, message=message))
+            uow.commit()
+    except Exception:  # noqa: BLE001 - the log must never undo or block a push
+        import logging
+
+        logging.getLogger(__name__).exception("could not record the push run of %s", result.connection_id)
+
+
+def _drain(
+    container: Any,
+    connection_id: str,
+    *,
+    books: Books | Callable[[], Books] | None,
+    worker_id: str | None,
+    hooks: Hooks | None,
+    cfg: PushConfig | None,
+    max_passes: int,
+    max_intents: int | None,
+) -> DrainResult:
     cfg = cfg or PushConfig()
     hooks = hooks or Hooks()
     worker = worker_id or new_worker_id()
@@ -109,6 +151,15 @@ def drain_outbox(
                 cache["b"] = books  # type: ignore[assignment]
         return cache["b"]
 
+    try:
+        return _passes(container, connection_id, factory, worker, cfg, hooks, result, max_passes, max_intents)
+    finally:
+        made = cache.get("b")
+        result.calls = int(getattr(made, "calls_made", 0) or 0) if made is not None else 0
+
+
+def _passes(container: Any, connection_id: str, factory: Callable[[], Books], worker: str, cfg: PushConfig,
+            hooks: Hooks, result: DrainResult, max_passes: int, max_intents: int | None) -> DrainResult:
     handled = 0
     seen_waiting: set[str] = set()
     for _ in range(max_passes):

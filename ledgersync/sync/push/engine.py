@@ -390,6 +390,7 @@ def process_intent(
                 _release(s, intent)
                 uow.commit()
                 result.done += 1
+                result.messages.append(f"{key}: {plan.cancel_reason}")
                 return "cancelled"
             if plan.detail:
                 _set_detail(intent, **plan.detail)
@@ -401,6 +402,7 @@ def process_intent(
         _finish(container, intent_id, plan, worker=worker, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
+        result.messages.append(f"{key}: " + "; ".join(describe_write(w) for w in plan.writes))
         _refresh_invoices(container, books, plan.refresh_invoices, cfg)
         return "done"
     except Waiting as w:
@@ -427,10 +429,12 @@ def process_intent(
     except (rules.PushRuleError, ZohoRejected) as e:
         _fail(container, intent_id, worker, str(e))
         result.failed += 1
+        result.messages.append(f"{key}: failed: {e}")
         return "failed"
     except ZohoNotFound as e:
         _fail(container, intent_id, worker, f"Zoho record not found: {e}")
         result.failed += 1
+        result.messages.append(f"{key}: failed: Zoho record not found: {e}")
         return "failed"
     except (ZohoRateLimited, ZohoServerError, ZohoTransportError, ZohoAuthError, ZohoAPIError, ZohoError) as e:
         attempts = _attempts(container, intent_id)
@@ -438,6 +442,29 @@ def process_intent(
               count_attempt=True)
         result.retried += 1
         return "retry"
+
+
+_WRITE_WORDS = {
+    "create_customer_payment": "created customer payment",
+    "create_bank_transaction": "created bank transaction",
+    "update_customer_payment": "un-applied customer payment",
+    "refund_customer_payment": "refunded customer payment",
+    "delete_customer_payment": "deleted customer payment",
+    "delete_bank_transaction": "deleted bank transaction",
+}
+
+
+def describe_write(write: rules.ZohoWrite) -> str:
+    """One line of the run log for a Zoho write (what was done, on which record, how much)."""
+    words = _WRITE_WORDS.get(write.op, write.op)
+    kind = write.payload.get("transaction_type") if write.op == "create_bank_transaction" else None
+    amount = write.payload.get("amount")
+    parts = [words + (f" ({kind})" if kind else "")]
+    if write.target_id:
+        parts.append(write.target_id)
+    if amount is not None:
+        parts.append(str(amount))
+    return " ".join(parts)
 
 
 def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWrite, *,
