@@ -8,6 +8,8 @@ real API does, and nothing looser:
   ``1369.66``), numeric fields also accept a numeric string, and ``boolean`` the strings
   ``"true"``/``"false"`` (Zoho is inconsistent across endpoints);
 * ``page_context`` typed as an array also accepts an object;
+* a top-level resource key typed ``object`` also accepts an array of it (``GET /creditnotes``
+  describes ``creditnotes`` as one object although it is the list);
 * the customer-payments list key may be ``customerpayments`` (what Zoho sends) – it is
   validated with the schema of ``customer_payments``.
 
@@ -84,6 +86,17 @@ def _widen(node: Any) -> Any:
     return out
 
 
+def _lists_as_arrays(schema: Any) -> Any:
+    """A top-level resource key typed ``object`` also accepts an array of that object: some
+    list operations (e.g. ``GET /creditnotes`` → ``creditnotes``) describe one row as the list."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(props, dict):
+        for key, sub in list(props.items()):
+            if key != "page_context" and isinstance(sub, dict) and sub.get("type") == "object":
+                props[key] = {"anyOf": [sub, {"type": "array", "items": sub}]}
+    return schema
+
+
 @dataclass
 class Operation:
     file: str
@@ -121,7 +134,7 @@ class ZohoOpenAPI:
                     responses = {}
                     for status, resp in (op.get("responses") or {}).items():
                         schema = (((resp or {}).get("content") or {}).get("application/json") or {}).get("schema")
-                        responses[str(status)] = _widen(_deref(schema, schemas)) if schema else None
+                        responses[str(status)] = _lists_as_arrays(_widen(_deref(schema, schemas))) if schema else None
                     ops.append(Operation(path.name, method, template, regex, responses))
         return cls(ops)
 
