@@ -201,3 +201,42 @@ def test_two_threads_same_payment_one_zoho_payment(container, sandbox_app) -> No
     drain(w)
     for pid in pids:
         assert len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
+
+
+def test_foreign_currency_invoice_paid_in_its_currency_with_the_rate(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
+    cz = w.zoho("POST", "/contacts", {"contact_name": "Euro Kunde GmbH", "currency_code": "EUR"})["contact"]["contact_id"]
+    with container.uow() as uow:
+        cust = orm.Customer(partner_id=w.partner_id, name="Euro Kunde GmbH", origin="zoho", currency_code="EUR")
+        uow.session.add(cust)
+        uow.session.flush()
+        uow.session.add(orm.ExternalRef(connection_id=w.connection_id, entity="customer", local_id=cust.id, zoho_id=cz))
+        uow.commit()
+        w.customer_id, w.customer_zoho_id = cust.id, str(cz)
+    inv = w.zoho_invoice("200.00", currency="EUR", rate="1.10")
+    assert w.zinv(inv)["currency_code"] == "EUR"
+    pid = pay(w, (inv, "120.00"))
+    assert drain(w).done == 1
+    (zp,) = payments_with_ref(w, f"ls:pay:{pid}")
+    assert zp.currency_code == "EUR" and zp.exchange_rate == D("1.10") and zp.amount == D("120.00")
+    assert w.zinv(inv)["balance"] == D("80.00") and w.zinv(inv)["status"] == "partially_paid"
+    with container.uow() as uow:
+        assert uow.session.get(orm.Invoice, inv).outstanding == D("80.00")
+
+
+def test_each_drain_that_did_work_is_in_the_sync_log(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
+    a = w.zoho_invoice("40.00")
+    pid = pay(w, (a, "40.00"), method="ach")
+    drain(w)
+    drain(w)  # nothing to do: no row
+    pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01")
+    drain(w)
+    with container.uow() as uow:
+        runs = uow.session.scalars(select(orm.SyncRun).where(orm.SyncRun.connection_id == w.connection_id,
+                                                             orm.SyncRun.stream == "push")
+                                   .order_by(orm.SyncRun.started_at)).all()
+        runs = [(r.status, r.message or "", r.created, r.calls) for r in runs]
+    assert [r[0] for r in runs] == ["succeeded", "succeeded"]
+    assert f"ls:pay:{pid}: created customer payment" in runs[0][1] and runs[0][2] == 1 and runs[0][3] > 0
+    assert f"ls:rev:{pid}: deleted customer payment" in runs[1][1]  # the run log says what was undone
