@@ -14,6 +14,13 @@ from zohobooks_sandbox import guard as sandbox_guard
 
 _RECORDER = sandbox_guard.ResponseRecorder()
 
+#: Deviations reported to sandbox-core and tolerated (printed, not failing) until fixed: keep
+#: this list short and name the owner. Substrings of a problem line.
+KNOWN_DEVIATIONS: dict[str, str] = {
+    "POST /books/v3/customerpayments/*/refunds -> 201: status 201 not documented":
+        "sandbox-core: Zoho documents 200 for creating a refund",
+}
+
 
 @pytest.fixture(scope="session", autouse=True)
 def record_sandbox_responses():
@@ -37,13 +44,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     spec = ZohoOpenAPI.load()
     if spec is None:
         return
-    problems = spec.validate_all(_RECORDER.records)
+    lines = spec.summarize(spec.validate_all(_RECORDER.records))
+    known = [line for line in lines if any(k in line for k in KNOWN_DEVIATIONS)]
+    problems = [line for line in lines if line not in known]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     covered = spec.covered(_RECORDER.records)
     if reporter is not None:
         reporter.write_line(f"zoho openapi: {len(_RECORDER.records)} sandbox replies validated, "
-                            f"{len(covered)} documented operations covered, {len(problems)} violations")
-        for line in spec.summarize(problems)[:40]:
+                            f"{len(covered)} documented operations covered, {len(problems)} violations"
+                            f" (+{len(known)} known deviations)")
+        for line in problems[:40]:
             reporter.write_line(f"  {line}")
+        for line in known:
+            reporter.write_line(f"  known: {line}")
     if problems and session.exitstatus == 0:
         session.exitstatus = 1
