@@ -108,3 +108,29 @@ def test_limits_can_be_disabled_per_org(app, api) -> None:
     org = app.state.sandbox.orgs["700000001"]
     app.state.sandbox.guard.set_limits(org, per_minute=1, enabled=False)
     assert all(api.get("/contacts").status_code == 200 for _ in range(3))
+
+
+def test_concurrency_cap_over_http() -> None:
+    """A call still running holds its slot: with concurrency 1 a parallel call gets 429."""
+    import threading
+    import time
+
+    app = create_app(SandboxConfig(manual_clock=True, time_scale=10.0))
+    api = books_client(app)
+    sandbox = app.state.sandbox
+    org = sandbox.orgs["700000001"]
+    sandbox.guard.set_limits(org, concurrency=1)
+    sandbox.guard.faults.set_plan("700000001", None)
+    from zohobooks_sandbox.faults import FaultKind, FaultRule
+    sandbox.guard.faults.add_script("700000001", [FaultRule(kind=FaultKind.LATENCY, latency_seconds=15)])
+    slow: dict = {}
+    worker = threading.Thread(target=lambda: slow.setdefault("r", api.get("/contacts")))
+    worker.start()
+    deadline = time.monotonic() + 5
+    while sandbox.guard.limiter.in_flight("700000001") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait until the slow call holds its slot (not a timing assertion)
+    parallel = api.get("/invoices")
+    worker.join()
+    api.close()
+    assert parallel.status_code == 429 and "concurrent" in parallel.json()["message"]
+    assert slow["r"].status_code == 200
