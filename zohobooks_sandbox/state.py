@@ -199,22 +199,45 @@ class Invoice:
     last_modified_time: datetime | None = None
     last_payment_date: date | None = None
 
+    #: fields whose change invalidates the cached totals (assign a new ``line_items`` list
+    #: rather than mutating line items in place, or call ``invalidate_totals()``)
+    _TOTAL_FIELDS = frozenset({"line_items", "discount", "is_discount_before_tax", "shipping_charge", "adjustment"})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in Invoice._TOTAL_FIELDS:
+            object.__setattr__(self, "_totals", None)
+
+    def invalidate_totals(self) -> None:
+        object.__setattr__(self, "_totals", None)
+
+    def _compute(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        cached = self.__dict__.get("_totals")
+        if cached is None:
+            sub = sum((li.item_total for li in self.line_items), ZERO)
+            tax = sum((li.tax_amount for li in self.line_items), ZERO)
+            base = sub if self.is_discount_before_tax else sub + tax
+            disc = money(base * self.discount / Decimal(100))
+            total = money(sub + tax - disc + self.shipping_charge + self.adjustment)
+            cached = (sub, tax, disc, total)
+            object.__setattr__(self, "_totals", cached)
+        return cached
+
     @property
     def sub_total(self) -> Decimal:
-        return sum((li.item_total for li in self.line_items), ZERO)
+        return self._compute()[0]
 
     @property
     def tax_total(self) -> Decimal:
-        return sum((li.tax_amount for li in self.line_items), ZERO)
+        return self._compute()[1]
 
     @property
     def discount_amount(self) -> Decimal:
-        base = self.sub_total if self.is_discount_before_tax else self.sub_total + self.tax_total
-        return money(base * self.discount / Decimal(100))
+        return self._compute()[2]
 
     @property
     def total(self) -> Decimal:
-        return money(self.sub_total + self.tax_total - self.discount_amount + self.shipping_charge + self.adjustment)
+        return self._compute()[3]
 
     @property
     def balance(self) -> Decimal:
@@ -437,6 +460,26 @@ class OrgData:
         #: extra per-org knobs (plan overrides, faults…) owned by sandbox-ops
         self.settings: dict[str, Any] = {}
         self._posted: dict[str, list[Posting]] = {}
+        #: bumped by ``Sandbox.emit_change``; derived data (sorted list results) is memoised per version
+        self.version: int = 0
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Memoise ``compute()`` until the next change of this organisation (see ``changed``).
+
+        Lets a client page through 100,000 invoices without re-filtering and re-sorting on
+        every page; any emitted change drops every memo."""
+        if key in self._memo:
+            return self._memo[key]
+        if len(self._memo) > 32:
+            self._memo.clear()
+        value = self._memo[key] = compute()
+        return value
+
+    def changed(self) -> None:
+        """Note that records changed (called by ``Sandbox.emit_change``; call it after bulk loads)."""
+        self.version += 1
+        self._memo.clear()
 
     @property
     def organization_id(self) -> str:
@@ -512,6 +555,7 @@ class OrgData:
 
     def recompute_balances(self) -> None:
         """Rebuild every balance from the records (after bulk loads or restores)."""
+        self.changed()
         self._posted.clear()
         for acc in self.accounts.values():
             acc.debit_balance = ZERO
@@ -602,5 +646,8 @@ class Sandbox:
         self.listeners.append(listener)
 
     def emit_change(self, org_id: str, module: str, event: str, record_id: str) -> None:
+        od = self.orgs.get(org_id)
+        if od is not None:
+            od.changed()
         for listener in list(self.listeners):
             listener(org_id, module, event, record_id)

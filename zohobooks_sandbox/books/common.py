@@ -180,9 +180,12 @@ def page_args(ctx: Ctx) -> tuple[int, int]:
     return page, min(per_page, MAX_PER_PAGE)
 
 
+_NOT_FILTERS = {"page", "per_page", "response_option", "organization_id"}
+
+
 def list_response(
     ctx: Ctx,
-    records: Iterable[Any],
+    records: Iterable[Any] | Callable[[], Iterable[Any]],
     *,
     key: str,
     report_name: str,
@@ -193,8 +196,13 @@ def list_response(
     applied_filter: str | None = None,
     default_order: str = "D",
     extra_context: dict[str, Any] | None = None,
+    memo: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Sort, page and wrap filtered records as Zoho's list envelope."""
+    """Sort, page and wrap filtered records as Zoho's list envelope.
+
+    With ``memo`` (a list name) and ``records`` given as a callable, the filtered and sorted
+    rows are memoised per organisation version, query (minus paging) and org date, so paging
+    through a large list costs one filter+sort, not one per page."""
     sort_column = ctx.params.get("sort_column") or default_sort
     if sort_column not in sort_keys:
         raise errors.invalid_value("sort_column")
@@ -203,8 +211,17 @@ def list_response(
         raise errors.invalid_value("sort_order")
     sort_order = sort_order[0]
     keyf = sort_keys[sort_column]
-    rows: Sequence[Any] = sorted(records, key=lambda r: (_sortable(keyf(r)), int(id_of(r))),
-                                 reverse=sort_order == "D")
+
+    def compute() -> Sequence[Any]:
+        source = records() if callable(records) else records
+        return sorted(source, key=lambda r: (_sortable(keyf(r)), int(id_of(r))), reverse=sort_order == "D")
+
+    if memo and ctx.org is not None:
+        query = tuple(sorted((k, v) for k, v in ctx.params.items() if k not in _NOT_FILTERS))
+        memo_key = (memo, query, sort_column, sort_order, today(ctx))
+        rows: Sequence[Any] = ctx.org.memo(memo_key, compute)
+    else:
+        rows = compute()
     page, per_page = page_args(ctx)
     start = (page - 1) * per_page
     chunk = rows[start:start + per_page]
@@ -236,8 +253,6 @@ def _sortable(value: Any) -> Any:
         return (0, "")
     if isinstance(value, str):
         return (1, value.lower())
-    if isinstance(value, datetime):
-        return (1, value.timestamp())
     return (1, value)
 
 

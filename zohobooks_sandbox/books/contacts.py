@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import errors
 from ..state import ZERO, Contact, OrgData
-from .common import as_str, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
+from .common import today, as_str, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
 from .registry import Ctx, route
 
 _ADDRESS_FIELDS = ("attention", "address", "street2", "city", "state", "zip", "country", "phone", "fax")
@@ -31,17 +31,20 @@ _FILTERS = {
 }
 
 
-def receivables(org: OrgData) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+def receivables(org: OrgData, only: str | None = None) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """(outstanding by customer, unused credits by customer) in one pass over the books."""
     outstanding: dict[str, Decimal] = defaultdict(lambda: ZERO)
     credits: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for inv in org.invoices.values():
-        if inv.base_status == "sent":
+        if inv.base_status == "sent" and (only is None or inv.customer_id == only):
             outstanding[inv.customer_id] += inv.balance
     for p in org.payments.values():
-        credits[p.customer_id] += p.unused_amount
+        if (only is None or p.customer_id == only) and p.invoices is not None:
+            unused = p.unused_amount
+            if unused:
+                credits[p.customer_id] += unused
     for cn in org.creditnotes.values():
-        if cn.base_status == "open":
+        if cn.base_status == "open" and (only is None or cn.customer_id == only):
             credits[cn.customer_id] += cn.balance
     return outstanding, credits
 
@@ -162,7 +165,7 @@ def list_contacts(ctx: Ctx):
     fb = (ctx.params.get("filter_by") or "Status.All").lower()
     if fb not in _FILTERS:
         raise errors.invalid_value("filter_by")
-    outstanding, unused = receivables(org)
+    outstanding, unused = org.memo(("receivables", today(ctx)), lambda: receivables(org))
     if fb == "status.overdue":
         from .invoices import invoice_status
         overdue_customers = {i.customer_id for i in org.invoices.values() if invoice_status(ctx, i) == "overdue"}
@@ -185,9 +188,8 @@ def list_contacts(ctx: Ctx):
     since = modified_since(ctx)
     if since:
         preds.append(since)
-    rows = [c for c in org.contacts.values() if all(p(c) for p in preds)]
     return list_response(
-        ctx, rows, key="contacts", report_name="Contacts",
+        ctx, lambda: [c for c in org.contacts.values() if all(p(c) for p in preds)], key="contacts", memo="contacts", report_name="Contacts",
         render=lambda c: render(ctx, c, outstanding.get(c.contact_id, ZERO), unused.get(c.contact_id, ZERO), full=False),
         sort_keys={"contact_name": lambda c: c.contact_name, "first_name": lambda c: c.first_name,
                    "last_name": lambda c: c.last_name, "email": lambda c: c.email,
@@ -200,7 +202,7 @@ def list_contacts(ctx: Ctx):
 
 def _one(ctx: Ctx, c: Contact) -> dict[str, Any]:
     assert ctx.org
-    outstanding, unused = receivables(ctx.org)
+    outstanding, unused = receivables(ctx.org, only=c.contact_id)
     return render(ctx, c, outstanding.get(c.contact_id, ZERO), unused.get(c.contact_id, ZERO), full=True)
 
 

@@ -312,9 +312,9 @@ def list_payments(ctx: Ctx):
     since = modified_since(ctx)
     if since:
         preds.append(since)
-    rows = [p for p in org.payments.values() if all(f(p) for f in preds)]
     return list_response(
-        ctx, rows, key="customerpayments", report_name="Customer Payments",
+        ctx, lambda: [p for p in org.payments.values() if all(f(p) for f in preds)], key="customerpayments",
+        memo="customerpayments", report_name="Customer Payments",
         render=lambda p: render(ctx, p, full=False),
         sort_keys={"customer_name": lambda p: p.customer_name, "payment_number": lambda p: int(p.payment_number or 0),
                    "payment_mode": lambda p: p.payment_mode, "date": lambda p: p.date,
@@ -362,5 +362,5 @@ def create_refund(ctx: Ctx):
         ctx.sandbox.touch(p)
         org.post(p)
         ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
-    return 201, ok("The refund information for this payment has been saved.",
+    return 200, ok("The refund information for this payment has been saved.",
                    payment_refund=render_refund(ctx, p, r), payment_refunds=[render_refund(ctx, p, r)])

@@ -312,9 +312,8 @@ def list_invoices(ctx: Ctx):
     since = modified_since(ctx)
     if since:
         preds.append(since)
-    rows = [i for i in org.invoices.values() if all(p(i) for p in preds)]
     return list_response(
-        ctx, rows, key="invoices", report_name="Invoices", render=lambda i: render_summary(ctx, i),
+        ctx, lambda: [i for i in org.invoices.values() if all(p(i) for p in preds)], key="invoices", memo="invoices", report_name="Invoices", render=lambda i: render_summary(ctx, i),
         sort_keys={"customer_name": lambda i: i.customer_name, "invoice_number": lambda i: i.invoice_number,
                    "date": lambda i: i.date, "due_date": lambda i: i.due_date, "total": lambda i: i.total,
                    "balance": lambda i: i.balance, "created_time": lambda i: i.created_time,
