@@ -172,6 +172,18 @@ def create_partner(
     console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
 
 
+@app.command()
+def reconcile(
+    partner_email: str = typer.Option(..., "--partner-email", help="The partner's login email."),
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
+) -> None:
+    """Platform vs Zoho for invoices, payments and deposits over a date range (exit 1 on differences)."""
+    from ledgersync.sync.push.reconcile import cli_reconcile
+
+    raise typer.Exit(cli_reconcile(Container(get_settings()), partner_email, date_from, date_to, console))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
