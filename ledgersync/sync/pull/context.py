@@ -22,7 +22,7 @@ class PullOptions:
 
     recent_days: int = 365
     history_line_items: str = "all"
-    detail_batch: int = 20
+    detail_batch: int = 50
     leaf_size: int = 400
     per_page: int = 200
 

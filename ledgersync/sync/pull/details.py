@@ -22,6 +22,7 @@ from ledgersync.store.orm import ExternalRef, Invoice
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, recent_cutoff
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
+from ledgersync.sync.pull.upserts import apply_invoice_details
 from ledgersync.zoho.errors import ZohoNotFound
 
 ARCHIVED_DELETED = "deleted in Zoho Books"
@@ -87,20 +88,14 @@ def _commit_details(run: PullRun, fetched: list[tuple[str, dict[str, Any] | None
                     state: dict[str, Any]) -> dict[str, Any]:
     with run.container.uow() as uow:
         session = uow.session
-        ok: list[str] = []
         for zoho_id, detail in fetched:
             if detail is None:
                 _archive_deleted(session, run, zoho_id)
-                continue
-            try:
-                with session.begin_nested():
-                    from ledgersync.sync.pull.upserts import apply_invoice_detail
-
-                    apply_invoice_detail(session, run, detail)
-                ok.append(zoho_id)
-            except BadRecord as exc:
-                record_error(session, run, zoho_id, exc.message, stream="invoice_details")
-                failed.add(zoho_id)
+        ok, bad = apply_invoice_details(session, run, [d for _, d in fetched if d is not None])
+        for exc in bad:
+            record_error(session, run, exc.zoho_id, exc.message, stream="invoice_details")
+            if exc.zoho_id:
+                failed.add(exc.zoho_id)
         resolve_errors(session, run.connection_id, "invoice_details", ok)
         state = {**state, "fetched": int(state.get("fetched") or 0) + len(ok)}
         leases.save_state(session, run.connection_id, run.stream, run.owner, state)

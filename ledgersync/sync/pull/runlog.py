@@ -57,9 +57,20 @@ def finish_run(session_factory: sessionmaker[Session], run: PullRun, status: str
 
 
 def record_error(session: Session, run: PullRun, zoho_id: str | None, message: str, stream: str | None = None) -> None:
-    session.add(SyncError(connection_id=run.connection_id, run_id=run.run_id, stream=stream or run.stream,
-                          zoho_id=zoho_id, message=message[:2000]))
+    """One open error per (stream, Zoho id): a record failing again updates its error (run,
+    message) instead of piling up copies; the run's error counter counts every failure."""
+    stream = stream or run.stream
     run.stats.errors += 1
+    if zoho_id:
+        existing = session.execute(
+            select(SyncError).where(SyncError.connection_id == run.connection_id, SyncError.stream == stream,
+                                    SyncError.zoho_id == zoho_id, SyncError.resolved_at.is_(None))
+        ).scalars().first()
+        if existing is not None:
+            existing.run_id, existing.message = run.run_id, message[:2000]
+            return
+    session.add(SyncError(connection_id=run.connection_id, run_id=run.run_id, stream=stream,
+                          zoho_id=zoho_id, message=message[:2000]))
 
 
 def resolve_errors(session: Session, connection_id: str, stream: str, zoho_ids: Iterable[str]) -> None:

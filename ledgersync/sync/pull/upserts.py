@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ledgersync.domain import pull_rules as rules
-from ledgersync.store.orm import Customer, ExternalRef, Invoice, InvoiceLineItem, InvoicePdf
+from ledgersync.store.orm import Customer, ExternalRef, Invoice, InvoiceLineItem, InvoicePdf, new_id
 from ledgersync.sync.pull.context import PullRun
 from ledgersync.sync.pull.runlog import record_error
 
@@ -124,8 +124,9 @@ def _local(inv: Invoice) -> rules.LocalInvoice:
 
 
 def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot, ref: ExternalRef | None,
-                    inv: Invoice | None, customer_refs: dict[str, ExternalRef]) -> Invoice:
-    """Create or update one invoice from a validated snapshot; returns the platform invoice."""
+                    inv: Invoice | None, customer_refs: dict[str, ExternalRef], stale_pdfs: list[str]) -> Invoice:
+    """Create or update one invoice from a validated snapshot; returns the platform invoice.
+    Invoices whose Zoho modification time moved are added to `stale_pdfs` (cached PDF invalid)."""
     if inv is None:
         cref = customer_refs.get(snap.customer_zoho_id)
         customer_id = cref.local_id if cref is not None else placeholder_customer(session, run, snap)
@@ -151,8 +152,13 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
         run.stats.updated += 1
     if ref is not None and ref.zoho_last_modified != snap.last_modified:
         ref.zoho_last_modified = snap.last_modified
-        session.execute(delete(InvoicePdf).where(InvoicePdf.invoice_id == inv.id))  # PDF changed with it
+        stale_pdfs.append(inv.id)
     return inv
+
+
+def drop_stale_pdfs(session: Session, invoice_ids: list[str]) -> None:
+    for start in range(0, len(invoice_ids), 500):
+        session.execute(delete(InvoicePdf).where(InvoicePdf.invoice_id.in_(invoice_ids[start:start + 500])))
 
 
 def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str, Any]]) -> PageOutcome:
@@ -172,32 +178,65 @@ def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str
         return outcome
     customer_refs = refs_by_zoho(session, run.connection_id, "customer", (s.customer_zoho_id for s in moved))
     invoices = _by_id(session, Invoice, (refs[s.zoho_id].local_id for s in moved if s.zoho_id in refs))
+    stale: list[str] = []
     for snap in moved:
         ref = refs.get(snap.zoho_id)
-        _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs)
+        _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+    drop_stale_pdfs(session, stale)
     return outcome
 
 
-def apply_invoice_detail(session: Session, run: PullRun, detail: dict[str, Any]) -> Invoice:
-    """Whole invoice with line items (raises `BadRecord`); marks its details as synced."""
-    snap = rules.invoice_snapshot(detail)
-    items = rules.line_items(detail)
-    refs = refs_by_zoho(session, run.connection_id, "invoice", [snap.zoho_id])
-    ref = refs.get(snap.zoho_id)
-    inv = session.get(Invoice, ref.local_id) if ref else None
-    customer_refs = refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id])
-    inv = _apply_snapshot(session, run, snap, ref, inv, customer_refs)
-    if ref is None:
-        session.flush()
-        ref = refs_by_zoho(session, run.connection_id, "invoice", [snap.zoho_id])[snap.zoho_id]
-    session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id == inv.id))
-    for item in items:
-        session.add(InvoiceLineItem(invoice_id=inv.id, position=item.position, name=item.name,
-                                    description=item.description, quantity=item.quantity, rate=item.rate,
-                                    amount=item.amount, tax_amount=item.tax_amount,
-                                    zoho_line_item_id=item.zoho_line_item_id or None))
-    inv.line_items_synced = True
-    ref.zoho_last_modified = snap.last_modified
-    ref.details_synced_at = snap.last_modified
-    session.expire(inv, ["line_items"])
-    return inv
+def apply_invoice_details(session: Session, run: PullRun,
+                          details: list[dict[str, Any]]) -> tuple[list[str], list[rules.BadRecord]]:
+    """Whole invoices with line items, a batch at a time (one query per table, not per
+    invoice); marks their details as synced. Bad records are validated out BEFORE any write,
+    so they never leave half an invoice behind. Returns (applied Zoho ids, bad records)."""
+    parsed: list[tuple[rules.InvoiceSnapshot, list[rules.LineItemSnapshot]]] = []
+    bad: list[rules.BadRecord] = []
+    for detail in details:
+        try:
+            parsed.append((rules.invoice_snapshot(detail), rules.line_items(detail)))
+        except rules.BadRecord as exc:
+            if exc.zoho_id is None:
+                exc.zoho_id = str(detail.get("invoice_id") or "") or None
+            bad.append(exc)
+    if not parsed:
+        return [], bad
+    refs = refs_by_zoho(session, run.connection_id, "invoice", (s.zoho_id for s, _ in parsed))
+    customer_refs = refs_by_zoho(session, run.connection_id, "customer", (s.customer_zoho_id for s, _ in parsed))
+    invoices = _by_id(session, Invoice, (r.local_id for r in refs.values()))
+    stale: list[str] = []
+    applied: list[tuple[rules.InvoiceSnapshot, list[rules.LineItemSnapshot], Invoice]] = []
+    for snap, items in parsed:
+        ref = refs.get(snap.zoho_id)
+        inv = _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+        applied.append((snap, items, inv))
+    session.flush()
+    missing = [s.zoho_id for s, _, _ in applied if s.zoho_id not in refs]
+    if missing:
+        refs.update(refs_by_zoho(session, run.connection_id, "invoice", missing))
+    ids = [inv.id for _, _, inv in applied]
+    for start in range(0, len(ids), 500):
+        session.execute(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id.in_(ids[start:start + 500])))
+    rows = [
+        {"id": new_id(), "invoice_id": inv.id, "position": item.position, "name": item.name,
+         "description": item.description, "quantity": item.quantity, "rate": item.rate, "amount": item.amount,
+         "tax_amount": item.tax_amount, "zoho_line_item_id": item.zoho_line_item_id or None}
+        for _, items, inv in applied for item in items
+    ]
+    if rows:
+        session.execute(insert(InvoiceLineItem), rows)
+    for snap, _, inv in applied:
+        inv.line_items_synced = True
+        ref = refs[snap.zoho_id]
+        ref.zoho_last_modified = snap.last_modified
+        ref.details_synced_at = snap.last_modified
+    drop_stale_pdfs(session, stale)
+    return [s.zoho_id for s, _, _ in applied], bad
+
+
+def apply_invoice_detail(session: Session, run: PullRun, detail: dict[str, Any]) -> None:
+    """One whole invoice with line items (raises `BadRecord`)."""
+    _, bad = apply_invoice_details(session, run, [detail])
+    if bad:
+        raise bad[0]
