@@ -20,6 +20,7 @@ status). A 2xx status the file does not document for the operation is a violatio
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -119,9 +120,14 @@ class ZohoOpenAPI:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "ZohoOpenAPI | None":
-        directory = directory or openapi_dir()
+        """The parsed files of ``directory`` (default :func:`openapi_dir`), parsed once per process."""
+        directory = (directory or openapi_dir()).resolve()
         if not directory.is_dir():
             return None
+        return _load_cached(cls, directory)
+
+    @classmethod
+    def _parse(cls, directory: Path) -> "ZohoOpenAPI":
         ops: list[Operation] = []
         for path in sorted(directory.glob("*.yml")):
             doc = yaml.safe_load(path.read_text())
@@ -193,6 +199,11 @@ class ZohoOpenAPI:
                 if op is not None:
                     keys.add(op.key)
         return keys
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(cls: type, directory: Path) -> ZohoOpenAPI:
+    return cls._parse(directory)
 
 
 def _plain(value: Any) -> Any:
