@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+_HUNDRED = Decimal(100)
 
 
 def money(value: Any) -> Decimal:
@@ -160,11 +161,15 @@ class LineItem:
     @property
     def item_total(self) -> Decimal:
         gross = self.rate * self.quantity
-        return money(gross - gross * self.discount / Decimal(100))
+        if self.discount:
+            gross -= gross * self.discount / _HUNDRED
+        return gross.quantize(CENT)
 
     @property
     def tax_amount(self) -> Decimal:
-        return money(self.item_total * self.tax_percentage / Decimal(100))
+        if not self.tax_percentage:
+            return ZERO
+        return (self.item_total * self.tax_percentage / _HUNDRED).quantize(CENT)
 
 
 @dataclass
