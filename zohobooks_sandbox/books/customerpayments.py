@@ -212,7 +212,8 @@ def create_payment(ctx: Ctx):
         if existing is not None:
             if (ctx.headers.get("x-upsert") or "").lower() == "true":
                 ctx.path_args["payment_id"] = existing.payment_id
-                return update_payment(ctx)
+                _, body = update_payment(ctx)
+                return 201, body  # the create operation documents 201 only
             raise errors.already_exists("A payment with this unique identifier value")
         p = CustomerPayment(payment_id=ctx.sandbox.next_id(), payment_number="", customer_id="", customer_name="",
                             payment_mode="cash", amount=ZERO, date=today(ctx), account_id="")

@@ -49,8 +49,13 @@ def status_matches(status: str, wanted: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- parsing
-def parse_line_items(ctx: Ctx, raw: Any, field: str = "line_items") -> list[LineItem]:
-    """Validate Zoho line items; ``discount`` is a percentage (number or "12.5%")."""
+def parse_line_items(ctx: Ctx, raw: Any, field: str = "line_items",
+                     existing: list[LineItem] | None = None) -> list[LineItem]:
+    """Validate Zoho line items; ``discount`` is a percentage (number or "12.5%").
+
+    On update a line carrying the ``line_item_id`` of an existing line keeps that id (as Zoho);
+    lines without one are new; existing lines not sent are removed."""
+    known = {li.line_item_id for li in existing or []}
     assert ctx.org
     if not isinstance(raw, list) or not raw:
         raise errors.missing_field(field)
@@ -74,7 +79,8 @@ def parse_line_items(ctx: Ctx, raw: Any, field: str = "line_items") -> list[Line
         discount = as_decimal(disc_raw, "discount")
         if discount > 100:
             raise errors.invalid_value("discount")
-        item = LineItem(line_item_id=ctx.sandbox.next_id(), name=name, description=desc,
+        given_id = str(li.get("line_item_id") or "")
+        item = LineItem(line_item_id=given_id if given_id in known else ctx.sandbox.next_id(), name=name, description=desc,
                         item_id=as_str(li.get("item_id"), "item_id"), rate=rate, quantity=qty,
                         discount=discount, unit=as_str(li.get("unit"), "unit"),
                         account_id=as_str(li.get("account_id"), "account_id"), item_order=n)
@@ -106,7 +112,7 @@ def apply_body(ctx: Ctx, inv: Invoice, body: dict[str, Any], *, creating: bool) 
         if "payment_terms" not in body and creating:
             inv.payment_terms, inv.payment_terms_label = c.payment_terms, c.payment_terms_label
     if creating or "line_items" in body:
-        inv.line_items = parse_line_items(ctx, body.get("line_items"))
+        inv.line_items = parse_line_items(ctx, body.get("line_items"), existing=inv.line_items)
     if "date" in body and body["date"]:
         inv.date = as_date(body["date"], "date")
     if "payment_terms" in body:
