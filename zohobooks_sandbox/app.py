@@ -81,15 +81,14 @@ async def _parse_body(request: Request, params: dict[str, str]) -> dict[str, Any
     """JSON body (with or without Content-Type), or a ``JSONString`` form/query field."""
     raw: Any = None
     ctype = request.headers.get("content-type", "").lower()
-    if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+    data = await request.body()
+    if data.lstrip()[:1] in (b"{", b"["):  # JSON, whatever the Content-Type says (curl -d sends form type)
+        raw = data
+    elif ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
         form = await request.form()
         raw = form.get("JSONString")
-        if raw is None:
-            return {}
-    else:
-        data = await request.body()
-        if data.strip():
-            raw = data
+    elif data.strip():
+        raw = data
     if raw is None:
         raw = params.get("JSONString")
     if raw is None or (isinstance(raw, (str, bytes)) and not raw.strip()):

@@ -183,7 +183,8 @@ def build_router(sandbox: Sandbox) -> APIRouter:
         dc = sandbox.orgs[org_id].org.dc
         code = AuthCode(code=new_token_value(), client_id=client.client_id, redirect_uri=redirect_uri,
                         user_id=user.user_id, scopes=scopes, access_type=(p.get("access_type") or "online").lower(),
-                        dc=dc, org_id=org_id, expires_at=sandbox.clock.monotonic() + sandbox.config.code_ttl)
+                        dc=dc, org_id=org_id, expires_at=sandbox.clock.monotonic() + sandbox.config.code_ttl,
+                        scope_text=p.get("scope", "").strip())
         with sandbox.lock:
             sandbox.codes[code.code] = code
         return RedirectResponse(_with_query(redirect_uri, {"code": code.code, **state, "location": dc,
@@ -201,11 +202,11 @@ def build_router(sandbox: Sandbox) -> APIRouter:
         return client
 
     def issue_access(user_id: str, client_id: str, scopes: frozenset[str], dc: str, org_id: str | None,
-                     parent: str | None) -> Token:
+                     parent: str | None, scope_text: str = "") -> Token:
         now = sandbox.clock.monotonic()
         tok = Token(token=new_token_value(), kind="access", client_id=client_id, user_id=user_id, scopes=scopes,
                     dc=dc, org_id=org_id, created_at=now, expires_at=now + sandbox.config.access_token_ttl,
-                    parent=parent)
+                    parent=parent, scope_text=scope_text)
         sandbox.tokens[tok.token] = tok
         return tok
 
@@ -242,7 +243,7 @@ def build_router(sandbox: Sandbox) -> APIRouter:
                 if code.access_type == "offline":
                     refresh = Token(token=new_token_value(), kind="refresh", client_id=client.client_id,
                                     user_id=code.user_id, scopes=code.scopes, dc=code.dc, org_id=code.org_id,
-                                    created_at=now, expires_at=None)
+                                    created_at=now, expires_at=None, scope_text=code.scope_text)
                     sandbox.tokens[refresh.token] = refresh
                     live = sorted((t for t in sandbox.tokens.values() if t.kind == "refresh" and not t.revoked
                                    and t.user_id == code.user_id and t.client_id == client.client_id),
@@ -250,7 +251,7 @@ def build_router(sandbox: Sandbox) -> APIRouter:
                     while len(live) > sandbox.config.max_refresh_tokens_per_client:
                         revoke(live.pop(0))
                 access = issue_access(code.user_id, client.client_id, code.scopes, code.dc, code.org_id,
-                                      refresh.token if refresh else None)
+                                      refresh.token if refresh else None, code.scope_text)
                 body["access_token"] = access.token
                 if refresh:
                     body["refresh_token"] = refresh.token
@@ -270,9 +271,9 @@ def build_router(sandbox: Sandbox) -> APIRouter:
                                          "error": "Access Denied", "status": "failure"}, status_code=400)
                 log.append(now)
                 access = issue_access(refresh.user_id, refresh.client_id, refresh.scopes, refresh.dc, refresh.org_id,
-                                      refresh.token)
+                                      refresh.token, refresh.scope_text)
                 body = {"access_token": access.token}
-            body.update({"scope": scope_text(access.scopes), "api_domain": dc_base(sandbox, access.dc),
+            body.update({"scope": access.scope_text or scope_text(access.scopes), "api_domain": dc_base(sandbox, access.dc),
                          "token_type": "Bearer", "expires_in": sandbox.config.access_token_ttl})
         return JSONResponse(body, status_code=200)
 

@@ -83,6 +83,7 @@ class AuthCode:
     org_id: str | None
     expires_at: float  # clock.monotonic() deadline
     used: bool = False
+    scope_text: str = ""  # the scope string as the client sent it (echoed in the token response)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Token:
     expires_at: float | None  # None: refresh tokens live until revoked
     revoked: bool = False
     parent: str | None = None  # refresh token that minted this access token
+    scope_text: str = ""
 
 
 # ----------------------------------------------------------------------------- Books records

@@ -41,6 +41,11 @@ def test_bodies_without_content_type_and_jsonstring_form(api):
     assert no_ct.status_code == 201
     form = api.post("/contacts", data={"JSONString": json.dumps({"contact_name": "Form Client Ltd"})})
     assert form.status_code == 201 and form.json()["contact"]["contact_name"] == "Form Client Ltd"
+    curl_style = api.post("/contacts", content=json.dumps({"contact_name": "Curl Style Ltd"}).encode(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert curl_style.status_code == 201
+    query = api.post("/contacts", params={"JSONString": json.dumps({"contact_name": "Query String Ltd"})})
+    assert query.status_code == 201
     bad = api.post("/contacts", content=b"{not json", headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.json() == {"code": 4, "message": "Invalid value passed for JSONString"}
 
