@@ -128,7 +128,8 @@ async def books_pipeline(request: Request) -> Response:
     response = await sandbox.guard.before(org, route.op_name, request)
     if response is None:
         try:
-            result = route.handler(ctx)
+            with sandbox.lock:  # readers too: admin/persistence threads must not change dicts mid-scan
+                result = route.handler(ctx)
             response = result if isinstance(result, Response) else json_response(*result)
         except errors.ZohoError as err:
             response = error_response(err)
