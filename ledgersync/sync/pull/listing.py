@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgersync.domain.pull_rules import BadRecord, parse_zoho_timestamp
+from datetime import timedelta
+
+from ledgersync.domain.pull_rules import BadRecord, format_zoho_timestamp, parse_zoho_timestamp
 from ledgersync.sync.pull import leases
-from ledgersync.sync.pull.context import PullRun, recent_cutoff
+from ledgersync.sync.pull.context import PullRun, now_of, recent_cutoff
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
 from ledgersync.sync.pull.streams import ListStream, RetryStillBad
 from ledgersync.zoho.errors import ZohoNotFound
@@ -118,11 +120,29 @@ def run_list_stream(run: PullRun, stream: ListStream, state: dict[str, Any], *, 
                     state = {**state, "mode": mode_name, "since": since, "page": page, "retry_ids": retry}
                 else:
                     state = _finish_mode(state, mode_name, mode_names, new_since, retry)
+                    if state.get("mode") == "incremental":
+                        state["since"] = settle(state.get("since"), now_of(run.container))
                 _commit(run, uow.session, state)
             if not has_more:
                 break
         if stop_after == mode_name or state.get("mode") == mode_name:
             return state
+
+
+SETTLE_SECONDS = 300
+
+
+def settle(since: str | None, now: Any) -> str | None:
+    """After a completed pass, a bookmark second older than a few minutes can never receive
+    another modification: move it one second on (exclusive), so a no-change run returns an
+    empty page in ONE call even when hundreds of records share that second. A recent second
+    stays inclusive (a record may still be modified within it)."""
+    if not since:
+        return since
+    moment = parse_zoho_timestamp(since)
+    if moment < now - timedelta(seconds=SETTLE_SECONDS):
+        return format_zoho_timestamp(moment + timedelta(seconds=1))
+    return since
 
 
 def _finish_mode(state: dict[str, Any], mode: str, modes: list[str], since: str | None, retry: list[str]) -> dict[str, Any]:

@@ -10,17 +10,10 @@ from ledgersync.sync.pull.engine import RunResult, run_stream
 
 INCREMENTAL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions")
 
-#: webhook module -> streams worth running (the payload is only a hint; Zoho is re-read)
-WEBHOOK_STREAMS = {
-    "invoices": ("invoices", "invoice_details"),
-    "invoice": ("invoices", "invoice_details"),
-    "customerpayments": ("invoices", "invoice_details"),
-    "payments": ("invoices", "invoice_details"),
-    "creditnotes": ("invoices", "invoice_details"),
-    "contacts": ("customers",),
-    "contact": ("customers",),
-    "customers": ("customers",),
-}
+#: webhook module -> what to sync (the payload is only a hint; Zoho is re-read)
+PAYMENT_MODULES = frozenset({"customerpayment", "customerpayments", "payment", "payments", "creditnote", "creditnotes"})
+RECORD_MODULES = {"invoice": "invoice", "invoices": "invoice", "contact": "contact", "contacts": "contact",
+                  "customer": "contact", "customers": "contact"}
 
 
 def sync_connection(container: Container, connection_id: str, *, trigger: str = "schedule",
@@ -31,8 +24,9 @@ def sync_connection(container: Container, connection_id: str, *, trigger: str = 
         conn = uow.session.get(Connection, connection_id)
         if conn is None or not conn.organization_id:
             return []
-        phase = conn.initial_sync_phase
-    if streams is None and phase not in (None, "done"):
+        phase, status = conn.initial_sync_phase, conn.status
+    needs_initial = phase not in (None, "done") or (phase is None and status == "pending")
+    if streams is None and needs_initial:
         from ledgersync.sync.pull.initial import run_initial_sync
 
         run_initial_sync(container, connection_id, books=books)
@@ -43,10 +37,15 @@ def sync_connection(container: Container, connection_id: str, *, trigger: str = 
     return results
 
 
-def streams_for_webhook(module: str, event: str) -> tuple[str, ...]:
-    streams = WEBHOOK_STREAMS.get(module.lower(), ("invoices", "invoice_details"))
-    if event.lower() == "deleted":
-        if streams[0] == "customers":
-            return ("customer_deletions",)
-        return ("invoice_deletions",)
-    return streams
+def work_for_webhook(module: str, event: str, record_id: str | None) -> str:
+    """The dispatcher `stream` argument for a webhook: one record re-read when we know which
+    (an invoice or contact, created/updated/deleted: one call), else the streams a payment or
+    credit note can move (invoice balances: one list call plus details of the moved ones)."""
+    kind = RECORD_MODULES.get(module.lower())
+    if kind and record_id:
+        return f"record:{kind}:{record_id}"
+    if kind == "contact":
+        return "customers,customer_deletions" if event.lower().startswith("delete") else "customers"
+    if event.lower().startswith("delete") and kind == "invoice":
+        return "invoice_deletions"
+    return "invoices,invoice_details"

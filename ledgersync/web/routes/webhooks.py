@@ -1,0 +1,90 @@
+"""Zoho webhooks receiver: `POST /webhooks/zoho/{connection webhook_token}`.
+
+Authenticated by the shared secret header (`X-Ledgersync-Webhook-Secret`, configured in the
+Zoho workflow rule's custom headers; compared in constant time), replay-safe (each delivery id —
+or the body's hash when there is none — is stored in `webhook_events` once; a repeat answers 200
+without work; an `event_time` older than an hour or from the future is refused), and the
+payload is only a hint: it schedules a re-read of the affected record within seconds through
+the dispatcher and never applies the payload's amounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ledgersync.domain.pull_rules import parse_zoho_timestamp
+from ledgersync.store.orm import Connection, WebhookEvent
+from ledgersync.sync.pull.context import now_of
+from ledgersync.sync.pull.service import work_for_webhook
+from ledgersync.workers.dispatch import get_dispatcher
+
+router = APIRouter()
+
+SECRET_HEADER = "x-ledgersync-webhook-secret"
+MAX_AGE = timedelta(hours=1)
+MAX_SKEW = timedelta(minutes=5)
+
+
+def _record_id(payload: dict[str, Any], module: str) -> str | None:
+    for key in (module, module.rstrip("s"), "record"):
+        inner = payload.get(key)
+        if isinstance(inner, dict):
+            for id_key in (f"{module.rstrip('s')}_id", "invoice_id", "contact_id", "id"):
+                if inner.get(id_key):
+                    return str(inner[id_key])
+    for id_key in ("record_id", f"{module.rstrip('s')}_id"):
+        if payload.get(id_key):
+            return str(payload[id_key])
+    return None
+
+
+@router.post("/webhooks/zoho/{token}", include_in_schema=False)
+async def zoho_webhook(token: str, request: Request) -> JSONResponse:
+    container = request.app.state.container
+    expected = container.settings.webhook_secret.get_secret_value()
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return JSONResponse({"error": "bad secret"}, status_code=401)
+    with container.uow() as uow:
+        connection_id = uow.session.execute(select(Connection.id).where(Connection.webhook_token == token)).scalar_one_or_none()
+    if connection_id is None:
+        return JSONResponse({"error": "unknown webhook"}, status_code=404)
+    raw = await request.body()
+    try:
+        payload = json.loads(raw or b"{}", parse_float=Decimal)
+        assert isinstance(payload, dict)
+    except (ValueError, AssertionError):
+        return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+    event_time = payload.get("event_time") or payload.get("timestamp")
+    if event_time:
+        try:
+            moment = (datetime.fromtimestamp(float(event_time), timezone.utc) if str(event_time).replace(".", "").isdigit()
+                      else parse_zoho_timestamp(str(event_time)))
+        except (ValueError, OverflowError):
+            return JSONResponse({"error": "bad event_time"}, status_code=400)
+        now = now_of(container)
+        if moment < now - MAX_AGE or moment > now + MAX_SKEW:
+            return JSONResponse({"error": "stale or future event_time"}, status_code=400)
+    key = str(payload.get("delivery_id") or payload.get("event_id") or hashlib.sha256(raw).hexdigest())
+    module = str(payload.get("module") or "invoice")
+    event = str(payload.get("event") or "update")
+    with container.uow() as uow:
+        uow.session.add(WebhookEvent(connection_id=connection_id, event_key=f"{connection_id}:{key}"[:200],
+                                     payload={"module": module, "event": event}))
+        try:
+            uow.commit()
+        except IntegrityError:
+            return JSONResponse({"status": "duplicate"}, status_code=200)
+    work = work_for_webhook(module, event, _record_id(payload, module))
+    get_dispatcher(container).pull_requested(connection_id, work, "webhook")
+    return JSONResponse({"status": "scheduled", "work": work}, status_code=202)
