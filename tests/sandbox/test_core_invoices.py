@@ -116,6 +116,10 @@ def test_excess_payment_becomes_unused_credit_then_refund(api, customer):
     refunds = j(api.get(f"/customerpayments/{p['payment_id']}/refunds"))["payment_refunds"]
     assert [r["amount"] for r in refunds] == [Decimal("15.00")]
     assert j(api.get(f"/customerpayments/{p['payment_id']}"))["payment"]["unused_amount"] == Decimal("25.00")
+    rid = refunds[0]["payment_refund_id"]
+    assert j(api.get(f"/customerpayments/{p['payment_id']}/refunds/{rid}"))["payment_refund"]["amount"] == Decimal("15.00")
+    assert api.delete(f"/customerpayments/{p['payment_id']}/refunds/{rid}").json()["code"] == 0
+    assert j(api.get(f"/customerpayments/{p['payment_id']}"))["payment"]["unused_amount"] == Decimal("40.00")
 
 
 def test_update_payment_reapplies(api, customer):

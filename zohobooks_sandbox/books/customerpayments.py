@@ -365,3 +365,33 @@ def create_refund(ctx: Ctx):
         ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
     return 200, ok("The refund information for this payment has been saved.",
                    payment_refund=render_refund(ctx, p, r), payment_refunds=[render_refund(ctx, p, r)])
+
+
+def _refund(ctx: Ctx) -> tuple[CustomerPayment, Refund]:
+    assert ctx.org
+    p = get_record(ctx.org.payments, ctx.path_args["payment_id"], "Payment")
+    for r in p.refunds:
+        if r.refund_id == ctx.path_args["refund_id"]:
+            return p, r
+    raise errors.not_found("Refund")
+
+
+@route("GET", "/customerpayments/{payment_id}/refunds/{refund_id}", "customerpayments.getrefund", "customerpayments")
+def get_refund(ctx: Ctx):
+    p, r = _refund(ctx)
+    return 200, ok(payment_refund=render_refund(ctx, p, r))
+
+
+@route("DELETE", "/customerpayments/{payment_id}/refunds/{refund_id}", "customerpayments.deleterefund",
+       "customerpayments")
+def delete_refund(ctx: Ctx):
+    org = ctx.org
+    assert org
+    with ctx.sandbox.lock:
+        p, r = _refund(ctx)
+        org.unpost(p)
+        p.refunds.remove(r)
+        ctx.sandbox.touch(p)
+        org.post(p)
+        ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
+    return 200, ok("The refund has been deleted.")
