@@ -1,0 +1,118 @@
+"""Payments page: every payment with its Zoho sync state, the "Pay invoice" form (simulated
+processor), settlement buttons, the ACH return, and Retry for a push that failed or waits.
+
+Thin: the routes call core's `services.payments` (pay, settle) and push's `sync.push.views`
+(sync states, Retry); the outbox makes the push event-driven, so a payment settled here shows
+in Zoho within seconds when the dispatcher runs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from ledgersync.services import customers as customer_svc
+from ledgersync.services import invoices as invoice_svc
+from ledgersync.services import payments as pay_svc
+from ledgersync.services.errors import ServiceError
+from ledgersync.sync.push import views
+from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.templating import flash, render
+
+router = APIRouter()
+
+PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
+
+
+def _back(next_path: str | None, default: str = "/payments") -> Response:
+    target = next_path if next_path and next_path.startswith("/") and not next_path.startswith("//") else default
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/payments")
+def payments_page(request: Request, container: ContainerDep, partner: CurrentPartner,
+                  invoice_id: str | None = None) -> Response:
+    payments = pay_svc.list_payments(container, partner.id, limit=200)
+    invoices = invoice_svc.list_invoices(container, partner.id, archived=None, limit=1000)
+    numbers = {i.id: i.number for i in invoices}
+    names = {c.id: c.name for c in customer_svc.list_customers(container, partner.id, archived=None, limit=1000)}
+    payable = [i for i in invoices if i.outstanding > 0 and i.status in PAYABLE]
+    return render(request, "payments.html", {
+        "payments": payments,
+        "states": views.payment_states(container, partner.id, [p.id for p in payments]),
+        "numbers": numbers,
+        "names": names,
+        "payable": payable,
+        "selected_invoice": invoice_id,
+    })
+
+
+@router.post("/payments/pay")
+def pay_invoice(
+    request: Request,
+    container: ContainerDep,
+    partner: CurrentPartner,
+    invoice_id: Annotated[str, Form()],
+    amount: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "card",
+    outcome: Annotated[str, Form()] = "succeeded",
+    next: Annotated[str, Form()] = "/payments",
+) -> Response:
+    try:
+        inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
+        value = Decimal(amount.strip()) if amount.strip() else inv.outstanding
+        payment = pay_svc.pay_invoices(container, partner.id, method=method,
+                                       allocations=[pay_svc.AllocationInput(invoice_id, value)])
+        if outcome in ("succeeded", "failed"):
+            pay_svc.settle(container, partner.id, payment.id, outcome,
+                           reason="declined by the processor" if outcome == "failed" else None)
+    except InvalidOperation:
+        flash(request, "Amount must be a number like 125.00", "error")
+        return _back(next)
+    except ServiceError as exc:
+        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        return _back(next)
+    word = {"succeeded": "succeeded — sending it to Zoho Books", "failed": "failed at the processor"}.get(
+        outcome, "is pending at the processor")
+    flash(request, f"Payment of {value} {inv.currency_code} on {inv.number} {word}.",
+          "error" if outcome == "failed" else "success")
+    return _back(next)
+
+
+@router.post("/payments/{payment_id}/settle")
+def settle_payment(request: Request, container: ContainerDep, partner: CurrentPartner, payment_id: str,
+                   outcome: Annotated[str, Form()], next: Annotated[str, Form()] = "/payments") -> Response:
+    try:
+        pay_svc.settle(container, partner.id, payment_id, outcome,
+                       reason="declined by the processor" if outcome == "failed" else None)
+    except ServiceError as exc:
+        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        return _back(next)
+    flash(request, f"Payment {outcome}.", "success" if outcome == "succeeded" else "info")
+    return _back(next)
+
+
+@router.post("/payments/{payment_id}/ach-return")
+def ach_return(request: Request, container: ContainerDep, partner: CurrentPartner, payment_id: str,
+               next: Annotated[str, Form()] = "/payments") -> Response:
+    """An ACH debit returned days after it succeeded: the payment fails and Zoho is cleaned up."""
+    try:
+        pay_svc.settle(container, partner.id, payment_id, "failed", reason="ACH return R01 (insufficient funds)")
+    except ServiceError as exc:
+        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        return _back(next)
+    flash(request, "ACH return recorded: the payment is failed and will be reversed in Zoho Books.", "info")
+    return _back(next)
+
+
+@router.post("/push/intents/{intent_id}/retry")
+def retry_push(request: Request, container: ContainerDep, partner: CurrentPartner, intent_id: str,
+               next: Annotated[str, Form()] = "/payments") -> Response:
+    if views.retry_for_partner(container, partner.id, intent_id):
+        flash(request, "Sending it to Zoho Books again.", "success")
+    else:
+        flash(request, "Nothing to retry.", "error")
+    return _back(next)

@@ -1,0 +1,39 @@
+"""Payouts page: payouts to the partner's bank with their Zoho deposit state, and "Create payout"
+(every settled payment not paid out yet, minus processing fees — core's `create_payout`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from ledgersync.services import payments as pay_svc
+from ledgersync.services import payouts as payout_svc
+from ledgersync.services.errors import ServiceError
+from ledgersync.sync.push import views
+from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.templating import flash, render
+
+router = APIRouter()
+
+
+@router.get("/payouts")
+def payouts_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+    payouts = payout_svc.list_payouts(container, partner.id, limit=200)
+    eligible = pay_svc.list_payments(container, partner.id, status="succeeded", paid_out=False, limit=1000)
+    return render(request, "payouts.html", {
+        "payouts": payouts,
+        "states": views.payout_states(container, partner.id, [p.id for p in payouts]),
+        "eligible": eligible,
+    })
+
+
+@router.post("/payouts/create")
+def create_payout(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+    try:
+        payout = payout_svc.create_payout(container, partner.id)
+    except ServiceError as exc:
+        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        return RedirectResponse("/payouts", status_code=303)
+    flash(request, f"Payout of {payout.net} {payout.currency_code} created (fees {payout.fees}); "
+                   "its deposit is on its way to Zoho Books.", "success")
+    return RedirectResponse("/payouts", status_code=303)
