@@ -29,11 +29,14 @@ def pull(container: Container, connection_id: str, stream: str | None = None, tr
         sync_connection(container, connection_id, trigger=trigger, streams=[s for s in stream.split(",") if s])
 
 
-def push_drain(container: Container, connection_id: str) -> None:
+def push_drain(container: Container, connection_id: str) -> object:
     """Drain the connection's push outbox (the push part's engine)."""
     try:
         from ledgersync.sync.push import drain_outbox
     except ImportError:  # pragma: no cover - push part absent
         log.warning("push drain unavailable (ledgersync.sync.push.drain_outbox missing)")
-        return
-    drain_outbox(container, connection_id)
+        return None
+    factory = container.extras.get("books_factory")  # tests/benches: a client bound to the sandbox
+    if callable(factory):
+        return drain_outbox(container, connection_id, books=lambda: factory(container, connection_id))
+    return drain_outbox(container, connection_id)
