@@ -1,0 +1,58 @@
+"""Sync log: the integration's runs (pull streams and pushes) with per-record errors (Zoho id),
+the initial sync's progress and history finish estimate, and "Sync now"."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+from starlette.responses import RedirectResponse, Response
+
+from ledgersync.store.orm import Connection, SyncError, SyncRun
+from ledgersync.sync.pull.progress import initial_sync_progress
+from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.templating import flash, render
+from ledgersync.workers import jobs
+from ledgersync.workers.dispatch import NullDispatcher, get_dispatcher
+
+router = APIRouter()
+
+
+def _connection(container, partner_id):  # type: ignore[no-untyped-def]
+    with container.uow() as uow:
+        conn = uow.session.execute(select(Connection).where(Connection.partner_id == partner_id)).scalars().first()
+        if conn is not None:
+            uow.session.expunge(conn)
+        return conn
+
+
+@router.get("/sync-log")
+def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+    conn = _connection(container, partner.id)
+    runs, errors, progress = [], [], None
+    if conn is not None:
+        with container.uow() as uow:
+            s = uow.session
+            runs = s.execute(select(SyncRun).where(SyncRun.connection_id == conn.id)
+                             .order_by(SyncRun.started_at.desc()).limit(100)).scalars().all()
+            errors = s.execute(select(SyncError).where(SyncError.connection_id == conn.id, SyncError.resolved_at.is_(None))
+                               .order_by(SyncError.created_at.desc()).limit(200)).scalars().all()
+            progress = initial_sync_progress(s, conn.id)
+            s.expunge_all()
+    return render(request, "sync_runs.html", {"conn": conn, "runs": runs, "errors": errors, "progress": progress})
+
+
+@router.post("/sync-log/sync-now")
+def sync_now(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+    conn = _connection(container, partner.id)
+    if conn is None or not conn.organization_id:
+        flash(request, "Connect Zoho Books first (Integrations).", "error")
+        return RedirectResponse("/sync-log", status_code=303)
+    dispatcher = get_dispatcher(container)
+    if isinstance(dispatcher, NullDispatcher):  # no scheduler in this process: run in the background
+        threading.Thread(target=jobs.pull, args=(container, conn.id, None, "manual"), daemon=True).start()
+    else:
+        dispatcher.pull_requested(conn.id, None, "manual")
+    flash(request, "Sync started: invoices, line items, customers and deletions are being checked.", "success")
+    return RedirectResponse("/sync-log", status_code=303)
