@@ -184,6 +184,18 @@ def reconcile(
     raise typer.Exit(cli_reconcile(Container(get_settings()), partner_email, date_from, date_to, console))
 
 
+@app.command()
+def sync(
+    partner: str = typer.Option(None, "--partner", help="Partner id, name or login email (default: every partner)."),
+    stream: str = typer.Option(None, "--stream", help="customers, invoices, invoice_details, invoice_deletions, customer_deletions (comma-separated)."),
+    initial: bool = typer.Option(False, "--initial", help="Run (or resume) the initial sync with a progress bar."),
+) -> None:
+    """Pull from Zoho Books now (incremental streams, or the initial sync with progress)."""
+    from ledgersync.sync.pull.cli_sync import cli_sync
+
+    raise typer.Exit(cli_sync(Container(get_settings()), partner, stream, initial, console))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -152,3 +152,8 @@ class EmbeddedScheduler:
                 if self._queue:
                     self._wake.set()
                 self._idle.notify_all()
+
+
+def start_embedded(container: Container) -> EmbeddedScheduler:
+    """What `ledgersync run` calls: the scheduler thread, installed as the process's dispatcher."""
+    return EmbeddedScheduler(container).start()
