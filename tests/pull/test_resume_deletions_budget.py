@@ -143,3 +143,23 @@ def test_budget_exhaustion_resumes_next_day_and_pushes_keep_their_reserve(contai
     assert n_inv == len(zoho.org.invoices)
     results = sync_connection(container, connection_id)
     assert all(r.status == "succeeded" for r in results)
+
+
+def test_on_demand_policy_skips_old_paid_line_items_until_opened(container, connection_id, zoho):
+    from ledgersync.sync.pull.context import recent_cutoff
+    from ledgersync.sync.pull.details import ensure_line_items
+
+    container.extras["pull_options"] = PullOptions(history_line_items="on_demand")
+    progress = run_initial_sync(container, connection_id)
+    assert progress["phase"] == "done"
+    cutoff = recent_cutoff(container)
+    old_paid = [i for i in zoho.org.invoices.values() if i.date < cutoff and (i.balance == 0 or i.base_status == "void")]
+    assert old_paid
+    assert zoho.calls_by_op()["invoices.get"] == len(zoho.org.invoices) - len(old_paid)
+    with container.uow() as uow:
+        skipped = uow.session.execute(select(Invoice.id).where(Invoice.line_items_synced.is_(False))).scalars().all()
+    assert len(skipped) == len(old_paid)
+    before = zoho.calls()
+    assert ensure_line_items(container, skipped[0]) is True
+    assert zoho.calls() - before == 1
+    assert ensure_line_items(container, skipped[0]) is True and zoho.calls() - before == 1

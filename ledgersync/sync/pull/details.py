@@ -116,3 +116,22 @@ def _archive_deleted(session: Session, run: PullRun, zoho_id: str) -> None:
     if inv is not None and not inv.archived:
         inv.archived, inv.archived_reason = True, ARCHIVED_DELETED
         run.stats.archived += 1
+
+
+def ensure_line_items(container: Any, invoice_id: str, *, books: Any = None) -> bool:
+    """On demand (someone opened an old paid invoice whose line items the budget plan skipped):
+    fetch its details now, one call. True when the invoice has its line items afterwards."""
+    from ledgersync.sync.pull.records import sync_record
+
+    with container.uow() as uow:
+        row = uow.session.execute(
+            select(Invoice.line_items_synced, ExternalRef.connection_id, ExternalRef.zoho_id)
+            .join(ExternalRef, ExternalRef.local_id == Invoice.id)
+            .where(Invoice.id == invoice_id, ExternalRef.entity == "invoice")
+        ).first()
+    if row is None:
+        return False
+    synced, connection_id, zoho_id = row
+    if synced:
+        return True
+    return sync_record(container, connection_id, "invoice", zoho_id, books=books, trigger="manual") == "applied"
