@@ -9,25 +9,13 @@ periodic schedule is the safety net, so nothing is lost, only later.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from ledgersync.bootstrap import Container
-
-
-class Dispatcher(Protocol):
-    def push_requested(self, connection_id: str) -> None: ...
-
-    def pull_requested(self, connection_id: str, stream: str | None, trigger: str) -> None: ...
-
-
-class NullDispatcher:
-    """Drops requests (no scheduler in this process); the periodic schedule catches up."""
-
-    def push_requested(self, connection_id: str) -> None:
-        return None
-
-    def pull_requested(self, connection_id: str, stream: str | None, trigger: str) -> None:
-        return None
+from ledgersync.sync.pull.dispatch import (  # noqa: F401  (re-exported: the port lives in the sync layer)
+    Dispatcher,
+    NullDispatcher,
+    connection_of_partner,
+    get_dispatcher,
+)
 
 
 class InlineDispatcher:
@@ -47,17 +35,3 @@ class InlineDispatcher:
         pull(self.container, connection_id, stream, trigger)
 
 
-def get_dispatcher(container: Container) -> Any:
-    return container.extras.get("dispatcher") or NullDispatcher()
-
-
-def connection_of_partner(container: Container, partner_id: str) -> str | None:
-    """The partner's Zoho connection id (for `outbox.notify(container, partner_id)`)."""
-    from sqlalchemy import select
-
-    from ledgersync.store.orm import Connection
-
-    with container.uow() as uow:
-        return uow.session.execute(
-            select(Connection.id).where(Connection.partner_id == partner_id, Connection.provider == "zoho_books")
-        ).scalar_one_or_none()

@@ -59,7 +59,7 @@ class EmbeddedScheduler:
         self._enqueue(("pull", connection_id, stream, trigger))
 
     def notify(self, partner_id: str) -> None:
-        from ledgersync.workers.dispatch import connection_of_partner
+        from ledgersync.sync.pull.dispatch import connection_of_partner
 
         connection_id = connection_of_partner(self.container, partner_id)
         if connection_id:

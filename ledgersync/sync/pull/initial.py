@@ -45,7 +45,7 @@ def start_initial_sync(container: Container, connection_id: str) -> None:
         if conn.initial_sync_phase in (None, ""):
             conn.initial_sync_phase = "recent"
         uow.commit()
-    from ledgersync.workers.dispatch import get_dispatcher
+    from ledgersync.sync.pull.dispatch import get_dispatcher
 
     get_dispatcher(container).pull_requested(connection_id, "initial", "initial")
 

@@ -13,8 +13,8 @@ from ledgersync.store.orm import Connection, SyncError, SyncRun
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
-from ledgersync.workers import jobs
-from ledgersync.workers.dispatch import NullDispatcher, get_dispatcher
+from ledgersync.sync.pull.dispatch import NullDispatcher, get_dispatcher
+from ledgersync.sync.pull.service import sync_connection
 
 router = APIRouter()
 
@@ -51,7 +51,7 @@ def sync_now(request: Request, container: ContainerDep, partner: CurrentPartner)
         return RedirectResponse("/sync-log", status_code=303)
     dispatcher = get_dispatcher(container)
     if isinstance(dispatcher, NullDispatcher):  # no scheduler in this process: run in the background
-        threading.Thread(target=jobs.pull, args=(container, conn.id, None, "manual"), daemon=True).start()
+        threading.Thread(target=sync_connection, args=(container, conn.id), kwargs={"trigger": "manual"}, daemon=True).start()
     else:
         dispatcher.pull_requested(conn.id, None, "manual")
     flash(request, "Sync started: invoices, line items, customers and deletions are being checked.", "success")

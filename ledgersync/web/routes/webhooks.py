@@ -26,7 +26,7 @@ from ledgersync.domain.pull_rules import parse_zoho_timestamp
 from ledgersync.store.orm import Connection, WebhookEvent
 from ledgersync.sync.pull.context import now_of
 from ledgersync.sync.pull.service import work_for_webhook
-from ledgersync.workers.dispatch import get_dispatcher
+from ledgersync.sync.pull.dispatch import get_dispatcher
 
 router = APIRouter()
 
