@@ -143,3 +143,14 @@ def test_scheduler_runs_periodic_pulls_and_event_pushes(container, connection_id
         assert drained == [connection_id, connection_id]
     finally:
         sched.stop()
+
+
+def test_start_initial_sync_hands_over_to_the_dispatcher(container, connection_id, zoho, scheduler):
+    from ledgersync.sync.pull.initial import start_initial_sync
+
+    start_initial_sync(container, connection_id)
+    assert scheduler.wait_idle(60)
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        assert (conn.initial_sync_phase, conn.status) == ("done", "connected")
+    assert ("pull", connection_id, "initial", "initial") in scheduler.completed
