@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
-from ledgersync.store.orm import Connection
+from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.workers import jobs
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class EmbeddedScheduler:
         self._running: dict[tuple[str, str, str | None], Future[Any]] = {}
         self._last_pull: dict[str, float] = {}
         self._last_push: dict[str, float] = {}
+        self._resumed: dict[str, datetime] = {}
         self._idle = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self.completed: list[Job] = []
@@ -118,8 +120,17 @@ class EmbeddedScheduler:
             ids = uow.session.execute(
                 select(Connection.id).where(Connection.status.in_(LIVE_STATUSES), Connection.organization_id.is_not(None))
             ).scalars().all()
+            # a stream paused by Zoho's daily budget resumes at the reset, not at the next hour
+            resumable: set[str] = set()
+            for cid, at in uow.session.execute(
+                select(SyncCursor.connection_id, SyncCursor.next_run_at).where(
+                    SyncCursor.next_run_at.is_not(None), SyncCursor.next_run_at <= datetime.now(timezone.utc))
+            ).all():
+                if self._resumed.get(cid) is None or at > self._resumed[cid]:  # once per reset time
+                    self._resumed[cid] = at
+                    resumable.add(cid)
         for cid in ids:
-            if now - self._last_pull.get(cid, -1e18) >= self.settings.pull_interval_s:
+            if cid in resumable or now - self._last_pull.get(cid, -1e18) >= self.settings.pull_interval_s:
                 self._last_pull[cid] = now
                 self._enqueue(("pull", cid, None, "schedule"))
             if now - self._last_push.get(cid, -1e18) >= self.settings.push_interval_s:
