@@ -7,8 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, InvoiceLineItem, SyncRun
-from ledgersync.sync.pull.engine import run_stream
+from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, SyncRun
 from ledgersync.sync.pull.initial import run_initial_sync
 from ledgersync.sync.pull.service import INCREMENTAL_STREAMS, sync_connection
 

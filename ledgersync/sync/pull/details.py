@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from ledgersync.domain.pull_rules import UNPAID_STATUSES, BadRecord
+from ledgersync.domain.pull_rules import UNPAID_STATUSES
 from ledgersync.store.orm import ExternalRef, Invoice
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, recent_cutoff
