@@ -141,3 +141,13 @@ def test_negative_quantity_in_details_is_a_per_record_error(container, connectio
         [err] = uow.session.execute(select(SyncError)).scalars().all()
         assert err.zoho_id == victim.invoice_id and "negative quantity" in err.message and err.stream == "invoice_details"
     assert local_invoice(container, victim.invoice_id).line_items_synced is False
+
+
+def test_a_known_bad_invoice_does_not_cost_a_bisection_every_hour(container, connection_id, zoho):
+    victim = next(iter(zoho.org.invoices.values()))
+    with zoho.sandbox.lock:
+        victim.currency_code = "XYZ"
+    run_initial_sync(container, connection_id)
+    before = zoho.calls()
+    assert run_stream(container, connection_id, "invoice_deletions").archived == 0
+    assert zoho.calls() - before == 1

@@ -59,7 +59,10 @@ def run_invoice_deletions(run: PullRun, state: dict[str, Any]) -> dict[str, Any]
     dates = [d for d, _, _ in local]
     total = run.books.count("/invoices", INVOICE_FILTER, priority="pull")
     checks = {"counts": 1, "listed": 0}
-    _reconcile(run, local, dates, known_bad, None, None, total, 0, len(local), checks)
+    # invoices Zoho has but we could not accept (open per-record errors) are counted as known,
+    # so one bad record does not trigger a bisection every hour
+    if total != len(local) + len(known_bad):
+        _reconcile(run, local, dates, known_bad, None, None, total, 0, len(local), checks)
     state = {**state, "last_zoho_count": total, "last_local_count": len(local), "last_checks": checks}
     with run.container.uow() as uow:
         leases.save_state(uow.session, run.connection_id, run.stream, run.owner, state)
