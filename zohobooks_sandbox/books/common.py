@@ -214,7 +214,7 @@ def list_response(
 
     def compute() -> Sequence[Any]:
         source = records() if callable(records) else records
-        return sorted(source, key=lambda r: (_sortable(keyf(r)), int(id_of(r))), reverse=sort_order == "D")
+        return sort_records(source, keyf, id_of, descending=sort_order == "D")
 
     if memo and ctx.org is not None:
         query = tuple(sorted((k, v) for k, v in ctx.params.items() if k not in _NOT_FILTERS))
@@ -246,6 +246,38 @@ def list_response(
         body[key] = [render(r) for r in chunk]
     body["page_context"] = page_context
     return 200, body
+
+
+def sort_records(source: Iterable[Any], keyf: Callable[[Any], Any], id_of: Callable[[Any], str], *,
+                 descending: bool) -> list[Any]:
+    """Sort by ``keyf`` then numeric id (both in the requested direction), as Zoho orders lists.
+
+    Two stable sorts (id first, then the column) instead of one sort on ``(key, int(id))``
+    tuples, and plain comparable keys (timestamps as floats, dates as ordinals, text
+    lower-cased): sorting 100,000 invoices then takes tens of milliseconds, not a second."""
+    rows = list(source)
+    rows.sort(key=lambda r: int(id_of(r)), reverse=descending)
+    keys = [keyf(r) for r in rows]
+    kinds = {type(k) for k in keys}
+    if kinds <= {datetime}:
+        keys = [k.timestamp() for k in keys]
+    elif kinds <= {date}:
+        keys = [k.toordinal() for k in keys]
+    elif kinds <= {str}:
+        keys = [k.lower() for k in keys]
+    elif not kinds <= {Decimal, int} or not kinds:
+        keys = [_sortable(k) for k in keys]
+    order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
+    return [rows[i] for i in order]
+
+
+def filtered(values: Iterable[Any], preds: Sequence[Callable[[Any], bool]]) -> list[Any]:
+    """Records passing every predicate (fast paths for none or one predicate)."""
+    if not preds:
+        return list(values)
+    if len(preds) == 1:
+        return list(filter(preds[0], values))
+    return [r for r in values if all(p(r) for p in preds)]
 
 
 def _sortable(value: Any) -> Any:

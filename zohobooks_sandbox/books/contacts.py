@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import errors
 from ..state import ZERO, Contact, OrgData
-from .common import today, as_str, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
+from .common import filtered, today, as_str, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
 from .registry import Ctx, route
 
 _ADDRESS_FIELDS = ("attention", "address", "street2", "city", "state", "zip", "country", "phone", "fax")
@@ -47,6 +47,39 @@ def receivables(org: OrgData, only: str | None = None) -> tuple[dict[str, Decima
         if cn.base_status == "open" and (only is None or cn.customer_id == only):
             credits[cn.customer_id] += cn.balance
     return outstanding, credits
+
+
+class _LazyView:
+    """``.get(customer_id, default)`` computed on demand (what ``render`` reads per row)."""
+
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+
+    def get(self, cid: str, default: Decimal = ZERO) -> Decimal:
+        return self.compute(cid)
+
+
+def customer_index(org: OrgData) -> dict[str, tuple[list[Any], list[Any], list[Any]]]:
+    """customer_id → (invoices, payments, credit notes), built once per organisation version."""
+    def build() -> dict[str, tuple[list[Any], list[Any], list[Any]]]:
+        index: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
+        for slot, records in enumerate((org.invoices, org.payments, org.creditnotes)):
+            for rec in records.values():
+                entry = index.get(rec.customer_id)
+                if entry is None:
+                    entry = index[rec.customer_id] = ([], [], [])
+                entry[slot].append(rec)
+        return index
+    return org.memo("customer_index", build)
+
+
+def customer_receivables(org: OrgData, cid: str) -> tuple[Decimal, Decimal]:
+    """(outstanding, unused credits) of one customer — same rules as :func:`receivables`."""
+    invoices, payments, notes = customer_index(org).get(cid, ([], [], []))
+    outstanding = sum((i.balance for i in invoices if i.base_status == "sent"), ZERO)
+    unused = sum((p.unused_amount for p in payments), ZERO)
+    unused += sum((n.balance for n in notes if n.base_status == "open"), ZERO)
+    return outstanding, unused
 
 
 def _address(raw: Any, field: str) -> dict[str, Any]:
@@ -165,13 +198,33 @@ def list_contacts(ctx: Ctx):
     fb = (ctx.params.get("filter_by") or "Status.All").lower()
     if fb not in _FILTERS:
         raise errors.invalid_value("filter_by")
-    outstanding, unused = org.memo(("receivables", today(ctx)), lambda: receivables(org))
+    day = today(ctx)
+
+    # Receivables of every customer only when a filter or sort needs them (a full pass over the
+    # books); a page of rows needs just its customers' (an index built once per version).
+    everyone: list[tuple[dict[str, Decimal], dict[str, Decimal]]] = []
+
+    def all_receivables() -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        if not everyone:
+            everyone.append(org.memo(("receivables", day), lambda: receivables(org)))
+        return everyone[0]
+
+    def one(cid: str) -> tuple[Decimal, Decimal]:
+        # the page's rows only: one pass over that customer's records (indexed once per org version)
+        cache = org.memo(("receivables_of", day), dict)
+        value = cache.get(cid)
+        if value is None:
+            value = cache[cid] = customer_receivables(org, cid)
+        return value
+
+    outstanding = _LazyView(lambda cid: one(cid)[0])
+    unused = _LazyView(lambda cid: one(cid)[1])
     if fb == "status.overdue":
         from .invoices import invoice_status
         overdue_customers = {i.customer_id for i in org.invoices.values() if invoice_status(ctx, i) == "overdue"}
         pred = lambda c: c.contact_id in overdue_customers  # noqa: E731
     elif fb == "status.unpaid":
-        pred = lambda c: outstanding.get(c.contact_id, ZERO) > 0  # noqa: E731
+        pred = lambda c: all_receivables()[0].get(c.contact_id, ZERO) > 0  # noqa: E731
     else:
         pred = _FILTERS[fb]
     preds = [pred]
@@ -189,12 +242,12 @@ def list_contacts(ctx: Ctx):
     if since:
         preds.append(since)
     return list_response(
-        ctx, lambda: [c for c in org.contacts.values() if all(p(c) for p in preds)], key="contacts", memo="contacts", report_name="Contacts",
+        ctx, lambda: filtered(org.contacts.values(), preds), key="contacts", memo="contacts", report_name="Contacts",
         render=lambda c: render(ctx, c, outstanding.get(c.contact_id, ZERO), unused.get(c.contact_id, ZERO), full=False),
         sort_keys={"contact_name": lambda c: c.contact_name, "first_name": lambda c: c.first_name,
                    "last_name": lambda c: c.last_name, "email": lambda c: c.email,
                    "company_name": lambda c: c.company_name,
-                   "outstanding_receivable_amount": lambda c: outstanding.get(c.contact_id, ZERO),
+                   "outstanding_receivable_amount": lambda c: all_receivables()[0].get(c.contact_id, ZERO),
                    "created_time": lambda c: c.created_time, "last_modified_time": lambda c: c.last_modified_time},
         default_sort="contact_name", default_order="A", id_of=lambda c: c.contact_id,
     )
