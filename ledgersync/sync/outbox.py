@@ -69,7 +69,10 @@ def waiting_reason(conn: Connection | None) -> str | None:
     """
     if conn is None:
         return "Zoho Books is not connected"
-    if conn.status != "connected":
+    # `pending` = organisation chosen, tokens stored, initial sync running: payments on the
+    # invoices the platform already mirrors can go out now (and must not wait for a backfill
+    # of years of history).
+    if conn.status not in ("connected", "pending"):
         if conn.status == "reauth_required":
             return "Zoho access was revoked or expired: reconnect Zoho Books"
         return f"Zoho Books connection is {conn.status}"

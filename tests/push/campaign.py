@@ -29,10 +29,11 @@ from sqlalchemy import select
 
 from ledgersync.services import payments as pay_svc
 from ledgersync.services import payouts as payout_svc
-from ledgersync.services.errors import Conflict
+from ledgersync.services.errors import Conflict, ServiceError
 from ledgersync.store import orm
 from ledgersync.sync.books_factory import books_for
 from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
+from ledgersync.zoho.errors import ZohoError
 from tests.push.world import World, build_world
 from zohobooks_sandbox.faults import FaultKind, FaultPlan, FaultRule
 
@@ -131,8 +132,15 @@ def run_campaign(container: Any, app: Any, *, faults: int, seed: int, max_rounds
             pass
 
     def fix_connection() -> None:
-        if w.connection().status == "reauth_required":
-            w.reconnect()  # the partner re-authorises; waiting pushes go out on the next drain
+        # The partner re-authorises; waiting pushes go out on the next drain. The connect flow
+        # meets the same injected faults (429 storms, 5xx): the partner simply clicks again.
+        for _ in range(20):
+            if w.connection().status != "reauth_required":
+                return
+            try:
+                w.reconnect()
+            except (ZohoError, ServiceError):
+                continue
 
     while injected() < faults and rounds < max_rounds:
         rounds += 1

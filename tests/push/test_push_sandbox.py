@@ -139,12 +139,13 @@ def test_failed_payment_after_deposit_is_unapplied_and_refunded(container, sandb
 
 def test_not_connected_waits_then_goes_out(container, sandbox_app) -> None:
     w = build_world(container, sandbox_app, connected=False)
+    w.set_connection(status="error")
     a = w.zoho_invoice("10.00")
     pid = pay(w, (a, "10.00"))
     assert intent(w, f"ls:pay:{pid}").state == "waiting"
     drain(w)
     it = intent(w, f"ls:pay:{pid}")
-    assert it.state == "waiting" and "pending" in (it.last_error or "")
+    assert it.state == "waiting" and "error" in (it.last_error or "")
     bank = w.connection().bank_account_id
     w.set_connection(status="connected", bank_account_id=None)
     drain(w)
@@ -240,3 +241,56 @@ def test_each_drain_that_did_work_is_in_the_sync_log(container, sandbox_app) -> 
     assert [r[0] for r in runs] == ["succeeded", "succeeded"]
     assert f"ls:pay:{pid}: created customer payment" in runs[0][1] and runs[0][2] == 1 and runs[0][3] > 0
     assert f"ls:rev:{pid}: deleted customer payment" in runs[1][1]  # the run log says what was undone
+
+
+def test_pushes_go_out_while_the_initial_sync_is_pending(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app, connected=False)
+    assert w.connection().status == "pending"
+    a = w.zoho_invoice("15.00")
+    pid = pay(w, (a, "15.00"))
+    assert drain(w).done == 1 and len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
+
+
+def test_event_driven_push_through_the_embedded_dispatcher(container, sandbox_app) -> None:
+    """settle → outbox.notify → dispatcher.push_requested → drain: no schedule involved."""
+    from ledgersync.workers.embedded import EmbeddedScheduler
+
+    w = build_world(container, sandbox_app)
+    a = w.zoho_invoice("99.00")
+    scheduler = EmbeddedScheduler(container, periodic=False, tick_s=30.0).start()
+    try:
+        pid = pay(w, (a, "99.00"))  # settle() notifies after its commit
+        assert scheduler.wait_idle(timeout=30.0)
+    finally:
+        scheduler.stop()
+    assert [j[0] for j in scheduler.completed] == ["push"] and scheduler.completed[0][3] == "event"
+    assert len(payments_with_ref(w, f"ls:pay:{pid}")) == 1 and w.zinv(a)["status"] == "paid"
+
+
+def test_crash_after_write_then_payment_fails_is_still_undone_in_zoho(container, sandbox_app) -> None:
+    """Regression (found by the campaign on PostgreSQL): the write was recorded, the worker died
+    before `done`, then the ACH payment failed. The push must finish so the reversal undoes it."""
+    from ledgersync.sync.push import Hooks, SimulatedCrash
+
+    class CrashBeforeDone(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "before_done":
+                raise SimulatedCrash(point)
+
+    w = build_world(container, sandbox_app)
+    a = w.zoho_invoice("64.00")
+    pid = pay(w, (a, "64.00"), method="ach")
+    try:
+        drain_outbox(container, w.connection_id, cfg=FAST, hooks=CrashBeforeDone())
+    except SimulatedCrash:
+        pass
+    assert len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
+    pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01")
+    from datetime import timedelta
+
+    later = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0,  # the crashed lease expired
+                       now=lambda: FAST.now() + timedelta(seconds=600))
+    drain_outbox(container, w.connection_id, cfg=later)
+    assert intent(w, f"ls:pay:{pid}").state == "done"
+    assert intent(w, f"ls:rev:{pid}").state == "done"
+    assert not payments_with_ref(w, f"ls:pay:{pid}") and w.zinv(a)["balance"] == D("64.00")

@@ -253,6 +253,27 @@ class Plan:
     refresh_invoices: tuple[str, ...] = ()  # Zoho invoice ids to re-read afterwards
 
 
+def _needs_refresh(session: Session, facts: rules.PaymentFacts, apps: tuple[rules.Application, ...], *,
+                   fresh: bool) -> tuple[str, ...]:
+    """Zoho invoices to re-read after the write, so the platform shows Zoho's result.
+
+    Skipped (one API call saved per invoice — the budget is what push latency is made of) when
+    arithmetic already proves the platform right: on a first attempt, Zoho's balance read just
+    before the write minus what we apply equals the platform's outstanding. Any other case
+    (capped application, Zoho-side changes, a retry whose earlier write may have landed) is
+    re-read.
+    """
+    before = {f.zoho_id: f.zoho_balance for f in facts.invoices if f.zoho_id}
+    out: list[str] = []
+    for a in apps:
+        inv = session.get(Invoice, a.invoice_local_id)
+        zbal = before.get(a.invoice_zoho_id)
+        if fresh and inv is not None and zbal is not None and zbal - a.applied == inv.outstanding:
+            continue
+        out.append(a.invoice_zoho_id)
+    return tuple(out)
+
+
 def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent) -> Plan:
     acc = _accounts(conn)
     steps = (intent.detail or {}).get("steps", {})
@@ -261,19 +282,21 @@ def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent) 
         if payment is None:
             raise rules.PushRuleError("payment no longer exists")
         if payment.status != "succeeded":
-            if any(s.get("state") == "uncertain" for s in steps.values()):
-                # A write may have happened: keep resolving it (the reversal undoes it then).
+            if any(s.get("state") in ("uncertain", "done") for s in steps.values()):
+                # A write happened or may have (e.g. a crash after recording it, before `done`):
+                # finish the push so the reversal, which waits for it, undoes it in Zoho.
                 pass
             else:
                 return Plan((), cancel_reason=f"payment is {payment.status}; nothing to push")
-        plan = rules.plan_payment(_payment_facts(session, books, conn, payment, intent.key), acc)
+        facts = _payment_facts(session, books, conn, payment, intent.key)
+        plan = rules.plan_payment(facts, acc)
         return Plan(
             plan.writes,
             {"applications": [
                 {"invoice": a.invoice_local_id, "zoho_invoice": a.invoice_zoho_id,
                  "asked": str(a.asked), "applied": str(a.applied)} for a in plan.applications],
              "unused_credit": str(plan.unused_credit), "flags": list(plan.flags)},
-            refresh_invoices=tuple(a.invoice_zoho_id for a in plan.applications),
+            refresh_invoices=_needs_refresh(session, facts, plan.applications, fresh=not steps),
         )
     if intent.kind == outbox.KIND_DEPOSIT:
         payout = session.get(Payout, intent.subject_id)
