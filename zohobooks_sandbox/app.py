@@ -115,6 +115,9 @@ async def books_pipeline(request: Request) -> Response:
     route, path_args, exists = match(request.method, rest.rstrip("/") or "/")
     if route is None:
         return error_response(errors.method_not_allowed(request.method) if exists else errors.invalid_url())
+    if not route.emulated:  # documented by Zoho, not emulated here (books/unsupported.py)
+        return json_response(405, errors.method_not_allowed(request.method).body(),
+                             headers={"X-Sandbox-Not-Emulated": "true"})
     try:
         tok = _authenticate(sandbox, request, dc)
         if not scope_allows(tok.scopes, route.scope_module, route.scope_action):

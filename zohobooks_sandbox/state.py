@@ -25,7 +25,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from .clock import Clock
@@ -437,6 +437,12 @@ class BankTransaction:
 
 # ----------------------------------------------------------------------------- ledger
 Posting = tuple[str, Decimal]  # (account_id, debit-positive amount)
+_ONE = Decimal("1")
+
+
+def _base(amount: Decimal, rate: Decimal) -> Decimal:
+    """``amount`` in the organisation's base currency (to the cent, half up)."""
+    return amount if rate == _ONE else (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class OrgData:
@@ -501,7 +507,12 @@ class OrgData:
         raise KeyError(name)
 
     def postings_for(self, record: Any) -> list[Posting]:
-        """Double-entry postings of a record, debit positive."""
+        """Double-entry postings of a record, debit positive, in the BASE currency.
+
+        Zoho keeps the books in the organisation's base currency: a foreign-currency record
+        (``exchange_rate`` ≠ 1) posts ``money(amount × exchange_rate)``. A payment clears the
+        receivable at each invoice's own rate and deposits at the payment's rate; the
+        difference goes to "Exchange Gain or Loss" (a gain is a credit)."""
         try:
             ar = self.system_account("Accounts Receivable").account_id
             sales = self.system_account("Sales").account_id
@@ -514,27 +525,47 @@ class OrgData:
         if isinstance(record, Invoice):
             if record.base_status in ("draft", "void"):
                 return []
-            out += [(ar, record.total), (sales, -(record.total - record.tax_total)), (tax, -record.tax_total)]
+            rate = record.exchange_rate
+            total, tax_total = _base(record.total, rate), _base(record.tax_total, rate)
+            out += [(ar, total), (sales, -(total - tax_total)), (tax, -tax_total)]
             if record.write_off_amount:
-                out += [(bad, record.write_off_amount), (ar, -record.write_off_amount)]
+                off = _base(record.write_off_amount, rate)
+                out += [(bad, off), (ar, -off)]
         elif isinstance(record, CustomerPayment):
-            out += [(record.account_id, record.amount - record.bank_charges), (ar, -record.amount)]
-            if record.bank_charges:
-                out.append((fees, record.bank_charges))
+            rate = record.exchange_rate
+            deposit, charges = _base(record.amount - record.bank_charges, rate), _base(record.bank_charges, rate)
+            cleared = _base(record.amount - record.applied_amount, rate)  # unused part at the payment's rate
+            for a in record.invoices:
+                inv = self.invoices.get(a.invoice_id)
+                cleared += _base(a.amount_applied, inv.exchange_rate if inv is not None else rate)
+            out += [(record.account_id, deposit), (ar, -cleared)]
+            if charges:
+                out.append((fees, charges))
+            if deposit + charges != cleared:
+                try:
+                    fx = self.system_account("Exchange Gain or Loss").account_id
+                except KeyError:
+                    fx = ar
+                out.append((fx, cleared - deposit - charges))
             for r in record.refunds:
-                out += [(ar, r.amount), (r.from_account_id or record.account_id, -r.amount)]
+                amt = _base(r.amount, rate)
+                out += [(ar, amt), (r.from_account_id or record.account_id, -amt)]
         elif isinstance(record, CreditNote):
             if record.base_status in ("draft", "void"):
                 return []
-            out += [(sales, record.total - record.tax_total), (tax, record.tax_total), (ar, -record.total)]
+            rate = record.exchange_rate
+            total, tax_total = _base(record.total, rate), _base(record.tax_total, rate)
+            out += [(sales, total - tax_total), (tax, tax_total), (ar, -total)]
             for r in record.refunds:
-                out += [(ar, r.amount), (r.from_account_id, -r.amount)]
+                amt = _base(r.amount, rate)
+                out += [(ar, amt), (r.from_account_id, -amt)]
         elif isinstance(record, BankTransaction):
-            charges = record.bank_charges
+            rate = record.exchange_rate
+            charges = _base(record.bank_charges, rate)
             if record.from_account_id:
-                out.append((record.from_account_id, -record.amount))
+                out.append((record.from_account_id, -_base(record.amount, rate)))
             if record.to_account_id:
-                out.append((record.to_account_id, record.amount - charges))
+                out.append((record.to_account_id, _base(record.amount, rate) - charges))
             if charges:
                 out.append((fees, charges))
         return [(acc, amt) for acc, amt in out if acc and amt]

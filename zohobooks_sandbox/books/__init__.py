@@ -11,6 +11,7 @@ from .registry import ROUTES, Ctx, Route, route  # noqa: F401
 def load_all() -> None:
     """Import every module so its routes register (idempotent)."""
     from . import (  # noqa: F401
+        accountstate,
         bankaccounts,
         banktransactions,
         chartofaccounts,
@@ -20,3 +21,4 @@ def load_all() -> None:
         invoices,
         organizations,
     )
+    from . import unsupported  # noqa: F401  (last: documented operations the sandbox does not emulate)

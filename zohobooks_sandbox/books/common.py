@@ -82,11 +82,88 @@ def as_decimal(value: Any, field: str, *, allow_negative: bool = False) -> Decim
     return out
 
 
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def as_date(value: Any, field: str) -> date:
+    """A ``YYYY-MM-DD`` date (Zoho's only date format); ``2024-13-45`` or ``20240101`` → code 2."""
+    text = str(value).strip()
+    if not _DATE_RE.match(text):
+        raise errors.invalid_value(field)
     try:
-        return date.fromisoformat(str(value).strip())
+        return date.fromisoformat(text)
     except ValueError:
         raise errors.invalid_value(field) from None
+
+
+def as_rate(value: Any, field: str = "exchange_rate") -> Decimal:
+    """An exchange rate: positive, every digit kept (Zoho stores rates like ``1.084312``)."""
+    if value is None or value == "":
+        return Decimal("1")
+    if isinstance(value, bool):
+        raise errors.invalid_value(field)
+    try:
+        out = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise errors.invalid_value(field) from None
+    if not out.is_finite() or out <= 0:
+        raise errors.invalid_value(field)
+    return out
+
+
+# ----------------------------------------------------------------------------- unique custom fields
+def unique_header_match(ctx: Ctx, records: Iterable[Any]) -> Any | None:
+    """The record whose custom field named by ``X-Unique-Identifier-Key`` (label, api_name,
+    customfield_id or placeholder) holds ``X-Unique-Identifier-Value``; None without headers."""
+    key = ctx.headers.get("x-unique-identifier-key")
+    value = ctx.headers.get("x-unique-identifier-value")
+    if not key or value is None:
+        return None
+    for rec in records:
+        for cf in rec.custom_fields:
+            if not isinstance(cf, dict):
+                continue
+            names = {str(cf.get(k)) for k in ("label", "api_name", "customfield_id", "placeholder") if cf.get(k)}
+            if key in names and str(cf.get("value")) == value:
+                return rec
+    return None
+
+
+def wants_upsert(ctx: Ctx) -> bool:
+    return (ctx.headers.get("x-upsert") or "").strip().lower() == "true"
+
+
+def upsert_by_unique_field(ctx: Ctx, records: Iterable[Any], id_arg: str, id_attr: str,
+                           create: Callable[[Ctx], Any], update: Callable[[Ctx], Any], resource: str) -> Any:
+    """``PUT /{module}`` (Zoho's "update using a custom field's unique value"): the record whose
+    unique custom field matches the headers is updated; none matches → with ``X-Upsert: true``
+    it is created, else 404 code 1002. Both answer HTTP 200 (the only status Zoho documents)."""
+    if not ctx.headers.get("x-unique-identifier-key"):
+        raise errors.missing_field("X-Unique-Identifier-Key")
+    if ctx.headers.get("x-unique-identifier-value") is None:
+        raise errors.missing_field("X-Unique-Identifier-Value")
+    existing = unique_header_match(ctx, records)
+    if existing is not None:
+        ctx.path_args[id_arg] = getattr(existing, id_attr)
+        return update(ctx)
+    if not wants_upsert(ctx):
+        raise errors.not_found(resource)
+    _, body = create(ctx)
+    return 200, body
+
+
+def create_with_unique_field(ctx: Ctx, records: Iterable[Any], id_arg: str, id_attr: str,
+                             update: Callable[[Ctx], Any], what: str) -> Any | None:
+    """``POST /{module}`` with ``X-Unique-Identifier-*``: an existing value is updated with
+    ``X-Upsert: true`` (answered 201, the create's status) or refused (1070). None: go create."""
+    existing = unique_header_match(ctx, records)
+    if existing is None:
+        return None
+    if wants_upsert(ctx):
+        ctx.path_args[id_arg] = getattr(existing, id_attr)
+        _, body = update(ctx)
+        return 201, body
+    raise errors.already_exists(f"{what} with this unique identifier value")
 
 
 def as_str(value: Any, field: str, max_len: int | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import errors
 from ..state import ZERO, Contact, OrgData
-from .common import filtered, today, as_str, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
+from .common import create_with_unique_field, filtered, today, as_str, upsert_by_unique_field, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
 from .registry import Ctx, route
 
 _ADDRESS_FIELDS = ("attention", "address", "street2", "city", "state", "zip", "country", "phone", "fax")
@@ -143,9 +143,14 @@ def apply_body(ctx: Ctx, c: Contact, body: dict[str, Any], *, creating: bool) ->
     """Copy the writable fields Zoho accepts onto a contact (validating types)."""
     if "contact_name" in body or creating:
         c.contact_name = as_str(require(body, "contact_name"), "contact_name", 200).strip()
-    for f, n in (("company_name", 200), ("website", None), ("notes", None), ("currency_code", 3)):
+    for f, n in (("company_name", 200), ("website", None), ("notes", None)):
         if f in body:
             setattr(c, f, as_str(body[f], f, n))
+    if body.get("currency_code"):
+        code = as_str(body["currency_code"], "currency_code", 3).strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise errors.invalid_value("currency_code")
+        c.currency_code = code
     if "contact_type" in body:
         ct = as_str(body["contact_type"], "contact_type")
         if ct not in ("customer", "vendor"):
@@ -271,6 +276,10 @@ def create_contact(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
+        upserted = create_with_unique_field(ctx, list(org.contacts.values()), "contact_id", "contact_id",
+                                            update_contact, "A contact")
+        if upserted is not None:
+            return upserted
         c = Contact(contact_id=ctx.sandbox.next_id(), contact_name="", currency_code=org.org.currency_code)
         apply_body(ctx, c, ctx.body, creating=True)
         _check_unique(org, c.contact_name)
@@ -278,6 +287,19 @@ def create_contact(ctx: Ctx):
         org.contacts[c.contact_id] = c
         ctx.sandbox.emit_change(org.organization_id, "contacts", "created", c.contact_id)
     return 201, ok("The contact has been added.", contact=_one(ctx, c))
+
+
+def _has_transactions(org: OrgData, contact_id: str) -> bool:
+    return any(r.customer_id == contact_id for coll in (org.invoices, org.payments, org.creditnotes)
+               for r in coll.values())
+
+
+@route("PUT", "/contacts", "contacts.upsert", "contacts")
+def upsert_contact(ctx: Ctx):
+    assert ctx.org
+    with ctx.sandbox.lock:
+        return upsert_by_unique_field(ctx, list(ctx.org.contacts.values()), "contact_id", "contact_id",
+                                      create_contact, update_contact, "Contact")
 
 
 @route("PUT", "/contacts/{contact_id}", "contacts.update", "contacts")
@@ -290,11 +312,19 @@ def update_contact(ctx: Ctx):
         draft = deepcopy(c)
         apply_body(ctx, draft, ctx.body, creating=False)
         _check_unique(org, draft.contact_name, exclude=c.contact_id)
+        has_transactions = _has_transactions(org, c.contact_id)
+        if draft.currency_code != c.currency_code and has_transactions:
+            raise errors.bad_state("The currency of a contact with transactions cannot be changed.")
+        if draft.contact_type != c.contact_type and has_transactions:
+            raise errors.bad_state("The type of a contact with transactions cannot be changed.")
+        renamed = draft.contact_name != c.contact_name
         c.__dict__.update(draft.__dict__)
         ctx.sandbox.touch(c)
-        for inv in org.invoices.values():
-            if inv.customer_id == c.contact_id:
-                inv.customer_name = c.contact_name
+        if renamed:  # Zoho shows the new name on the contact's transactions (their times do not move)
+            for coll in (org.invoices, org.payments, org.creditnotes):
+                for rec in coll.values():
+                    if rec.customer_id == c.contact_id:
+                        rec.customer_name = c.contact_name
         ctx.sandbox.emit_change(org.organization_id, "contacts", "updated", c.contact_id)
     return 200, ok("Contact has been updated successfully", contact=_one(ctx, c))
 

@@ -21,7 +21,7 @@ from typing import Any
 from .. import errors
 from ..state import ZERO, CustomerPayment, Invoice, PaymentApplication, Refund
 from .common import (
-    account_name, as_date, as_decimal, as_str, d, date_filters, get_record, list_response, modified_since, ok,
+    account_name, as_date, as_decimal, as_rate, as_str, unique_header_match, upsert_by_unique_field, d, date_filters, get_record, list_response, modified_since, ok,
     require, string_filter, text_match, today, ts,
 )
 from .invoices import check_applicable, receive
@@ -110,7 +110,7 @@ def _parse(ctx: Ctx, p: CustomerPayment, body: dict[str, Any], *, creating: bool
     if "bank_charges" in body:
         p.bank_charges = as_decimal(body["bank_charges"] or 0, "bank_charges")
     if "exchange_rate" in body:
-        p.exchange_rate = as_decimal(body["exchange_rate"] or 1, "exchange_rate")
+        p.exchange_rate = as_rate(body["exchange_rate"])
     if "custom_fields" in body:
         if not isinstance(body["custom_fields"], list):
             raise errors.invalid_value("custom_fields")
@@ -188,19 +188,8 @@ def apply_unused_payment(ctx: Ctx, p: CustomerPayment, inv: Invoice, amount: Dec
 
 
 def _unique_header_match(ctx: Ctx) -> CustomerPayment | None:
-    key = ctx.headers.get("x-unique-identifier-key")
-    value = ctx.headers.get("x-unique-identifier-value")
-    if not key or value is None:
-        return None
     assert ctx.org
-    for p in ctx.org.payments.values():
-        for cf in p.custom_fields:
-            if not isinstance(cf, dict):
-                continue
-            names = {str(cf.get(k)) for k in ("label", "api_name", "customfield_id", "placeholder") if cf.get(k)}
-            if key in names and str(cf.get("value")) == value:
-                return p
-    return None
+    return unique_header_match(ctx, ctx.org.payments.values())
 
 
 @route("POST", "/customerpayments", "customerpayments.create", "customerpayments")
@@ -252,6 +241,14 @@ def update_payment(ctx: Ctx):
         org.post(p)
         ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
     return 200, ok("The payment details have been updated.", payment=render(ctx, p))
+
+
+@route("PUT", "/customerpayments", "customerpayments.upsert", "customerpayments")
+def upsert_payment(ctx: Ctx):
+    assert ctx.org
+    with ctx.sandbox.lock:
+        return upsert_by_unique_field(ctx, list(ctx.org.payments.values()), "payment_id", "payment_id",
+                                      create_payment, update_payment, "Payment")
 
 
 @route("GET", "/customerpayments/{payment_id}", "customerpayments.get", "customerpayments")
@@ -380,6 +377,37 @@ def _refund(ctx: Ctx) -> tuple[CustomerPayment, Refund]:
 def get_refund(ctx: Ctx):
     p, r = _refund(ctx)
     return 200, ok(payment_refund=render_refund(ctx, p, r))
+
+
+@route("PUT", "/customerpayments/{payment_id}/refunds/{refund_id}", "customerpayments.updaterefund",
+       "customerpayments", "update")
+def update_refund(ctx: Ctx):
+    """Edit a refund: the amount may use the payment's unused amount plus the refund's own."""
+    org = ctx.org
+    assert org
+    body = ctx.body
+    with ctx.sandbox.lock:
+        p, r = _refund(ctx)
+        amount = as_decimal(body.get("amount", r.amount), "amount")
+        if amount <= 0:
+            raise errors.invalid_value("amount")
+        if amount > p.unused_amount + r.amount:
+            raise errors.ZohoError(400, 36025, "The refund amount is greater than the payment's unused amount.")
+        from_acc = as_str(body.get("from_account_id"), "from_account_id").strip() or r.from_account_id
+        acc = org.accounts.get(from_acc)
+        if acc is None or acc.account_type not in DEPOSIT_TYPES:
+            raise errors.invalid_value("from_account_id")
+        day = as_date(body["date"], "date") if body.get("date") else r.date
+        org.unpost(p)
+        r.amount, r.from_account_id, r.date = amount, from_acc, day
+        for f, n in (("refund_mode", None), ("reference_number", 100), ("description", None)):
+            if f in body:
+                setattr(r, f, as_str(body[f], f, n))
+        ctx.sandbox.touch(r)
+        ctx.sandbox.touch(p)
+        org.post(p)
+        ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
+    return 200, ok("The refund information has been updated.", payment_refund=render_refund(ctx, p, r))
 
 
 @route("DELETE", "/customerpayments/{payment_id}/refunds/{refund_id}", "customerpayments.deleterefund",

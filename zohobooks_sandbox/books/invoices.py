@@ -22,7 +22,7 @@ from starlette.responses import Response
 from .. import errors
 from ..state import ZERO, Invoice, LineItem, OrgData, money
 from .common import (
-    add_days, as_bool, as_date, as_decimal, as_str, d, date_filters, due_days, filtered, get_record, list_response,
+    add_days, as_bool, as_date, as_decimal, as_rate, as_str, create_with_unique_field, upsert_by_unique_field, d, date_filters, due_days, filtered, get_record, list_response,
     modified_since, ok, require, string_filter, text_match, today, ts,
 )
 from .registry import Ctx, route
@@ -145,7 +145,7 @@ def apply_body(ctx: Ctx, inv: Invoice, body: dict[str, Any], *, creating: bool) 
     if "adjustment" in body:
         inv.adjustment = as_decimal(body["adjustment"] or 0, "adjustment", allow_negative=True)
     if "exchange_rate" in body:
-        inv.exchange_rate = as_decimal(body["exchange_rate"] or 1, "exchange_rate")
+        inv.exchange_rate = as_rate(body["exchange_rate"])
     if "custom_fields" in body:
         if not isinstance(body["custom_fields"], list):
             raise errors.invalid_value("custom_fields")
@@ -377,6 +377,10 @@ def create_invoice(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
+        upserted = create_with_unique_field(ctx, list(org.invoices.values()), "invoice_id", "invoice_id",
+                                            update_invoice, "An invoice")
+        if upserted is not None:
+            return upserted
         t = today(ctx)
         inv = Invoice(invoice_id=ctx.sandbox.next_id(), invoice_number="", customer_id="", customer_name="",
                       date=t, due_date=t)
@@ -394,6 +398,14 @@ def create_invoice(ctx: Ctx):
         org.post(inv)
         ctx.sandbox.emit_change(org.organization_id, "invoices", "created", inv.invoice_id)
     return 201, ok("The invoice has been created.", invoice=render_full(ctx, inv))
+
+
+@route("PUT", "/invoices", "invoices.upsert", "invoices")
+def upsert_invoice(ctx: Ctx):
+    assert ctx.org
+    with ctx.sandbox.lock:
+        return upsert_by_unique_field(ctx, list(ctx.org.invoices.values()), "invoice_id", "invoice_id",
+                                      create_invoice, update_invoice, "Invoice")
 
 
 @route("PUT", "/invoices/{invoice_id}", "invoices.update", "invoices")

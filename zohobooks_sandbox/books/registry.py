@@ -35,6 +35,8 @@ class Route:
     scope_action: str  # create | read | update | delete
     handler: Handler
     needs_org: bool = True
+    #: False: documented by Zoho but not emulated — answered 405/37 before authentication
+    emulated: bool = True
 
 
 ROUTES: list[Route] = []
@@ -44,12 +46,13 @@ _ACTION = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 
 def route(method: str, path: str, op_name: str, scope: str, action: str | None = None,
-          needs_org: bool = True) -> Callable[[Handler], Handler]:
+          needs_org: bool = True, emulated: bool = True) -> Callable[[Handler], Handler]:
     """Register a handler. ``path`` like ``/invoices/{invoice_id}/status/void``."""
     regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"
 
     def deco(fn: Handler) -> Handler:
-        ROUTES.append(Route(method, re.compile(regex), op_name, scope, action or _ACTION[method], fn, needs_org))
+        ROUTES.append(Route(method, re.compile(regex), op_name, scope, action or _ACTION[method], fn, needs_org,
+                            emulated))
         return fn
 
     return deco
