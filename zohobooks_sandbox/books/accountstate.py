@@ -44,7 +44,7 @@ def _set_active(ctx: Ctx, bank: bool, active: bool) -> tuple[int, dict[str, Any]
             acc.is_active = active
             ctx.sandbox.touch(acc)
             ctx.sandbox.emit_change(ctx.org.organization_id, "chartofaccounts", "updated", acc.account_id)
-    return 200, ok(f"The account has been marked as {'active' if active else 'inactive'}.")
+    return 201, ok(f"The account has been marked as {'active' if active else 'inactive'}.")  # Zoho documents 201
 
 
 def _update(ctx: Ctx, bank: bool) -> tuple[int, dict[str, Any]]:
