@@ -22,7 +22,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invoices", type=int, default=200, help="invoices generated into demo org 700000001")
     p.add_argument("--years", type=int, default=2, help="years the generated invoices span")
     p.add_argument("--no-limits", action="store_true", help="disable rate limits")
+    p.add_argument("--base-url", default=None,
+                   help="public URL clients reach the sandbox at (default http://{host}:{port}; 127.0.0.1 "
+                        "when listening on all interfaces); token api_domain and accounts-server use it")
     return p
+
+
+def base_url_for(host: str, port: int, override: str | None = None) -> str:
+    """The URL written into ``api_domain`` / ``accounts-server``: the REAL port, and a host a
+    client can connect to (not ``0.0.0.0``)."""
+    if override:
+        return override.rstrip("/")
+    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in reachable and not reachable.startswith("["):
+        reachable = f"[{reachable}]"
+    return f"http://{reachable}:{port}"
+
+
+def build_config(args: argparse.Namespace) -> "SandboxConfig":  # noqa: F821 - imported lazily
+    from . import SandboxConfig
+
+    return SandboxConfig(base_url=base_url_for(args.host, args.port, args.base_url), time_scale=args.time_scale,
+                         seed=args.seed, persist_path=args.persist, demo_customers=args.customers,
+                         demo_invoices=args.invoices, demo_years=args.years, rate_limits_enabled=not args.no_limits)
 
 
 def banner(base: str, seconds: float, sandbox: object) -> str:
@@ -49,13 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import uvicorn
 
-    from . import SandboxConfig, create_app
+    from . import create_app
 
-    base = f"http://{args.host}:{args.port}"
     started = time.perf_counter()
-    config = SandboxConfig(base_url=base, time_scale=args.time_scale, seed=args.seed, persist_path=args.persist,
-                           demo_customers=args.customers, demo_invoices=args.invoices, demo_years=args.years,
-                           rate_limits_enabled=not args.no_limits)
+    config = build_config(args)
+    base = config.base_url
     app = create_app(config)
     print(banner(base, time.perf_counter() - started, app.state.sandbox), flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

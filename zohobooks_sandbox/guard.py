@@ -165,8 +165,7 @@ class OpsGuard(Guard):
         if not admission.admitted:
             assert admission.rejection is not None
             call.limited = admission.rejection.limit
-            with self.sandbox.lock:
-                org.http_429 += 1
+            self._count_429(org, op_name)
             return _json(429, {"code": admission.rejection.code, "message": admission.rejection.message})
         call.admitted = True
         fault = self.faults.decide(org.organization_id, op_name, request.method)
@@ -177,8 +176,7 @@ class OpsGuard(Guard):
             status = fault.status if fault.status in SERVER_ERROR_BODIES else 500
             return _json(status, SERVER_ERROR_BODIES[status])
         if fault.kind is FaultKind.RATE_LIMIT:
-            with self.sandbox.lock:
-                org.http_429 += 1
+            self._count_429(org, op_name)
             call.headers = dict(call.headers, **{"X-Rate-Limit-Remaining": "0"})
             return _json(429, {"code": 44, "message": (
                 f"You have made too many requests continuously: the limit is {limits.per_minute} "
@@ -221,6 +219,17 @@ class OpsGuard(Guard):
                 self.limiter.release(org.organization_id)
 
     # ------------------------------------------------------------------ helpers
+    def _count_429(self, org: OrgData, op_name: str) -> None:
+        """Every 429 the sandbox answers (limit or injected burst), in total and by operation."""
+        with self.sandbox.lock:
+            org.http_429 += 1
+            by_op = getattr(org, "http_429_by_op", None)
+            if by_op is None:  # an organisation restored from an older snapshot
+                from collections import Counter
+
+                by_op = org.http_429_by_op = Counter()
+            by_op[op_name] += 1
+
     def _implied_org(self, request: "Request") -> OrgData | None:
         """The organisation a call without ``organization_id`` still concerns (``GET
         /organizations/{id}``, or one passing it anyway), so its reply carries the headers too."""
@@ -281,12 +290,14 @@ class OpsGuard(Guard):
         with self.sandbox.lock:
             calls = dict(sorted(org.api_calls.items()))
             http_429 = org.http_429
+            http_429_by_op = dict(sorted((getattr(org, "http_429_by_op", None) or {}).items()))
         return {
             "organization_id": org.organization_id,
             "plan": org.org.plan,
             "api_calls": calls,
             "total_calls": sum(calls.values()),
             "http_429": http_429,
+            "http_429_by_op": http_429_by_op,
             "faults_injected": self.faults.injected(org.organization_id),
             "in_flight": self.limiter.in_flight(org.organization_id),
             "limits": {"per_minute": limits.per_minute, "daily": limits.daily,
@@ -299,6 +310,8 @@ class OpsGuard(Guard):
         with self.sandbox.lock:
             org.api_calls.clear()
             org.http_429 = 0
+            if getattr(org, "http_429_by_op", None) is not None:
+                org.http_429_by_op.clear()
         if reset_windows:
             self.limiter.reset(org.organization_id)
 

@@ -468,8 +468,9 @@ class OrgData:
         self.creditnote_seq = itertools.count(1)
         #: calls answered, by operation name (``invoices.list``…); filled by the guard
         self.api_calls: Counter[str] = Counter()
-        #: 429 answers given (filled by the guard)
+        #: 429 answers given (filled by the guard), in total and by operation name
         self.http_429: int = 0
+        self.http_429_by_op: Counter[str] = Counter()
         #: extra per-org knobs (plan overrides, faults…) owned by sandbox-ops
         self.settings: dict[str, Any] = {}
         self._posted: dict[str, list[Posting]] = {}
