@@ -5,12 +5,16 @@ A user registers a webhook per organisation for modules ``invoice``, ``contact``
 custom headers (a shared secret, as Zoho's workflow webhooks allow) and optional extra
 parameters merged into the payload.
 
-Payload (Zoho's workflow webhook sends the record under its module key; the envelope fields
-make the sandbox's hint self-describing)::
+Payload: Zoho's workflow webhook "default payload" is the whole record under the key the Books
+API uses for it (``invoice``, ``contact``, ``payment`` for customer payments, ``creditnote``),
+with the fields ``GET /{module}/{id}`` answers. The envelope fields stand for the custom
+parameters a Zoho user configures on the webhook (placeholders) so the hint is
+self-describing; payments also keep a ``customerpayment`` summary under the module name::
 
     {"module": "invoice", "event": "update", "organization_id": "700000001",
      "event_time": "2026-11-25T08:00:00-0800", "delivery_id": "...",
-     "invoice": {"invoice_id": ..., "invoice_number": ..., "status": ..., "balance": 40.6, ...},
+     "invoice": {"invoice_id": ..., "invoice_number": ..., "status": ..., "balance": 40.6,
+                 "line_items": [...], ...},
      ...custom params}
 
 A ``delete`` carries only the id (the record is gone). Delivery is at-least-once by a
@@ -168,6 +172,7 @@ class WebhookDispatcher:
         if not hooks:
             return
         record = None if zevent == "delete" else self._summary(org_id, module, record_id)
+        full = None if zevent == "delete" else self._entity(org_id, module, record_id)
         for hook in hooks:
             with self._lock:
                 self._seq += 1
@@ -177,11 +182,34 @@ class WebhookDispatcher:
                 "event_time": zoho_timestamp(self.sandbox.now()), "delivery_id": delivery_id,
                 zmodule: record if record is not None else {f"{zmodule}_id": record_id},
             }
+            if full is not None:
+                # As Zoho's workflow webhook "default payload": the whole record under the key the
+                # Books API uses for it (``invoice``, ``contact``, ``payment``, ``creditnote``), the
+                # same fields as ``GET /{module}/{id}``.
+                key, entity = full
+                payload[key] = entity if key != zmodule else {**entity, **(record or {})}
             for key, value in hook.params.items():
                 payload.setdefault(key, value)
             headers = {"Content-Type": "application/json", "User-Agent": "ZohoBooks-Sandbox-Webhook/1.0",
                        **hook.headers}
             self._enqueue(Delivery(delivery_id, hook.webhook_id, hook.url, headers, _encode(payload)))
+
+    def _entity(self, org_id: str, module: str, record_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(record key, record as ``GET /{module}/{id}`` answers it), or None if it is gone."""
+        from . import errors
+        from .admin import act
+
+        org = self.sandbox.orgs.get(org_id)
+        key = {"invoices": "invoice", "contacts": "contact", "customerpayments": "payment",
+               "creditnotes": "creditnote"}.get(module)
+        if org is None or key is None:
+            return None
+        try:
+            status, body = act(self.sandbox, org, "GET", f"/{module}/{record_id}")
+        except errors.ZohoError:
+            return None
+        entity = body.get(key) if status == 200 else None
+        return (key, json.loads(_encode(entity))) if isinstance(entity, dict) else None
 
     def _summary(self, org_id: str, module: str, record_id: str) -> dict[str, Any] | None:
         org: OrgData | None = self.sandbox.orgs.get(org_id)
