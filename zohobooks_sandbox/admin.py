@@ -429,8 +429,8 @@ def build_admin_router(sandbox: Sandbox) -> APIRouter:
         return {"saved_orgs": persistence.save_all()}
 
     @r.get("", response_class=HTMLResponse, summary="Admin page (HTML)")
-    def page(msg: str = "") -> HTMLResponse:
-        return HTMLResponse(render_page(sandbox, msg))
+    def page(msg: str = "", org: str = "") -> HTMLResponse:
+        return HTMLResponse(render_page(sandbox, msg, org))
 
     @r.post("/ui", include_in_schema=False)
     async def ui_action(request: Request) -> RedirectResponse:
@@ -443,7 +443,8 @@ def build_admin_router(sandbox: Sandbox) -> APIRouter:
             msg = str(exc.detail)
         except (ValueError, ArithmeticError) as exc:
             msg = f"Invalid input: {exc}"
-        return RedirectResponse(f"/_sandbox?msg={quote(msg)}", status_code=303)
+        org_q = f"&org={quote(str(form.get('org_id', '')))}" if form.get("org_id") else ""
+        return RedirectResponse(f"/_sandbox?msg={quote(msg)}{org_q}", status_code=303)
 
     return r
 
@@ -492,53 +493,8 @@ def ui_dispatch(sandbox: Sandbox, f: dict[str, str]) -> str:
     raise HTTPException(400, f"Unknown action {action!r}.")
 
 
-def render_page(sandbox: Sandbox, msg: str = "") -> str:
-    e = html.escape
-    rows = []
-    for org in list(sandbox.orgs.values()):
-        s = org_summary(sandbox, org)
-        top = ", ".join(f"{e(k)}: {v}" for k, v in sorted(org.api_calls.items(), key=lambda kv: -kv[1])[:4])
-        rows.append(f"<tr><td>{e(s['organization_id'])}</td><td>{e(s['name'])}</td><td>{e(s['dc'])}</td>"
-                    f"<td>{e(s['plan'])}</td><td>{s['contacts']}</td><td>{s['invoices']}</td>"
-                    f"<td>{s['customerpayments']}</td><td>{s['api_calls']}</td><td>{s['http_429']}</td>"
-                    f"<td><small>{top}</small></td></tr>")
-    org_options = "".join(f'<option value="{e(o)}">{e(o)} {e(sandbox.orgs[o].org.name)}</option>'
-                          for o in list(sandbox.orgs))
+def render_page(sandbox: Sandbox, msg: str = "", org_id: str = "") -> str:
+    """The admin HTML page (``admin_page.render_page``)."""
+    from .admin_page import render_page as render
 
-    def form(title: str, action: str, fields: str, with_org: bool = True) -> str:
-        org_field = f'<select name="org_id">{org_options}</select>' if with_org else ""
-        return (f'<form method="post" action="/_sandbox/ui"><b>{title}</b> <input type="hidden" name="action" '
-                f'value="{action}">{org_field} {fields} <button>{title}</button></form>')
-
-    inv = '<input name="invoice_id" placeholder="invoice_id" required>'
-    amt = '<input name="amount" placeholder="amount (blank = balance)">'
-    forms = [
-        form("Create organisation", "create_org", '<input name="name" placeholder="name" required>'
-             '<input name="currency_code" value="USD" size="4"><input name="dc" value="us" size="3">'
-             '<input name="plan" value="premium" size="10">', with_org=False),
-        form("Generate data", "generate", '<input name="customers" value="25" size="5">'
-             '<input name="invoices" value="200" size="7"><input name="years" value="2" size="3">'
-             '<input name="seed" placeholder="seed" size="5">'),
-        form("Edit invoice", "edit_invoice", inv + '<input name="amount" placeholder="new total">'
-             '<input name="due_date" type="date">'),
-        form("Record payment", "payment", inv + amt + '<input name="reference_number" placeholder="reference">'),
-        form("Apply credit", "credit", inv + amt),
-        form("Write off", "writeoff", inv), form("Void invoice", "void", inv),
-        form("Delete invoice", "delete_invoice", inv),
-        form("Deactivate customer", "inactive_contact", '<input name="contact_id" placeholder="contact_id" required>'),
-        form("Delete customer", "delete_contact", '<input name="contact_id" placeholder="contact_id" required>'),
-        form("Set limits", "limits", '<input name="plan" placeholder="plan" size="10">'
-             '<input name="per_minute" placeholder="per minute" size="8"><input name="daily" placeholder="daily" size="8">'
-             '<input name="concurrency" placeholder="concurrent" size="8">'),
-        form("Reset counters", "reset_stats", ""),
-    ]
-    flash = f'<p class="msg">{e(msg)}</p>' if msg else ""
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Zoho Books sandbox</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px}}form{{margin:.5em 0}}.msg{{background:#eef;padding:.5em}}</style>
-</head><body><h1>Zoho Books sandbox</h1>{flash}
-<p>Sandbox time: {e(sandbox.now().isoformat())} · JSON admin API: <a href="/docs">/docs</a>
-· <a href="/_sandbox/requests">last requests</a> · <a href="/_sandbox/orgs">orgs (JSON)</a></p>
-<table><tr><th>org id</th><th>name</th><th>DC</th><th>plan</th><th>customers</th><th>invoices</th>
-<th>payments</th><th>API calls</th><th>429s</th><th>top operations</th></tr>{''.join(rows)}</table>
-<h2>Act as the Zoho user</h2>{''.join(forms)}</body></html>"""
+    return render(sandbox, msg, org_id)

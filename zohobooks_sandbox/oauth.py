@@ -90,14 +90,42 @@ label{display:block;font-size:13px;font-weight:600;margin:12px 0 4px}
 input,select{width:100%;box-sizing:border-box;padding:9px 10px;border:1px solid #d1d5db;border-radius:6px;font-size:14px}
 ul{padding-left:18px;font-size:13px;color:#374151}.err{background:#fee2e2;color:#991b1b;padding:8px 10px;border-radius:6px;font-size:13px}
 .row{display:flex;gap:10px;margin-top:20px}button{flex:1;padding:10px;border-radius:6px;border:0;font-size:14px;cursor:pointer}
-.accept{background:#e42527;color:#fff}.deny{background:#e5e7eb}.brand{color:#e42527;font-weight:700;letter-spacing:.5px}
+.accept{background:#e42527;color:#fff}.deny{background:#e5e7eb}
+.brand{font-size:13px;color:#6b7280;font-weight:600;letter-spacing:.3px;margin-bottom:14px;display:flex;
+justify-content:space-between}.brand span{color:#9ca3af;font-weight:400}
+ul#scopes{list-style:none;padding:0;margin:6px 0 0;border:1px solid #e5e7eb;border-radius:6px}
+ul#scopes li{padding:7px 10px;border-bottom:1px solid #f0f1f3;display:flex;justify-content:space-between;gap:10px}
+ul#scopes li:last-child{border-bottom:0}ul#scopes code{color:#6b7280;font-size:11.5px}
+.note{font-size:12.5px;color:#4b5563;background:#f9fafb;border-radius:6px;padding:8px 10px;margin-top:12px}
+.foot{font-size:11.5px;color:#9ca3af;text-align:center;margin-top:16px}
 """
+
+_MODULE_NAMES = {
+    "fullaccess": "All Zoho Books data", "contacts": "Contacts", "invoices": "Invoices",
+    "customerpayments": "Customer payments", "creditnotes": "Credit notes", "settings": "Organisation settings",
+    "banking": "Banking", "accountants": "Chart of accounts and journals", "estimates": "Estimates",
+    "expenses": "Expenses", "bills": "Bills", "salesorders": "Sales orders", "purchaseorders": "Purchase orders",
+    "vendorpayments": "Vendor payments", "debitnotes": "Debit notes", "projects": "Projects",
+}
+_ACTION_NAMES = {"all": "full access", "read": "view", "create": "create", "update": "edit", "delete": "delete"}
+
+
+def describe_scope(scope: str) -> str:
+    """Human words for a scope (``ZohoBooks.invoices.READ`` → "Invoices — view"), as Zoho's page shows."""
+    parts = scope.split(".")
+    if len(parts) == 3 and parts[0].lower() == "zohobooks":
+        module = _MODULE_NAMES.get(parts[1].lower(), parts[1])
+        action = _ACTION_NAMES.get(parts[2].lower(), parts[2].lower())
+        return f"{module} — {action}"
+    return scope
 
 
 def _page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>Zoho Accounts (sandbox)</title>"
                         f"<style>{_CSS}</style></head><body><div class='card'>"
-                        f"<div class='brand'>ZOHO</div>{body}</div></body></html>", status_code=status)
+                        f"<div class='brand'>Zoho Accounts <span>local sandbox</span></div>{body}</div>"
+                        f"<p class='foot'>Emulated Zoho Accounts · no real account is used</p></body></html>",
+                        status_code=status)
 
 
 def _error_page(title: str, detail: str) -> HTMLResponse:
@@ -114,7 +142,10 @@ def _consent_page(sandbox: Sandbox, client: OAuthClient, params: dict[str, str],
     hidden = "".join(f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
                      for k, v in params.items() if k in ("scope", "client_id", "response_type", "redirect_uri",
                                                         "access_type", "prompt", "state"))
-    scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").replace(" ", ",").split(",") if s)
+    scopes = "".join(f"<li><span>{html.escape(describe_scope(s))}</span><code>{html.escape(s)}</code></li>"
+                     for s in params.get("scope", "").replace(" ", ",").split(",") if s)
+    offline = ("<p class='note' id='offline'>This application can access your data even when you are not using it "
+               "(offline access). You can revoke it at any time.</p>" if params.get("access_type") == "offline" else "")
     orgs = ""
     if demo_user:
         opts = "".join(f"<option value='{o}'>{html.escape(sandbox.orgs[o].org.name)} ({o}, "
@@ -122,12 +153,13 @@ def _consent_page(sandbox: Sandbox, client: OAuthClient, params: dict[str, str],
         orgs = f"<label for='organization_id'>Organization</label><select id='organization_id' name='organization_id'>{opts}</select>"
     err = f"<p class='err' id='error'>{html.escape(error)}</p>" if error else ""
     return _page(f"""
-<h1>Sign in to authorize</h1><p class='sub'><b>{html.escape(client.name)}</b> would like to access your Zoho Books data.</p>
+<h1>Sign in to authorize</h1><p class='sub'><b>{html.escape(client.name)}</b> would like to access your Zoho Books data.
+<br><span style='font-size:12px'>Client ID {html.escape(client.client_id)}</span></p>
 {err}<form method='post' id='consent'>{hidden}
 <label for='email'>Email</label><input id='email' name='email' type='email' value='{html.escape(pre_email)}' autocomplete='username'>
 <label for='password'>Password</label><input id='password' name='password' type='password' value='{html.escape(pre_pw)}' autocomplete='current-password'>
 {orgs}
-<label>Requested permissions</label><ul id='scopes'>{scopes}</ul>
+<label>{html.escape(client.name)} will be able to</label><ul id='scopes'>{scopes}</ul>{offline}
 <div class='row'><button class='deny' name='action' value='deny' type='submit' id='deny'>Reject</button>
 <button class='accept' name='action' value='accept' type='submit' id='accept'>Accept</button></div>
 </form>""", 401 if error else 200)
