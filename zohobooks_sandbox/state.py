@@ -474,6 +474,9 @@ class OrgData:
         #: extra per-org knobs (plan overrides, faults…) owned by sandbox-ops
         self.settings: dict[str, Any] = {}
         self._posted: dict[str, list[Posting]] = {}
+        #: ids of bulk-loaded records (generator) whose balances were added in aggregate: their
+        #: postings are ``postings_for(record)`` as loaded, computed only if they are unposted
+        self._bulk_posted: set[str] = set()
         #: bumped by ``Sandbox.emit_change``; derived data (sorted list results) is memoised per version
         self.version: int = 0
         self._memo: dict[Any, Any] = {}
@@ -588,14 +591,38 @@ class OrgData:
 
     def unpost(self, record: Any) -> None:
         """Reverse whatever was posted for this record."""
-        for acc_id, amt in self._posted.pop(self._key(record), []):
+        key = self._key(record)
+        postings = self._posted.pop(key, None)
+        if postings is None:
+            postings = []
+            rid = key.partition(":")[2]
+            if rid in self._bulk_posted:  # loaded in bulk and unchanged since (HOOKS: unpost before changing)
+                self._bulk_posted.discard(rid)
+                postings = self.postings_for(record)
+        for acc_id, amt in postings:
             if acc_id in self.accounts:
                 self.accounts[acc_id].debit_balance -= amt
+
+    def postings_of(self, record: Any) -> list[Posting]:
+        """What is currently posted for ``record`` (empty if nothing)."""
+        key = self._key(record)
+        if key in self._posted:
+            return self._posted[key]
+        return self.postings_for(record) if key.partition(":")[2] in self._bulk_posted else []
+
+    def add_bulk_posted(self, record_ids: Any, balances: dict[str, Decimal]) -> None:
+        """Bulk load: add aggregated ``balances`` (account_id → debit-positive amount) and remember
+        that ``record_ids`` are posted as ``postings_for`` says (no per-record bookkeeping)."""
+        for acc_id, amt in balances.items():
+            if acc_id in self.accounts and amt:
+                self.accounts[acc_id].debit_balance += amt
+        self._bulk_posted.update(record_ids)
 
     def recompute_balances(self) -> None:
         """Rebuild every balance from the records (after bulk loads or restores)."""
         self.changed()
         self._posted.clear()
+        self._bulk_posted.clear()
         for acc in self.accounts.values():
             acc.debit_balance = ZERO
         for coll in (self.invoices, self.payments, self.creditnotes, self.bank_transactions):

@@ -92,3 +92,33 @@ def test_contact_rows_receivables_equal_the_full_pass() -> None:
     assert amounts == sorted(amounts, reverse=True)
     status, unpaid = act(sb, org, "GET", "/contacts", params={"filter_by": "Status.Unpaid"})
     assert all(r["outstanding_receivable_amount"] > 0 for r in unpaid["contacts"])
+
+
+def _balances(org) -> dict[str, Decimal]:
+    return {a.account_id: a.debit_balance for a in org.accounts.values()}
+
+
+def test_changing_bulk_loaded_records_keeps_balances_exact() -> None:
+    """Generated records are posted in aggregate; unposting one recomputes its postings."""
+    sb = _generated(600, seed=4)
+    org = sb.orgs[ORG]
+    today = sb.clock.today(org.org.time_zone)
+    payments = list(org.payments.values())
+    for p in payments[:5]:
+        assert act(sb, org, "DELETE", f"/customerpayments/{p.payment_id}")[0] == 200
+    open_invoices = [i for i in org.invoices.values() if i.status_on(today) in ("sent", "overdue")
+                     and not i.payment_made and not i.credits_applied]
+    act(sb, org, "POST", f"/invoices/{open_invoices[0].invoice_id}/status/void")
+    act(sb, org, "DELETE", f"/invoices/{open_invoices[1].invoice_id}")
+    act(sb, org, "PUT", f"/invoices/{open_invoices[2].invoice_id}",
+        body={"line_items": [{"name": "Changed", "rate": "123.45"}]})
+    act(sb, org, "POST", f"/invoices/{open_invoices[3].invoice_id}/writeoff")
+    note = next(iter(org.creditnotes.values()))
+    app_id = note.applications[0].creditnote_invoice_id
+    act(sb, org, "DELETE", f"/creditnotes/{note.creditnote_id}/invoices/{app_id}")
+    act(sb, org, "DELETE", f"/creditnotes/{note.creditnote_id}")
+    # the same change twice (post after post) must not double-count
+    act(sb, org, "PUT", f"/invoices/{open_invoices[2].invoice_id}", body={"notes": "again"})
+    incremental = _balances(org)
+    org.recompute_balances()
+    assert incremental == _balances(org)

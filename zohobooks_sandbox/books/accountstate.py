@@ -30,8 +30,12 @@ def _account(ctx: Ctx, bank: bool) -> Account:
 
 def _in_use(ctx: Ctx, acc: Account) -> bool:
     assert ctx.org
-    posted = ctx.org._posted  # noqa: SLF001 - every record's postings, by record
-    return acc.debit_balance != 0 or any(a == acc.account_id for ps in posted.values() for a, _ in ps)
+    org = ctx.org
+    if acc.debit_balance != 0:
+        return True
+    return any(a == acc.account_id
+               for coll in (org.invoices, org.payments, org.creditnotes, org.bank_transactions)
+               for rec in coll.values() for a, _ in org.postings_of(rec))
 
 
 def _set_active(ctx: Ctx, bank: bool, active: bool) -> tuple[int, dict[str, Any]]:
