@@ -138,11 +138,22 @@ def _day_view(state: dict, now: float, cfg: LimiterConfig) -> tuple[int, float]:
     return remaining, reset_at
 
 
+#: After a push had to wait, lower priorities keep yielding this long after each push grant, so a
+#: burst of pushes (one drain worker, sequential calls) is not outrun by polling backfills.
+PUSH_GRACE_S = 2.0
+
+
 def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig) -> Decision:
     """Grant ``cost`` calls to ``priority`` now (mutating ``state``), or say how long to wait,
     or that the day is exhausted for this priority."""
     reserve = cfg.reserve(priority)
     _roll(state, now, cfg)
+    # A push is waiting for this minute's budget: lower priorities yield every freed slot to it
+    # (reserves alone leave pushes only the pull reserve while a backfill saturates the minute).
+    # Self-expiring timestamp, so a crashed waiter cannot block pulls for long.
+    push_until = state.get("push_waiting_until") or 0.0
+    if priority != "push" and push_until > now:
+        return Decision(False, wait_seconds=max(min(push_until - now, 1.0), 1e-3))
     day_remaining, day_reset = _day_view(state, now, cfg)
     day_reserve = math.ceil(reserve.day_fraction * _daily_limit(state, cfg))
     if day_remaining - cost < day_reserve:
@@ -159,8 +170,17 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
     if ext and (ext["remaining"] - ext["used"]) - cost < minute_reserve:
         waits.append(ext["reset_at"] - now)
     if waits:
-        return Decision(False, wait_seconds=max(max(waits), 1e-3))
+        wait = max(max(waits), 1e-3)
+        if priority == "push":
+            state["push_waiting_until"] = max(push_until, now + wait + 1.0)
+        return Decision(False, wait_seconds=wait)
 
+    if priority == "push":
+        if push_until > now - PUSH_GRACE_S:
+            # pushes are contending: keep the next few seconds' slots for the rest of the burst
+            state["push_waiting_until"] = now + PUSH_GRACE_S
+        else:
+            state.pop("push_waiting_until", None)
     log.extend([now] * cost)
     if state["day_start"] is None:
         state["day_start"] = now

@@ -6,6 +6,18 @@ engine calls `find_existing`, which looks the record up by that reference (exact
 because Zoho's filter may be a "contains" search). Deletions and un-applications are
 naturally idempotent: a missing record counts as deleted, an empty application list stays
 empty.
+
+Why look-up-by-reference and not Zoho's `X-Unique-Identifier-Key/Value` + `X-Upsert` guard
+(the connector has `upsert_customer_payment`, the sandbox emulates it on POST
+/customerpayments): that guard keys on a custom field marked unique, which only an admin of
+the partner's organisation can create in Zoho's settings (the API cannot), so it cannot be
+assumed on a freshly connected org; and it covers customer payments only, not the bank
+transactions (stand-alone deposits, payout transfers, fees) or refunds that need the same
+protection. The reference look-up covers every create uniformly, and it is made safe by the
+outbox: the step is committed as `uncertain` BEFORE the request leaves, the intent's lease
+makes one worker the only writer, and a look-up is owed before any re-send of an uncertain
+step (proved by the fault campaign over the real wire: drops after write, cut bodies, 5xx,
+crashes at every step, concurrent workers).
 """
 
 from __future__ import annotations
