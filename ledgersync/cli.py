@@ -13,6 +13,7 @@ import importlib
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -90,37 +91,80 @@ def _stop(obj: Any) -> None:
         stop()
 
 
+def default_sandbox_persist(settings: Settings) -> str:
+    """Where `ledgersync run` keeps the sandbox's state: next to the SQLite database (`var/sandbox.db`).
+
+    The platform keeps its Zoho tokens and id mappings in its database; if the sandbox forgot its
+    users, tokens and records on every restart, a restarted demo would show "Reauthorization
+    required" and payments pushed before the restart would vanish from "Zoho". Persisting both
+    side by side keeps a restart coherent; deleting `var/` resets both together.
+    """
+    if settings.is_sqlite and ":///" in settings.database_url:
+        db_path = settings.database_url.split(":///", 1)[1]
+        if db_path and db_path != ":memory:":
+            return str(Path(db_path).parent / "sandbox.db")
+    return str(Path("var") / "sandbox.db")
+
+
+def resolve_sandbox_persist(settings: Settings, persist: str | None, no_persist: bool) -> str | None:
+    """The `--persist` / `--no-persist` choice of `ledgersync run` (default: persisted)."""
+    if no_persist:
+        return None
+    path = persist or default_sandbox_persist(settings)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @app.command()
 def run(
     host: str = typer.Option("127.0.0.1", help="Dashboard host."),
     port: int = typer.Option(8000, help="Dashboard port."),
-    persist: str | None = typer.Option(None, help="Keep the sandbox's data in this SQLite file."),
+    sandbox_port: int = typer.Option(None, "--sandbox-port", help="Port of the embedded Zoho Books sandbox (default 8900)."),
+    persist: str | None = typer.Option(None, help="SQLite file for the sandbox's data (default: var/sandbox.db, next to the database)."),
+    no_persist: bool = typer.Option(False, "--no-persist", help="Keep the sandbox in memory only (it forgets everything on stop)."),
 ) -> None:
     """Migrate, seed the demo, start the sandbox, the dashboard and the scheduler (one process)."""
     from ledgersync.services.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_partner
     from ledgersync.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is already logged by the client
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = get_settings()
+    if sandbox_port is not None:
+        settings.zoho_sandbox_port = sandbox_port
+        if settings.zoho_accounts_url.startswith(f"http://{SANDBOX_HOST}:"):
+            settings.zoho_accounts_url = f"http://{SANDBOX_HOST}:{sandbox_port}"
+    if port != 8000 or host != "127.0.0.1":
+        shown = SANDBOX_HOST if host in ("0.0.0.0", "::") else host
+        if settings.base_url == "http://127.0.0.1:8000":
+            settings.base_url = f"http://{shown}:{port}"  # the OAuth callback must come back to this port
+    settings.ensure_sqlite_dir()
     sandbox_thread = None
     if settings.zoho_sandbox:
         sandbox_port = settings.zoho_sandbox_port
+        persist_path = resolve_sandbox_persist(settings, persist, no_persist)
         with console.status("Starting the Zoho Books sandbox and generating its demo organisation…"):
-            sandbox_thread = _ServerThread(_sandbox_app(sandbox_port, persist), sandbox_port)
+            sandbox_thread = _ServerThread(_sandbox_app(sandbox_port, persist_path), sandbox_port)
             sandbox_thread.start()
             sandbox_thread.wait_started()
         _print_sandbox(sandbox_port)
+        console.print(f"  State:      {persist_path + ' (kept across restarts; delete var/ to start over)' if persist_path else 'in memory only (--no-persist)'}")
     container = Container(settings)  # migrates
     seed_demo_partner(container)
+    # Build the dashboard (which imports every page module) BEFORE the scheduler thread starts
+    # syncing: two threads importing the same modules at once can hit CPython's import
+    # deadlock detection (_DeadlockError) — seen on a restart with an existing connection.
+    web_app = create_app(container)
     scheduler = _start_scheduler(container)
-    dashboard = f"http://{host}:{port}"
+    dashboard = settings.base_url.rstrip("/") if host not in ("0.0.0.0", "::") else f"http://{SANDBOX_HOST}:{port}"
     console.rule("[bold green]ledgersync is running")
     console.print(f"[bold]Dashboard:[/bold] [link={dashboard}]{dashboard}[/link]")
     console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
     console.print("Then: Integrations → Connect → Accept on the Zoho consent page → Pending → Connected → Set Up Accounts.")
     console.print("Press Ctrl+C to stop.")
     try:
-        uvicorn.run(create_app(container), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         if scheduler is not None:
             _stop(scheduler)
