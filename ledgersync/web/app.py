@@ -51,6 +51,63 @@ def _include_optional(app: FastAPI, module_name: str) -> None:
         app.include_router(router)
 
 
+def _wants_html(request: Request) -> bool:
+    """Dashboard pages get an HTML error page; the REST API, webhooks and fetch() calls keep JSON."""
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/", "/openapi.json", "/docs")):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or request.method == "POST" and "application/json" not in accept
+
+
+def _install_html_errors(app: FastAPI) -> None:
+    """A partner never sees a stack trace or a bare JSON error in the dashboard.
+
+    HTTP errors (404 unknown invoice, 403 expired link, 422 a form missing a field) render
+    `error.html` with what happened and a way back; an unexpected exception is logged with its
+    traceback and shown as "something went wrong, nothing was lost". The REST API keeps FastAPI's
+    JSON errors (its clients parse them).
+    """
+    from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from ledgersync.web.templating import render
+
+    titles = {400: "That request was not valid", 401: "Please log in", 403: "Not allowed",
+              404: "Not found", 405: "Not allowed", 422: "Some information is missing or invalid"}
+
+    def page(request: Request, status: int, message: str) -> Response:
+        return render(request, "error.html", {"status": status, "title": titles.get(status, "Something went wrong"),
+                                              "message": message}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not _wants_html(request):
+            return await http_exception_handler(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        if exc.status_code == 404 and detail in ("", "Not Found"):
+            detail = "There is no page at this address."
+        return page(request, exc.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_html(request):
+            return await request_validation_exception_handler(request, exc)
+        fields = sorted({str(e.get("loc", ["", "?"])[-1]).replace("_", " ") for e in exc.errors()})
+        return page(request, 422, "Please fill in: " + ", ".join(fields) + ". Nothing was changed.")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if not _wants_html(request):
+            from starlette.responses import JSONResponse
+
+            return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
+        return page(request, 500, "Something went wrong on our side and it has been logged. Nothing you entered "
+                                  "was lost: go back and try again, or check the Sync log.")
+
+
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
     app = FastAPI(title="ledgersync", version="0.1.0", docs_url="/docs", redoc_url=None)
@@ -70,6 +127,8 @@ def create_app(container: Container) -> FastAPI:
         from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    _install_html_errors(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
