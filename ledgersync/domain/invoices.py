@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledgersync.domain.money import ZERO
+from ledgersync.domain.money import CENT, ZERO
 
 OPEN = "open"
 OVERDUE = "overdue"
@@ -90,8 +90,15 @@ def validate_allocations(
     the same customer as the others, and does not exceed what is still available on that
     invoice; together they do not exceed the payment amount (any rest is unapplied credit).
     """
-    if amount <= ZERO:
+    amount = Decimal(amount)  # callers may pass an int
+    if not amount.is_finite() or amount <= ZERO:
         raise AllocationError("amount", "must be greater than zero")
+    if amount != amount.quantize(CENT):
+        raise AllocationError("amount", "can have at most two decimals")
+    for i, alloc in enumerate(allocations):
+        part = Decimal(alloc.amount)
+        if part.is_finite() and part != part.quantize(CENT):
+            raise AllocationError(f"allocations[{i}].amount", "can have at most two decimals")
     if not allocations:
         raise AllocationError("allocations", "at least one invoice is required")
     seen: set[str] = set()

@@ -35,7 +35,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _qty(value: Decimal | None) -> str:
+    """A quantity without noise: `2.000` -> `2`, `1.50` -> `1.5`, never `1E+2`."""
+    if value is None:
+        return "—"
+    return format(Decimal(value).normalize(), "f")
+
+
+format_money = _money  # the same formatting for flash messages built in Python
 templates.env.filters["money"] = _money
+templates.env.filters["qty"] = _qty
 templates.env.filters["when"] = _when
 
 

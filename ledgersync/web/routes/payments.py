@@ -8,18 +8,20 @@ in Zoho within seconds when the dispatcher runs.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgersync.services import customers as customer_svc
+from ledgersync.services import integration
 from ledgersync.services import invoices as invoice_svc
 from ledgersync.services import payments as pay_svc
-from ledgersync.services.errors import ServiceError
+from ledgersync.services.errors import NotFound, ServiceError
 from ledgersync.sync.push import views
 from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.forms import FormError, parse_money, service_message
+from ledgersync.web.templating import format_money as money
 from ledgersync.web.templating import flash, render
 
 router = APIRouter()
@@ -47,6 +49,7 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
         "names": names,
         "payable": payable,
         "selected_invoice": invoice_id,
+        "conn": integration.get_connection(container, partner.id),
     })
 
 
@@ -63,21 +66,25 @@ def pay_invoice(
 ) -> Response:
     try:
         inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
-        value = Decimal(amount.strip()) if amount.strip() else inv.outstanding
+        typed = parse_money(amount)
+        value = typed if typed is not None else inv.outstanding
         payment = pay_svc.pay_invoices(container, partner.id, method=method,
                                        allocations=[pay_svc.AllocationInput(invoice_id, value)])
         if outcome in ("succeeded", "failed"):
             pay_svc.settle(container, partner.id, payment.id, outcome,
                            reason="declined by the processor" if outcome == "failed" else None)
-    except InvalidOperation:
-        flash(request, "Amount must be a number like 125.00", "error")
+    except FormError as exc:
+        flash(request, str(exc), "error")
+        return _back(next)
+    except NotFound:
+        flash(request, "That invoice is no longer available (it may have been archived or paid); choose another.", "error")
         return _back(next)
     except ServiceError as exc:
-        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        flash(request, service_message(exc), "error")
         return _back(next)
     word = {"succeeded": "succeeded — sending it to Zoho Books", "failed": "failed at the processor"}.get(
         outcome, "is pending at the processor")
-    flash(request, f"Payment of {value} {inv.currency_code} on {inv.number} {word}.",
+    flash(request, f"Payment of {money(value, inv.currency_code)} on {inv.number} {word}.",
           "error" if outcome == "failed" else "success")
     return _back(next)
 
@@ -89,7 +96,7 @@ def settle_payment(request: Request, container: ContainerDep, partner: CurrentPa
         pay_svc.settle(container, partner.id, payment_id, outcome,
                        reason="declined by the processor" if outcome == "failed" else None)
     except ServiceError as exc:
-        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        flash(request, service_message(exc), "error")
         return _back(next)
     flash(request, f"Payment {outcome}.", "success" if outcome == "succeeded" else "info")
     return _back(next)
@@ -102,7 +109,7 @@ def ach_return(request: Request, container: ContainerDep, partner: CurrentPartne
     try:
         pay_svc.settle(container, partner.id, payment_id, "failed", reason="ACH return R01 (insufficient funds)")
     except ServiceError as exc:
-        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        flash(request, service_message(exc), "error")
         return _back(next)
     flash(request, "ACH return recorded: the payment is failed and will be reversed in Zoho Books.", "info")
     return _back(next)

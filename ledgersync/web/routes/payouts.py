@@ -6,11 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.services import integration
 from ledgersync.services import payments as pay_svc
 from ledgersync.services import payouts as payout_svc
 from ledgersync.services.errors import ServiceError
 from ledgersync.sync.push import views
 from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.forms import service_message
+from ledgersync.web.templating import format_money as money
 from ledgersync.web.templating import flash, render
 
 router = APIRouter()
@@ -24,6 +27,7 @@ def payouts_page(request: Request, container: ContainerDep, partner: CurrentPart
         "payouts": payouts,
         "states": views.payout_states(container, partner.id, [p.id for p in payouts]),
         "eligible": eligible,
+        "conn": integration.get_connection(container, partner.id),
     })
 
 
@@ -32,8 +36,9 @@ def create_payout(request: Request, container: ContainerDep, partner: CurrentPar
     try:
         payout = payout_svc.create_payout(container, partner.id)
     except ServiceError as exc:
-        flash(request, getattr(exc, "message", None) or str(exc), "error")
+        flash(request, service_message(exc), "error")
         return RedirectResponse("/payouts", status_code=303)
-    flash(request, f"Payout of {payout.net} {payout.currency_code} created (fees {payout.fees}); "
+    flash(request, f"Payout of {money(payout.net, payout.currency_code)} created "
+                   f"(fees {money(payout.fees, payout.currency_code)}); "
                    "its deposit is on its way to Zoho Books.", "success")
     return RedirectResponse("/payouts", status_code=303)
