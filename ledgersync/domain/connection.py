@@ -109,7 +109,7 @@ _VIEWS: dict[ConnectionStatus, StatusView] = {
     ),
     S.CONNECTED: StatusView(
         "Connected", "connected", False, True, True,
-        "Invoices and customers sync hourly; payments and deposits within minutes.",
+        "Invoices and customers sync hourly; payments and deposits reach Zoho within seconds.",
     ),
     S.ERROR: StatusView(
         "Error", "error", True, True, True,

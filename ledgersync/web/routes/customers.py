@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, or_, select
 from starlette.responses import Response
 
+from ledgersync.services import integration
 from ledgersync.store.orm import Customer, Invoice
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import render
@@ -34,4 +35,6 @@ def customers_page(request: Request, container: ContainerDep, partner: CurrentPa
     from decimal import Decimal
 
     items = [{"c": c, "due": due if due is not None else Decimal("0.00")} for c, due in rows]  # SUM keeps MoneyType
-    return render(request, "customers.html", {"rows": items, "q": q, "archived": archived})
+    return render(request, "customers.html", {"rows": items, "q": q, "archived": archived,
+                                              "filtered": bool(q or archived != "0"),
+                                              "conn": integration.get_connection(container, partner.id)})

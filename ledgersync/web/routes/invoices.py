@@ -7,6 +7,10 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import or_, select
 from starlette.responses import Response
 
+from ledgersync.services import integration
+from ledgersync.services import invoices as invoice_svc
+from ledgersync.services import payments as pay_svc
+from ledgersync.services.errors import NotFound
 from ledgersync.store.orm import Customer, Invoice
 from ledgersync.sync.pull import pdfs
 from ledgersync.web.deps import ContainerDep, CurrentPartner
@@ -15,6 +19,8 @@ from ledgersync.web.templating import render
 router = APIRouter()
 
 STATUSES = ("draft", "open", "overdue", "partially_paid", "paid", "void", "written_off")
+PAGE_LIMIT = 300
+PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
 
 
 @router.get("/invoices")
@@ -30,13 +36,55 @@ def invoices_page(request: Request, container: ContainerDep, partner: CurrentPar
             query = query.where(Invoice.status == status)
         if archived in ("0", "1"):
             query = query.where(Invoice.archived.is_(archived == "1"))
-        rows = uow.session.execute(query.order_by(Invoice.issue_date.desc(), Invoice.number.desc()).limit(300)).all()
+        rows = uow.session.execute(query.order_by(Invoice.issue_date.desc(), Invoice.number.desc())
+                                   .limit(PAGE_LIMIT + 1)).all()
         for inv, _ in rows:
             uow.session.expunge(inv)
+    truncated = len(rows) > PAGE_LIMIT
     items = [{"inv": inv, "customer": name,
-              "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None} for inv, name in rows]
+              "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None}
+             for inv, name in rows[:PAGE_LIMIT]]
     return render(request, "invoices.html", {"rows": items, "q": q, "status": status, "archived": archived,
-                                             "statuses": STATUSES})
+                                             "statuses": STATUSES, "truncated": truncated, "limit": PAGE_LIMIT,
+                                             "filtered": bool(q or status in STATUSES or archived != "0"),
+                                             "conn": integration.get_connection(container, partner.id)})
+
+
+@router.get("/invoices/{invoice_id}")
+def invoice_page(request: Request, container: ContainerDep, partner: CurrentPartner, invoice_id: str) -> Response:
+    """One invoice with its line items (fetched from Zoho on demand when the budget plan skipped them)."""
+    try:
+        inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
+    except NotFound:
+        raise HTTPException(404, "This invoice does not exist (or belongs to another partner).") from None
+    lines_note = None
+    if inv.origin == "zoho" and not inv.line_items_synced:
+        try:
+            fetched = _fetch_line_items(container, invoice_id)
+        except Exception:  # Zoho down or over budget: the page still shows what we have
+            fetched = False
+        if fetched:
+            inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
+        else:
+            lines_note = "The line items of this invoice have not been fetched from Zoho Books yet; they will be on the next sync."
+    with container.uow() as uow:
+        customer = uow.session.get(Customer, inv.customer_id)
+        customer_name = customer.name if customer else ""
+    payments = [p for p in pay_svc.list_payments(container, partner.id, limit=1000)
+                if any(a.invoice_id == inv.id for a in p.allocations)]
+    return render(request, "invoice.html", {
+        "inv": inv, "customer": customer_name, "lines": sorted(inv.line_items, key=lambda li: li.position),
+        "lines_note": lines_note, "payments": payments,
+        "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None,
+        "payable": inv.outstanding > 0 and inv.status in PAYABLE and not inv.archived,
+    })
+
+
+def _fetch_line_items(container: object, invoice_id: str) -> bool:
+    """Fetch one invoice's line items now (one Zoho call), via the pull engine."""
+    from ledgersync.sync.pull.details import ensure_line_items
+
+    return ensure_line_items(container, invoice_id)
 
 
 def _pdf_response(content: bytes, invoice: Invoice) -> Response:

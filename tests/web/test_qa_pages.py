@@ -1,0 +1,163 @@
+"""QA findings on the dashboard pages, each pinned by a test (TestClient against `create_app`).
+
+Walking the demo as a partner showed: a third decimal in "Pay invoice" gave a 500 (the money
+column refuses it); a form missing a field, an unknown page or an unknown PDF answered bare JSON;
+empty lists said "No invoices match." before anything was connected; invoices had no page with
+their line items; reconciliation and payment allocations showed raw numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledgersync.bootstrap import Container
+from ledgersync.services import customers as customer_svc
+from ledgersync.services import invoices as invoice_svc
+from ledgersync.services import payments as pay_svc
+from ledgersync.store import orm
+from ledgersync.web.forms import FormError, parse_money
+from tests.conftest import DEMO_LIKE_EMAIL, DEMO_LIKE_PASSWORD
+
+
+@pytest.fixture
+def browser_like(container: Container, partner: orm.Partner) -> TestClient:
+    """A logged-in client that asks for HTML like a browser and never re-raises server errors."""
+    from ledgersync.web.app import create_app
+
+    c = TestClient(create_app(container), base_url="http://testserver", raise_server_exceptions=False,
+                   headers={"Accept": "text/html,application/xhtml+xml"})
+    r = c.post("/login", data={"email": DEMO_LIKE_EMAIL, "password": DEMO_LIKE_PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+    return c
+
+
+@pytest.fixture
+def invoice(container: Container, partner: orm.Partner) -> orm.Invoice:
+    cust = customer_svc.create_customer(container, partner.id, name="Acme Dental", email="ap@acme.test")
+    return invoice_svc.create_invoice(
+        container, partner.id, customer_id=cust.id, issue_date=date(2026, 11, 1), due_date=date(2026, 12, 1),
+        line_items=[invoice_svc.LineItemInput("Managed services", Decimal("3"), Decimal("400.00"), "November"),
+                    invoice_svc.LineItemInput("Backup", Decimal("1.5"), Decimal("100.00"))])
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("125", Decimal("125.00")), ("1,250.5", Decimal("1250.50")), ("$99.90", Decimal("99.90")), ("  ", None),
+    ("12.340", Decimal("12.34")),
+])
+def test_parse_money_accepts_what_people_type(typed: str, expected: Decimal | None) -> None:
+    assert parse_money(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["abc", "NaN", "Infinity", "-5", "0", "12.345", "1e-3"])
+def test_parse_money_refuses_with_a_reason(typed: str) -> None:
+    with pytest.raises(FormError):
+        parse_money(typed)
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("12.345", "at most two decimals"), ("abc", "must be a number"), ("-5", "greater than zero"),
+    ("NaN", "must be a number"), ("99999", "exceeds"),
+])
+def test_pay_invoice_bad_amount_is_a_message_not_a_500(browser_like: TestClient, invoice: orm.Invoice,
+                                                       container: Container, partner: orm.Partner,
+                                                       typed: str, message: str) -> None:
+    r = browser_like.post("/payments/pay", data={"invoice_id": invoice.id, "amount": typed, "outcome": "pending"})
+    assert r.status_code == 200
+    assert message in r.text
+    assert "flash-error" in r.text
+    assert pay_svc.list_payments(container, partner.id) == []  # nothing recorded, nothing lost
+
+
+def test_service_refuses_a_third_decimal_even_without_the_form(container: Container, partner: orm.Partner,
+                                                                invoice: orm.Invoice) -> None:
+    from ledgersync.services.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="two decimals"):
+        pay_svc.pay_invoices(container, partner.id, allocations=[pay_svc.AllocationInput(invoice.id, Decimal("1.005"))])
+
+
+def test_pay_confirmation_shows_money_with_currency(browser_like: TestClient, invoice: orm.Invoice) -> None:
+    r = browser_like.post("/payments/pay", data={"invoice_id": invoice.id, "amount": "1,000", "outcome": "pending"})
+    assert "Payment of 1,000.00 USD on" in r.text
+    row = r.text.split('id="payments"')[1]
+    assert "(1,000.00 USD)" in row  # the allocation, with currency
+    assert f'href="/invoices/{invoice.id}"' in row
+
+
+def test_missing_form_field_unknown_page_and_unknown_pdf_are_html_pages(browser_like: TestClient) -> None:
+    r = browser_like.post("/payments/pay", data={})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "invoice id" in r.text and "Nothing was changed" in r.text
+    r = browser_like.get("/no-such-page")
+    assert r.status_code == 404 and 'id="error-page"' in r.text
+    r = browser_like.get("/invoices/nope/pdf")
+    assert r.status_code == 404 and "No such invoice" in r.text and "{" not in r.text.split("<main")[1][:200]
+    r = browser_like.get("/p/invoices/nope/pdf?e=abc&s=x")
+    assert r.status_code == 422 and 'id="error-page"' in r.text
+
+
+def test_api_errors_stay_json(browser_like: TestClient) -> None:
+    r = browser_like.get("/api/v1/invoices", headers={"Accept": "application/json"})
+    assert r.status_code == 401 and r.json()["detail"]
+
+
+def test_unexpected_error_is_logged_and_shown_without_a_traceback(container: Container, partner: orm.Partner,
+                                                                   browser_like: TestClient,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledgersync.web.routes import payouts
+
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError("database exploded: secret details")
+
+    monkeypatch.setattr(payouts.payout_svc, "list_payouts", boom)
+    r = browser_like.get("/payouts")
+    assert r.status_code == 500
+    assert "Something went wrong" in r.text and "Traceback" not in r.text and "secret details" not in r.text
+
+
+def test_empty_lists_say_what_to_do_next(browser_like: TestClient) -> None:
+    for path, words in (("/invoices", "Connect Zoho Books to import your invoices"),
+                        ("/customers", "Connect Zoho Books to import your customers"),
+                        ("/payments", "Connect Zoho Books to import your invoices")):
+        r = browser_like.get(path)
+        assert words in r.text, path
+        assert 'href="/integrations"' in r.text
+    r = browser_like.get("/invoices?q=zzz")
+    assert "No invoices match these filters" in r.text
+    r = browser_like.get("/payouts")
+    assert "collect one on the" in r.text and "disabled" in r.text
+
+
+def test_invoice_page_shows_line_items_with_money_and_a_pay_link(browser_like: TestClient,
+                                                                  invoice: orm.Invoice) -> None:
+    listing = browser_like.get("/invoices").text
+    assert f'href="/invoices/{invoice.id}"' in listing
+    r = browser_like.get(f"/invoices/{invoice.id}")
+    assert r.status_code == 200
+    items = r.text.split('id="line-items"')[1]
+    assert "Managed services" in items and "November" in items and "Backup" in items
+    assert "1,200.00 USD" in items and "150.00 USD" in items and ">1.5<" in items and ">3<" in items
+    assert "1,350.00 USD" in r.text  # total
+    assert f'/payments?invoice_id={invoice.id}' in r.text
+    assert browser_like.get("/invoices/unknown").status_code == 404
+
+
+def test_invoice_page_of_another_partner_is_not_found(container: Container, browser_like: TestClient) -> None:
+    from ledgersync.services import partners
+
+    other = partners.create_partner(container, name="Other", email="o@o.test", password="other-pass-1234").partner
+    cust = customer_svc.create_customer(container, other.id, name="Theirs")
+    inv = invoice_svc.create_invoice(container, other.id, customer_id=cust.id,
+                                     line_items=[invoice_svc.LineItemInput("x", Decimal("1"), Decimal("5"))])
+    r = browser_like.get(f"/invoices/{inv.id}")
+    assert r.status_code == 404 and "Theirs" not in r.text
+
+
+def test_payout_flash_formats_money(browser_like: TestClient, invoice: orm.Invoice) -> None:
+    browser_like.post("/payments/pay", data={"invoice_id": invoice.id, "outcome": "succeeded"})
+    r = browser_like.post("/payouts/create")
+    assert "Payout of " in r.text and " USD created (fees " in r.text
