@@ -78,6 +78,13 @@ def _install_html_errors(app: FastAPI) -> None:
               404: "Not found", 405: "Not allowed", 422: "Some information is missing or invalid"}
 
     def page(request: Request, status: int, message: str) -> Response:
+        if getattr(request.state, "partner", None) is None and "session" in request.scope:
+            try:  # an unknown page has no route dependency: show the nav if someone is logged in
+                from ledgersync.web.deps import get_current_user
+
+                get_current_user(request, request.app.state.container)
+            except Exception:  # not logged in (or the database is the problem): plain page
+                pass
         return render(request, "error.html", {"status": status, "title": titles.get(status, "Something went wrong"),
                                               "message": message}, status_code=status)
 

@@ -161,3 +161,33 @@ def test_payout_flash_formats_money(browser_like: TestClient, invoice: orm.Invoi
     browser_like.post("/payments/pay", data={"invoice_id": invoice.id, "outcome": "succeeded"})
     r = browser_like.post("/payouts/create")
     assert "Payout of " in r.text and " USD created (fees " in r.text
+
+
+def test_a_refused_amount_stays_in_the_form(browser_like: TestClient, invoice: orm.Invoice) -> None:
+    r = browser_like.post("/payments/pay", data={"invoice_id": invoice.id, "amount": "12.345", "next": "/payments"},
+                          follow_redirects=False)
+    assert r.status_code == 303 and "amount=12.345" in r.headers["location"]
+    page = browser_like.get(r.headers["location"]).text
+    assert 'value="12.345"' in page and "at most two decimals" in page
+    assert f'<option value="{invoice.id}" selected' in page
+
+
+def test_unknown_page_keeps_the_navigation_when_logged_in(browser_like: TestClient) -> None:
+    r = browser_like.get("/no-such-page")
+    assert r.status_code == 404 and 'class="mainnav"' in r.text
+
+
+def test_sync_log_notes_get_their_own_row(browser_like: TestClient, container: Container,
+                                          partner: orm.Partner) -> None:
+    from datetime import UTC, datetime
+
+
+    with container.uow() as uow:
+        conn = orm.Connection(partner_id=partner.id, provider="zoho_books", status="connected", organization_id="1")
+        uow.session.add(conn)
+        uow.session.flush()
+        uow.session.add(orm.SyncRun(connection_id=conn.id, stream="push", trigger="event", status="succeeded",
+                                    started_at=datetime.now(UTC), message="x" * 250))
+        uow.commit()
+    page = browser_like.get("/sync-log").text
+    assert 'class="note-row"' in page and "x" * 250 in page

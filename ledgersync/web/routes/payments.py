@@ -36,7 +36,7 @@ def _back(next_path: str | None, default: str = "/payments") -> Response:
 
 @router.get("/payments")
 def payments_page(request: Request, container: ContainerDep, partner: CurrentPartner,
-                  invoice_id: str | None = None) -> Response:
+                  invoice_id: str | None = None, amount: str = "") -> Response:
     payments = pay_svc.list_payments(container, partner.id, limit=200)
     invoices = invoice_svc.list_invoices(container, partner.id, archived=None, limit=1000)
     numbers = {i.id: i.number for i in invoices}
@@ -49,6 +49,7 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
         "names": names,
         "payable": payable,
         "selected_invoice": invoice_id,
+        "typed_amount": amount[:40],
         "conn": integration.get_connection(container, partner.id),
     })
 
@@ -75,6 +76,11 @@ def pay_invoice(
                            reason="declined by the processor" if outcome == "failed" else None)
     except FormError as exc:
         flash(request, str(exc), "error")
+        if next == "/payments":  # keep what was typed so it can be corrected, not retyped
+            from urllib.parse import urlencode
+
+            return RedirectResponse("/payments?" + urlencode({"invoice_id": invoice_id, "amount": amount}),
+                                    status_code=303)
         return _back(next)
     except NotFound:
         flash(request, "That invoice is no longer available (it may have been archived or paid); choose another.", "error")
