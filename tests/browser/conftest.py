@@ -1,6 +1,7 @@
 """Real servers for browser tests: the dashboard and the Zoho sandbox on free loopback ports.
 
-Both run as uvicorn servers in background threads (the same helper `ledgersync run` uses); the
+Both run as uvicorn servers in background threads (the same helper `ledgersync run` uses), with
+the embedded scheduler started as `ledgersync run` starts it; the
 sandbox knows its own base URL so its consent page redirects back correctly, and the
 dashboard's container talks to it over real HTTP. Chromium is Debian's `/usr/bin/chromium`
 (Playwright's own browser downloads are not available here).
@@ -59,11 +60,18 @@ def live_servers(container: Container) -> Iterator[LiveServers]:
     threads = [_ServerThread(sandbox_app, sport), _ServerThread(create_app(container), dport)]
     for t in threads:
         t.start()
+    scheduler = None
     try:
         for t in threads:
             t.wait_started()
+        # As `ledgersync run`: the embedded scheduler runs the initial sync and the event-driven pushes.
+        from ledgersync.workers.embedded import start_embedded
+
+        scheduler = start_embedded(container)
         yield LiveServers(dashboard_url, sandbox_url, sandbox_app, container)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         for t in threads:
             t.stop()
 
@@ -84,3 +92,17 @@ def page() -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def wait_until(condition: Any, *, timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `condition()` until it returns something truthy (deterministic: no fixed sleep)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)

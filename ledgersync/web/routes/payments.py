@@ -27,6 +27,7 @@ from ledgersync.web.templating import flash, render
 router = APIRouter()
 
 PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
+IN_PROGRESS = {"pending", "in_flight", "uncertain"}  # push states that change within seconds
 
 
 def _back(next_path: str | None, default: str = "/payments") -> Response:
@@ -42,9 +43,12 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
     numbers = {i.id: i.number for i in invoices}
     names = {c.id: c.name for c in customer_svc.list_customers(container, partner.id, archived=None, limit=1000)}
     payable = [i for i in invoices if i.outstanding > 0 and i.status in PAYABLE]
+    states = views.payment_states(container, partner.id, [p.id for p in payments])
     return render(request, "payments.html", {
         "payments": payments,
-        "states": views.payment_states(container, partner.id, [p.id for p in payments]),
+        "states": states,
+        "in_progress": any(st is not None and st.state in IN_PROGRESS
+                           for by_kind in states.values() for st in by_kind.values()),
         "numbers": numbers,
         "names": names,
         "payable": payable,

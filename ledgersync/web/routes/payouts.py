@@ -23,9 +23,12 @@ router = APIRouter()
 def payouts_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
     payouts = payout_svc.list_payouts(container, partner.id, limit=200)
     eligible = pay_svc.list_payments(container, partner.id, status="succeeded", paid_out=False, limit=1000)
+    states = views.payout_states(container, partner.id, [p.id for p in payouts])
     return render(request, "payouts.html", {
         "payouts": payouts,
-        "states": views.payout_states(container, partner.id, [p.id for p in payouts]),
+        "states": states,
+        "in_progress": any(st is not None and st.state in ("pending", "in_flight", "uncertain")
+                           for st in states.values()),
         "eligible": eligible,
         "conn": integration.get_connection(container, partner.id),
     })
