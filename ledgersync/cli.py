@@ -72,6 +72,61 @@ class _ServerThread(threading.Thread):
         self.join(timeout=10)
 
 
+class DemoWebhooks(threading.Thread):
+    """Demo only: the embedded sandbox's Zoho user adds the workflow-rule webhook for each connection.
+
+    With real Zoho a partner configures the webhook once in Zoho Books (Settings → Automation →
+    Webhooks); in the demo nobody would, so edits made as the Zoho user on the sandbox admin page
+    would only show after "Sync now" or the hourly run. This thread registers, in the sandbox,
+    `{base_url}/webhooks/zoho/{connection.webhook_token}` with the shared-secret header for every
+    live connection to one of its organisations (once; registrations persist with the sandbox),
+    so the demo shows Zoho-side changes within seconds, as the pull engine's webhook path allows.
+    """
+
+    MODULES = ["invoice", "contact", "customerpayment", "creditnote"]
+
+    def __init__(self, sandbox: Any, container: Container, *, interval: float = 2.0) -> None:
+        super().__init__(daemon=True, name="demo-webhooks")
+        self.sandbox, self.container, self.interval = sandbox, container, interval
+        self._stop_event = threading.Event()
+
+    def sync_once(self) -> int:
+        """Register missing webhooks; how many were added."""
+        from sqlalchemy import select
+        from zohobooks_sandbox.webhooks import WebhookSpec
+
+        from ledgersync.store.orm import Connection
+
+        settings = self.container.settings
+        with self.container.uow() as uow:
+            rows = uow.session.execute(select(Connection.organization_id, Connection.webhook_token).where(
+                Connection.status.in_(("pending", "connected", "error")),
+                Connection.organization_id.is_not(None))).all()
+        added = 0
+        for org_id, token in rows:
+            if org_id not in self.sandbox.orgs:
+                continue  # a real Zoho organisation, not the sandbox's
+            url = f"{settings.base_url.rstrip('/')}/webhooks/zoho/{token}"
+            if any(h.url == url for h in self.sandbox.webhooks.list(org_id)):
+                continue
+            self.sandbox.webhooks.register(org_id, WebhookSpec(
+                url=url, modules=self.MODULES, events=["create", "update", "delete"],
+                headers={"X-Ledgersync-Webhook-Secret": settings.webhook_secret.get_secret_value()}))
+            added += 1
+        return added
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            try:
+                self.sync_once()
+            except Exception:  # the demo convenience must never take the process down
+                logging.getLogger(__name__).exception("demo webhook registration failed")
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 def _start_scheduler(container: Container) -> Any:
     """The pull part's embedded scheduler, if it is installed (`ledgersync.workers.embedded`)."""
     if container.settings.scheduler != "embedded":
@@ -140,12 +195,13 @@ def run(
         if settings.base_url == "http://127.0.0.1:8000":
             settings.base_url = f"http://{shown}:{port}"  # the OAuth callback must come back to this port
     settings.ensure_sqlite_dir()
-    sandbox_thread = None
+    sandbox_thread, sandbox_app = None, None
     if settings.zoho_sandbox:
         sandbox_port = settings.zoho_sandbox_port
         persist_path = resolve_sandbox_persist(settings, persist, no_persist)
         with console.status("Starting the Zoho Books sandbox and generating its demo organisation…"):
-            sandbox_thread = _ServerThread(_sandbox_app(sandbox_port, persist_path), sandbox_port)
+            sandbox_app = _sandbox_app(sandbox_port, persist_path)
+            sandbox_thread = _ServerThread(sandbox_app, sandbox_port)
             sandbox_thread.start()
             sandbox_thread.wait_started()
         _print_sandbox(sandbox_port)
@@ -157,15 +213,24 @@ def run(
     # deadlock detection (_DeadlockError) — seen on a restart with an existing connection.
     web_app = create_app(container)
     scheduler = _start_scheduler(container)
+    webhooks = None
+    if sandbox_app is not None and hasattr(getattr(sandbox_app, "state", None), "sandbox"):
+        webhooks = DemoWebhooks(sandbox_app.state.sandbox, container)
+        webhooks.start()
     dashboard = settings.base_url.rstrip("/") if host not in ("0.0.0.0", "::") else f"http://{SANDBOX_HOST}:{port}"
     console.rule("[bold green]ledgersync is running")
     console.print(f"[bold]Dashboard:[/bold] [link={dashboard}]{dashboard}[/link]")
     console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
     console.print("Then: Integrations → Connect → Accept on the Zoho consent page → Pending → Connected → Set Up Accounts.")
+    if webhooks is not None:
+        console.print(f"Act as the Zoho user at http://{SANDBOX_HOST}:{settings.zoho_sandbox_port}/_sandbox — "
+                      "changes reach the dashboard within seconds (sandbox webhooks).")
     console.print("Press Ctrl+C to stop.")
     try:
         uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        if webhooks is not None:
+            webhooks.stop()
         if scheduler is not None:
             _stop(scheduler)
         if sandbox_thread is not None:

@@ -89,3 +89,42 @@ def test_run_builds_the_dashboard_before_the_scheduler_and_prints_the_login(
     assert persisted == [str(tmp_path / "var" / "sandbox.db")]
     assert "http://127.0.0.1:8000" in result.output
     assert "partner@demo.test / demo-partner-1234" in result.output
+
+
+def test_demo_webhooks_registered_once_per_sandbox_connection(container: Any, connected_connection: Any,
+                                                              sandbox_app: Any) -> None:
+    """`ledgersync run` acts as the sandbox's Zoho user adding the webhook, so Zoho-side edits show in seconds."""
+    sandbox = sandbox_app.state.sandbox
+    hooks = cli.DemoWebhooks(sandbox, container)
+    assert hooks.sync_once() == 1
+    assert hooks.sync_once() == 0  # idempotent (registrations persist with the sandbox)
+    (hook,) = sandbox.webhooks.list(connected_connection.organization_id)
+    assert hook.url.endswith(f"/webhooks/zoho/{connected_connection.webhook_token}")
+    assert hook.headers["X-Ledgersync-Webhook-Secret"] == container.settings.webhook_secret.get_secret_value()
+    assert set(hook.modules) >= {"invoice", "contact", "customerpayment"}
+
+
+def test_demo_webhook_delivery_is_accepted_by_the_dashboard(container: Any, connected_connection: Any,
+                                                            sandbox_app: Any) -> None:
+    """The registered URL and secret are the ones the receiver checks (a real delivery, in-process)."""
+    from fastapi.testclient import TestClient
+    from zohobooks_sandbox import admin
+
+    from ledgersync.web.app import create_app
+
+    sandbox = sandbox_app.state.sandbox
+    cli.DemoWebhooks(sandbox, container).sync_once()
+    statuses: list[int] = []
+    with TestClient(create_app(container), base_url=container.settings.base_url) as web:
+        def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+            r = web.post(url.replace(container.settings.base_url.rstrip("/"), ""), content=body, headers=headers)
+            statuses.append(r.status_code)
+            return r.status_code
+
+        sandbox.webhooks.sender = deliver
+        org = sandbox.orgs[connected_connection.organization_id]
+        invoice_id = next(iter(org.invoices))
+        with sandbox.lock:
+            admin.act(sandbox, org, "PUT", f"/invoices/{invoice_id}", {"reference_number": "QA-1"})
+        sandbox.webhooks.flush(10)
+    assert statuses and all(200 <= s < 300 for s in statuses), statuses
