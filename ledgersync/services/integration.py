@@ -345,7 +345,19 @@ def choose_organization(
     log.info("integration.organization_chosen partner=%s connection=%s status=%s", partner_id, connection_id, status)
     if start_sync:
         _start_initial_sync(container, connection_id)
+    _wake_waiting_pushes(container, partner_id)
     return status
+
+
+def _wake_waiting_pushes(container: Container, partner_id: str) -> None:
+    """Payments parked as `waiting` (not connected, token revoked, accounts missing) go out now.
+
+    Found in QA: after a reconnect the waiting pushes sat until the scheduled safety-net drain
+    (minutes later) although the partner had just fixed the cause.
+    """
+    from ledgersync.sync import outbox
+
+    outbox.notify(container, partner_id)
 
 
 def _start_initial_sync(container: Container, connection_id: str) -> None:
@@ -477,6 +489,7 @@ def save_accounts(
         uow.commit()
         uow.session.expunge(conn)
     log.info("integration.accounts_saved partner=%s connection=%s", partner_id, conn.id)
+    _wake_waiting_pushes(container, partner_id)
     return conn
 
 
