@@ -191,3 +191,20 @@ def test_sync_log_notes_get_their_own_row(browser_like: TestClient, container: C
         uow.commit()
     page = browser_like.get("/sync-log").text
     assert 'class="note-row"' in page and "x" * 250 in page
+
+
+@pytest.mark.parametrize(("reason", "link", "words"), [
+    ("Zoho refused our access: Zoho 200 code=None: refresh token refused (invalid_code); reconnect Zoho Books",
+     "/integrations", "Waiting for Zoho Books to be reconnected"),
+    ("accounts not set up: bank, fees", "/integrations/zoho/accounts", "Set Up Accounts"),
+    ("Zoho Books is not connected", "/integrations", "nothing is lost"),
+])
+def test_waiting_push_says_what_fixes_it(reason: str, link: str, words: str) -> None:
+    from types import SimpleNamespace
+
+    from ledgersync.web.templating import templates
+
+    st = SimpleNamespace(state="waiting", badge="pending", label="waiting", zoho_id=None, reason=reason,
+                         unused_credit=None, retryable=True, intent_id="i1")
+    html = templates.env.get_template("_push_state.html").render(st=st, back="/payments")
+    assert words in html and f'href="{link}"' in html and "code=None" not in html.split("title=")[0]
