@@ -29,9 +29,45 @@ class LeaseLost(RuntimeError):
     """Our lease expired and another worker took the stream; stop without writing."""
 
 
+_HOST = socket.gethostname()[:20]
+_PROCESS_TOKEN = uuid.uuid4().hex[:6]  # tells this process from an earlier one that had the same pid
+
+
 def new_owner() -> str:
-    """A lease owner id unique per process and call (host:pid:thread:random)."""
-    return f"{socket.gethostname()[:20]}:{os.getpid()}:{threading.get_ident() % 100000}:{uuid.uuid4().hex[:8]}"
+    """A lease owner id unique per process and call (host:pid.process-token:thread:random)."""
+    return f"{_HOST}:{os.getpid()}.{_PROCESS_TOKEN}:{threading.get_ident() % 100000}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def holder_is_dead(owner: str | None) -> bool:
+    """True when `owner` was a process on THIS host that no longer runs (crashed or restarted).
+
+    Found in QA: `ledgersync run` killed during the initial sync left its leases (the initial
+    sync's is an hour long) to a dead process, so the restarted process resumed nothing for up
+    to an hour. Owners on other hosts (Celery workers) are never judged; their leases expire.
+    """
+    if not owner:
+        return False
+    parts = owner.split(":")
+    if len(parts) < 2 or parts[0] != _HOST:
+        return False
+    pid_text, _, token = parts[1].partition(".")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return bool(token) and token != _PROCESS_TOKEN  # same pid, earlier process (containers: pid 1)
+    return not _pid_alive(pid)
 
 
 def _now() -> datetime:
@@ -67,7 +103,21 @@ def acquire(session_factory: sessionmaker[Session], connection_id: str, stream: 
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return result.rowcount == 1
+        if result.rowcount == 1:
+            return True
+        holder = session.execute(select(SyncCursor.lease_owner).where(
+            SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)).scalar_one_or_none()
+        if not holder_is_dead(holder):
+            return False
+        taken = session.execute(  # only if the dead holder still has it (another restarter may race us)
+            update(SyncCursor)
+            .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
+                   SyncCursor.lease_owner == holder)
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return taken.rowcount == 1
 
 
 def save_state(session: Session, connection_id: str, stream: str, owner: str, state: dict[str, Any],
