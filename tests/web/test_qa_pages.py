@@ -208,3 +208,24 @@ def test_waiting_push_says_what_fixes_it(reason: str, link: str, words: str) -> 
                          unused_credit=None, retryable=True, intent_id="i1")
     html = templates.env.get_template("_push_state.html").render(st=st, back="/payments")
     assert words in html and f'href="{link}"' in html and "code=None" not in html.split("title=")[0]
+
+
+def test_reversed_payment_reads_as_reversed_not_twice_synced() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from ledgersync.web.templating import templates
+
+    def st(state: str, zoho_id: str | None) -> SimpleNamespace:
+        return SimpleNamespace(state=state, badge="succeeded", label="synced", zoho_id=zoho_id, reason=None,
+                               unused_credit=None, retryable=False, intent_id="i")
+
+    pay = SimpleNamespace(id="p1", settled_at=datetime.now(UTC), created_at=datetime.now(UTC), customer_id="c",
+                          allocations=[], method="ach", amount=Decimal("10.00"), fee=Decimal("0.50"),
+                          currency_code="USD", status="failed", failure_reason="ACH return R01")
+    html = templates.env.get_template("payments.html").render(
+        payments=[pay], states={"p1": {"push": st("done", "4600001"), "reversal": st("done", "4600001")}},
+        names={}, numbers={}, payable=[], conn=None, in_progress=False, partner=None, flashes=[], nav="payments")
+    cell = html.split('class="sync"')[1]
+    assert "reversed in Zoho" in cell and "was synced" in cell and "#4600001" in cell
+    assert ">synced<" not in cell
