@@ -53,3 +53,31 @@ def test_live_holders_are_respected(container: Container, partner: orm.Partner) 
     assert leases.acquire(container.session_factory, cid, "customers", other_host)
     assert not leases.acquire(container.session_factory, cid, "customers", leases.new_owner())
     assert not leases.holder_is_dead(f"{leases._HOST}:{os.getppid()}.abcdef:1:x")  # a live other process
+
+
+class _Disconnected:
+    """A Zoho client whose connection was disconnected mid-run (every call refuses)."""
+
+    calls_made = 0
+
+    def __getattr__(self, name: str) -> object:
+        from ledgersync.sync.books_factory import ConnectionNotReady
+
+        def refuse(*a: object, **k: object) -> None:
+            raise ConnectionNotReady("connection is not connected to an organisation")
+
+        return refuse
+
+
+def test_a_run_stopped_by_a_disconnect_is_finished_not_left_running(container: Container,
+                                                                     partner: orm.Partner) -> None:
+    from sqlalchemy import select
+
+    from ledgersync.sync.pull.engine import run_stream
+
+    cid = _connection(container, partner)
+    result = run_stream(container, cid, "invoices", trigger="initial", books=_Disconnected())
+    assert result.status == "failed" and "disconnected" in (result.message or "")
+    with container.uow() as uow:
+        statuses = uow.session.execute(select(orm.SyncRun.status).where(orm.SyncRun.connection_id == cid)).scalars().all()
+    assert statuses == ["failed"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from ledgersync.bootstrap import Container
 from ledgersync.store.orm import Connection
+from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun
 from ledgersync.sync.pull.runlog import finish_run, start_run
@@ -100,6 +101,12 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
         except ZohoError as exc:
             status, message = "failed", f"Zoho call failed: {exc}"
             log.warning("pull stream failed", extra={"connection_id": connection_id, "stream": stream})
+        except ConnectionNotReady:  # disconnected while this run was going: stop quietly, say so
+            status, message = "failed", "stopped: Zoho Books was disconnected"
+        except Exception as exc:  # never leave the run row 'running' forever (QA: after a disconnect)
+            finish_run(container.session_factory, run, "failed",
+                       f"stopped by an internal error ({type(exc).__name__}); retried on the next run")
+            raise
         if status == "succeeded" and run.stats.errors:
             status, message = "partial", f"{run.stats.errors} record(s) could not be synced; retried next run"
         with container.uow() as uow:
