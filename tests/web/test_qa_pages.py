@@ -229,3 +229,35 @@ def test_reversed_payment_reads_as_reversed_not_twice_synced() -> None:
     cell = html.split('class="sync"')[1]
     assert "reversed in Zoho" in cell and "was synced" in cell and "#4600001" in cell
     assert ">synced<" not in cell
+
+
+def _connection_with_status(container: Container, partner: orm.Partner, status: str) -> None:
+    with container.uow() as uow:
+        uow.session.add(orm.Connection(partner_id=partner.id, provider="zoho_books", status=status,
+                                       organization_id="700000001" if status != "disconnected" else None))
+        uow.commit()
+
+
+def test_reconciliation_without_a_usable_connection_explains_instead_of_a_500(
+        browser_like: TestClient, container: Container, partner: orm.Partner) -> None:
+    r = browser_like.get("/reconciliation?from=2026-11-01&to=2026-11-30")
+    assert r.status_code == 200 and "Connect Zoho Books first" in r.text
+    _connection_with_status(container, partner, "disconnected")
+    r = browser_like.get("/reconciliation?from=2026-11-01&to=2026-11-30")
+    assert r.status_code == 200 and "Connect Zoho Books first" in r.text and "disabled" in r.text
+
+
+def test_reconciliation_when_reauthorization_is_required(browser_like: TestClient, container: Container,
+                                                         partner: orm.Partner) -> None:
+    _connection_with_status(container, partner, "reauth_required")
+    r = browser_like.get("/reconciliation?from=2026-11-01&to=2026-11-30")
+    assert r.status_code == 200 and "reconnected" in r.text
+
+
+def test_sync_log_of_a_disconnected_connection(browser_like: TestClient, container: Container,
+                                               partner: orm.Partner) -> None:
+    _connection_with_status(container, partner, "disconnected")
+    page = browser_like.get("/sync-log").text
+    assert 'id="sync-disconnected"' in page and "Sync now</button>" not in page
+    r = browser_like.post("/sync-log/sync-now")
+    assert "Connect Zoho Books first" in r.text

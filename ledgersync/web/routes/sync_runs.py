@@ -46,8 +46,11 @@ def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner)
 @router.post("/sync-log/sync-now")
 def sync_now(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
     conn = _connection(container, partner.id)
-    if conn is None or not conn.organization_id:
+    if conn is None or not conn.organization_id or conn.status == "disconnected":
         flash(request, "Connect Zoho Books first (Integrations).", "error")
+        return RedirectResponse("/sync-log", status_code=303)
+    if conn.status == "reauth_required":
+        flash(request, "Zoho no longer accepts our access: Reconnect on the Integrations page first.", "error")
         return RedirectResponse("/sync-log", status_code=303)
     dispatcher = get_dispatcher(container)
     if isinstance(dispatcher, NullDispatcher):  # no scheduler in this process: run in the background
