@@ -146,6 +146,30 @@ def _stop(obj: Any) -> None:
         stop()
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on host:port (checked before starting, for a clear message)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((SANDBOX_HOST if host in ("0.0.0.0", "::") else host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _refuse_busy_ports(host: str, port: int, sandbox_port: int | None) -> None:
+    busy = [(what, p, opt) for what, h, p, opt in (("dashboard", host, port, "--port"),
+                                                   ("Zoho Books sandbox", SANDBOX_HOST, sandbox_port, "--sandbox-port"))
+            if p is not None and port_in_use(h, p)]
+    for what, p, opt in busy:
+        console.print(f"[red]Port {p} for the {what} is already in use[/red] (another `ledgersync run`?). "
+                      f"Stop it, or choose another port with {opt}.")
+    if busy:
+        raise typer.Exit(1)
+
+
 def default_sandbox_persist(settings: Settings) -> str:
     """Where `ledgersync run` keeps the sandbox's state: next to the SQLite database (`var/sandbox.db`).
 
@@ -194,6 +218,7 @@ def run(
         shown = SANDBOX_HOST if host in ("0.0.0.0", "::") else host
         if settings.base_url == "http://127.0.0.1:8000":
             settings.base_url = f"http://{shown}:{port}"  # the OAuth callback must come back to this port
+    _refuse_busy_ports(host, port, settings.zoho_sandbox_port if settings.zoho_sandbox else None)
     settings.ensure_sqlite_dir()
     sandbox_thread, sandbox_app = None, None
     if settings.zoho_sandbox:

@@ -80,6 +80,7 @@ def test_run_builds_the_dashboard_before_the_scheduler_and_prints_the_login(
     monkeypatch.setattr(cli, "_sandbox_app", lambda port, persist: persisted.append(persist) or object())
     monkeypatch.setattr(cli, "_ServerThread", _FakeThread)
     monkeypatch.setattr(cli.uvicorn, "run", lambda *a, **k: order.append("serve"))
+    monkeypatch.setattr(cli, "port_in_use", lambda host, port: False)  # a demo may be running on this box
     try:
         result = CliRunner().invoke(cli.app, ["run"])
     finally:
@@ -128,3 +129,22 @@ def test_demo_webhook_delivery_is_accepted_by_the_dashboard(container: Any, conn
             admin.act(sandbox, org, "PUT", f"/invoices/{invoice_id}", {"reference_number": "QA-1"})
         sandbox.webhooks.flush(10)
     assert statuses and all(200 <= s < 300 for s in statuses), statuses
+
+
+def test_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setenv("LEDGERSYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'ledgersync.db'}")
+    get_settings.cache_clear()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            result = CliRunner().invoke(cli.app, ["run", "--port", str(port), "--sandbox-port", str(port)])
+        finally:
+            get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert f"Port {port} for the dashboard is already in use" in result.output
+    assert "--sandbox-port" in result.output
+    assert "Traceback" not in result.output
