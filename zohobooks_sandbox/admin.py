@@ -441,6 +441,8 @@ def build_admin_router(sandbox: Sandbox) -> APIRouter:
             msg = f"Zoho error {err.code}: {err.message}"
         except HTTPException as exc:
             msg = str(exc.detail)
+            if exc.status_code >= 400 and not msg.startswith(("Invalid", "Unknown")):
+                msg = f"Invalid input: {msg}"
         except (ValueError, ArithmeticError) as exc:
             msg = f"Invalid input: {exc}"
         org_q = f"&org={quote(str(form.get('org_id', '')))}" if form.get("org_id") else ""
@@ -450,21 +452,52 @@ def build_admin_router(sandbox: Sandbox) -> APIRouter:
 
 
 # ----------------------------------------------------------------------------- HTML page
+def _form_amount(f: dict[str, str], key: str = "amount") -> Decimal | None:
+    """A typed amount, or None when blank; a person's typo gets a sentence, not a Decimal signal name."""
+    text = (f.get(key) or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ValueError(f"{key} must be a number like 125.00 (got {text!r})") from None
+    if not value.is_finite():
+        raise ValueError(f"{key} must be a number like 125.00 (got {text!r})")
+    return value
+
+
+def _form_int(f: dict[str, str], key: str, default: int | None, minimum: int = 1) -> int | None:
+    text = (f.get(key) or "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number (got {text!r})") from None
+    if value < minimum:
+        raise ValueError(f"{key} must be at least {minimum}")
+    return value
+
+
 def ui_dispatch(sandbox: Sandbox, f: dict[str, str]) -> str:
     """Perform one form action of the admin page; returns the message to show."""
     action = f.get("action", "")
     if action == "create_org":
+        currency = (f.get("currency_code") or "USD").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ValueError(f"currency_code must be a 3-letter ISO code like USD or EUR (got {currency!r})")
+        f = {**f, "currency_code": currency}
         org = create_org(sandbox, OrgCreate(name=f.get("name") or "New organisation",
                                             currency_code=f.get("currency_code") or "USD", dc=f.get("dc") or "us",
                                             plan=f.get("plan") or "premium"))
         return f"Organisation {org.organization_id} created."
     org = _org(sandbox, f.get("org_id", ""))
     inv_id = f.get("invoice_id", "").strip()
-    amount = Decimal(f["amount"]) if f.get("amount") else None
+    amount = _form_amount(f)
     if action == "generate":
-        res = generate(sandbox, org.organization_id, customers=int(f.get("customers") or 25),
-                       invoices=int(f.get("invoices") or 200), years=int(f.get("years") or 2),
-                       seed=int(f["seed"]) if f.get("seed") else None)
+        res = generate(sandbox, org.organization_id, customers=_form_int(f, "customers", 25) or 25,
+                       invoices=_form_int(f, "invoices", 200) or 200, years=_form_int(f, "years", 2) or 2,
+                       seed=_form_int(f, "seed", None, minimum=0))
         return f"Generated {res.invoices} invoices for {res.customers} customers in {res.seconds:.2f}s."
     if action == "edit_invoice":
         edit_invoice(sandbox, org, inv_id, InvoiceEdit(
@@ -484,7 +517,8 @@ def ui_dispatch(sandbox: Sandbox, f: dict[str, str]) -> str:
         _, body = act(sandbox, org, *paths[action])
         return str(body.get("message", "Done."))
     if action == "limits":
-        sandbox.guard.set_limits(org, **{k: int(f[k]) for k in ("per_minute", "daily", "concurrency") if f.get(k)},
+        sandbox.guard.set_limits(org, **{k: _form_int(f, k, None) for k in ("per_minute", "daily", "concurrency")
+                                         if (f.get(k) or "").strip()},
                                  **({"plan": f["plan"]} if f.get("plan") else {}))
         return "Limits updated."
     if action == "reset_stats":
