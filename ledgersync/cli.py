@@ -306,6 +306,33 @@ def create_partner(
     console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
 
 
+@app.command("create-api-key")
+def create_api_key(
+    partner_email: str = typer.Option(..., "--partner-email", help="The partner's login email."),
+    name: str = typer.Option("cli", help="A name to recognise the key by."),
+) -> None:
+    """Create a REST API key for a partner (printed once; the dashboard's API keys page does the same)."""
+    from sqlalchemy import select
+
+    from ledgersync.services import api_keys
+    from ledgersync.store.orm import User
+
+    container = Container(get_settings())
+    try:
+        with container.uow() as uow:
+            partner_id = uow.session.execute(select(User.partner_id).where(User.email == partner_email.strip().lower())
+                                             ).scalar_one_or_none()
+        if partner_id is None:
+            console.print(f"[red]No partner user with email {partner_email!r}.[/red]")
+            raise typer.Exit(1)
+        created = api_keys.create_api_key(container, partner_id, name=name)
+    finally:
+        container.close()
+    console.print(f"API key (shown once): {created.plain}")
+    console.print("Use it as: curl -H 'Authorization: Bearer <key>' "
+                  f"{get_settings().base_url.rstrip('/')}/api/v1/invoices")
+
+
 @app.command()
 def reconcile(
     partner_email: str = typer.Option(..., "--partner-email", help="The partner's login email."),

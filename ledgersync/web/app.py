@@ -33,6 +33,7 @@ _PAGE_MODULES = (
     "ledgersync.web.routes.sync_runs",
     "ledgersync.web.routes.reconciliation",
     "ledgersync.web.routes.webhooks",
+    "ledgersync.web.routes.api_keys",
     "ledgersync.web.api",
 )
 

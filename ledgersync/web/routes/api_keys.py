@@ -1,0 +1,47 @@
+"""API keys page: the partner creates keys for the REST API `/api/v1` and revokes them.
+
+Found in QA: the REST API authenticates with partner API keys, but nothing let a partner get
+one. The plain key is shown once, right after creation (only its hash is stored).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from ledgersync.services import api_keys as key_svc
+from ledgersync.services.errors import NotFound
+from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.templating import flash, render
+
+router = APIRouter()
+
+
+@router.get("/api-keys")
+def api_keys_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+    new_key = request.session.pop("_new_api_key", None)
+    keys = key_svc.list_api_keys(container, partner.id)
+    return render(request, "api_keys.html", {"keys": keys, "new_key": new_key,
+                                             "api_base": str(request.base_url).rstrip("/") + "/api/v1"})
+
+
+@router.post("/api-keys")
+def create_key(request: Request, container: ContainerDep, partner: CurrentPartner,
+               name: Annotated[str, Form()] = "") -> Response:
+    created = key_svc.create_api_key(container, partner.id, name=name.strip()[:100] or "API key")
+    request.session["_new_api_key"] = created.plain  # shown once on the next page, then gone
+    flash(request, "API key created. Copy it now: it is not shown again.", "success")
+    return RedirectResponse("/api-keys", status_code=303)
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def revoke_key(request: Request, container: ContainerDep, partner: CurrentPartner, key_id: str) -> Response:
+    try:
+        key_svc.revoke_api_key(container, partner.id, key_id)
+    except NotFound:
+        flash(request, "That key does not exist.", "error")
+    else:
+        flash(request, "API key revoked: requests with it are refused from now on.", "success")
+    return RedirectResponse("/api-keys", status_code=303)
