@@ -105,7 +105,7 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
             status, message = "failed", "stopped: Zoho Books was disconnected"
         except Exception as exc:  # never leave the run row 'running' forever (QA: after a disconnect)
             finish_run(container.session_factory, run, "failed",
-                       f"stopped by an internal error ({type(exc).__name__}); retried on the next run")
+                       f"interrupted by an internal error ({type(exc).__name__}); resumed by a later run")
             raise
         if status == "succeeded" and run.stats.errors:
             status, message = "partial", f"{run.stats.errors} record(s) could not be synced; retried next run"
