@@ -61,6 +61,7 @@ class InvoiceBalance:
     available: Decimal  # outstanding minus what pending payments already claim
     status: str
     customer_id: str
+    archived: bool = False  # deleted in Zoho, or left behind by a switch to another organisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,8 @@ def _check_one(
         raise AllocationError(f"{field}.amount", "must be greater than zero")
     if inv.status in UNPAYABLE:
         raise AllocationError(f"{field}.invoice_id", f"invoice is {inv.status}")
+    if inv.archived:
+        raise AllocationError(f"{field}.invoice_id", "invoice is archived (deleted in Zoho Books or from another organisation)")
     if inv.currency != currency:
         raise AllocationError(f"{field}.invoice_id", f"invoice is in {inv.currency}, payment in {currency}")
     if alloc.amount > inv.available:

@@ -96,7 +96,8 @@ def _balances(session: Session, partner_id: str, invoice_ids: list[str]) -> dict
     )
     return {
         r.id: inv_rules.InvoiceBalance(
-            r.id, r.currency_code, r.outstanding - (claimed.get(r.id) or ZERO), r.status, r.customer_id
+            r.id, r.currency_code, r.outstanding - (claimed.get(r.id) or ZERO), r.status, r.customer_id,
+            bool(r.archived),
         )
         for r in rows
     }

@@ -261,3 +261,32 @@ def test_sync_log_of_a_disconnected_connection(browser_like: TestClient, contain
     assert 'id="sync-disconnected"' in page and "Sync now</button>" not in page
     r = browser_like.post("/sync-log/sync-now")
     assert "Connect Zoho Books first" in r.text
+
+
+def test_archived_invoices_cannot_be_paid(browser_like: TestClient, container: Container, partner: orm.Partner,
+                                          invoice: orm.Invoice) -> None:
+    """QA: after switching Zoho organisation the old organisation's invoices (archived) were still offered
+    in Pay invoice, and the push then failed at Zoho with 'Invalid value passed for customer_id'."""
+    from ledgersync.services.errors import InvalidInput
+
+    with container.uow() as uow:
+        uow.session.get(orm.Invoice, invoice.id).archived = True
+        uow.commit()
+    page = browser_like.get("/payments").text
+    assert f'<option value="{invoice.id}"' not in page
+    with pytest.raises(InvalidInput, match="archived"):
+        pay_svc.pay_invoices(container, partner.id, allocations=[pay_svc.AllocationInput(invoice.id, Decimal("1.00"))])
+    assert 'id="invoice-pay"' not in browser_like.get(f"/invoices/{invoice.id}").text
+
+
+def test_unused_credit_flag_only_on_a_synced_push() -> None:
+    from types import SimpleNamespace
+
+    from ledgersync.web.templating import templates
+
+    tpl = templates.env.get_template("_push_state.html")
+    failed = SimpleNamespace(state="failed", badge="failed", label="failed", zoho_id=None, reason="Zoho 400",
+                             unused_credit="1400.00", retryable=True, intent_id="i")
+    assert "unused credit" not in tpl.render(st=failed, back="/payments")
+    done = SimpleNamespace(**{**failed.__dict__, "state": "done", "zoho_id": "46", "reason": None})
+    assert "1400.00 left as the customer" in tpl.render(st=done, back="/payments")

@@ -42,7 +42,7 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
     invoices = invoice_svc.list_invoices(container, partner.id, archived=None, limit=1000)
     numbers = {i.id: i.number for i in invoices}
     names = {c.id: c.name for c in customer_svc.list_customers(container, partner.id, archived=None, limit=1000)}
-    payable = [i for i in invoices if i.outstanding > 0 and i.status in PAYABLE]
+    payable = [i for i in invoices if i.outstanding > 0 and i.status in PAYABLE and not i.archived]
     states = views.payment_states(container, partner.id, [p.id for p in payments])
     return render(request, "payments.html", {
         "payments": payments,
