@@ -29,17 +29,19 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledgersync.bootstrap import Container
 from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
+from ledgersync.settings import Settings
 from ledgersync.store.orm import Connection
 from ledgersync.zoho.client import CallRecord, ZohoBooks
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
 from ledgersync.zoho.oauth import ZohoOAuth
-from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter
+from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter, reserves_for
 from ledgersync.zoho.tokens import TokenCipher, register_secret
 
 log = logging.getLogger(__name__)
@@ -85,23 +87,35 @@ def oauth_client(container: Container, accounts_server: str | None = None) -> Zo
     )
 
 
+def limiter_options(settings: Settings) -> dict[str, Any]:
+    """The limiter's knobs from settings, shared by the in-memory and the Redis backends.
+
+    Zoho's minute is `zoho_window_seconds` long (tests and benches scale it, the day with it);
+    `zoho_per_minute_limit` calls per window; pushes own `zoho_push_reserve_per_minute` of every
+    window and at least `zoho_push_reserve_per_day` calls of the day (pull and backfill are
+    paced within the rest, backfill leaving a little more for incremental pulls: see
+    `ledgersync.zoho.ratelimit.reserves_for`); the daily cap follows `zoho_plan`.
+    """
+    scale = settings.zoho_window_seconds / 60.0
+    return {
+        "per_minute": settings.zoho_per_minute_limit,
+        "window_seconds": settings.zoho_window_seconds,
+        "daily_limit": PLAN_DAILY_LIMITS.get(settings.zoho_plan, 10000),
+        "day_seconds": 86400.0 * scale,
+        "reserves": reserves_for(settings.zoho_push_reserve_per_minute, settings.zoho_push_reserve_per_day),
+    }
+
+
 def rate_limiter(container: Container) -> RateLimiter:
     """The process's per-organisation limiter (shared by every client of the container).
 
     `container.extras["rate_limiter"]` wins if another part installed one (e.g. a Redis-backed
-    limiter for Celery workers); otherwise an in-memory one is created from settings. Zoho's
-    minute is scaled by `zoho_window_seconds`, the day with it.
+    limiter for Celery workers, built with `limiter_options(settings)` too); otherwise an
+    in-memory one is created from settings (`limiter_options`).
     """
     limiter = container.extras.get("rate_limiter")
     if limiter is None:
-        s = container.settings
-        scale = s.zoho_window_seconds / 60.0
-        limiter = MemoryRateLimiter(
-            per_minute=s.zoho_per_minute_limit,
-            window_seconds=s.zoho_window_seconds,
-            daily_limit=PLAN_DAILY_LIMITS.get(s.zoho_plan, 10000),
-            day_seconds=86400.0 * scale,
-        )
+        limiter = MemoryRateLimiter(**limiter_options(container.settings))
         container.extras["rate_limiter"] = limiter
     return limiter
 

@@ -62,11 +62,11 @@ def get_container() -> Container:
                 try:
                     import redis
 
+                    from ledgersync.sync.books_factory import limiter_options
                     from ledgersync.zoho.ratelimit import RedisRateLimiter
 
                     container.extras.setdefault("rate_limiter", RedisRateLimiter(
-                        redis.Redis.from_url(settings.celery_broker_url),
-                        per_minute=settings.zoho_per_minute_limit, window_seconds=settings.zoho_window_seconds))
+                        redis.Redis.from_url(settings.celery_broker_url), **limiter_options(settings)))
                 except Exception:  # pragma: no cover - falls back to the in-process limiter
                     log.warning("Redis rate limiter unavailable; using the in-process one")
             _container = container

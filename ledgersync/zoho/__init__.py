@@ -32,12 +32,15 @@ from .models import (
 from .oauth import DEFAULT_SCOPES, TokenSet, ZohoOAuth
 from .paging import Page, RecordError, ZohoPagePaginator
 from .ratelimit import (
+    DEFAULT_BURST,
     DEFAULT_RESERVES,
     BudgetStatus,
+    Decision,
     MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
     Reserve,
+    reserves_for,
 )
 from .tokens import (
     RedactingFilter,

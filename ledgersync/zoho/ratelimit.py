@@ -5,15 +5,30 @@ integration of the partner. We pace ourselves instead of waiting for 429s:
 
 * **Minute**: a sliding log of our own calls over ``window_seconds`` (a sliding window never
   exceeds any fixed window Zoho may use), tightened by what Zoho reports in
-  ``X-Rate-Limit-Remaining`` / ``X-Rate-Limit-Reset`` (other apps spend the same budget).
-  ``acquire`` blocks (injectable ``sleep``) until a slot is free.
+  ``X-Rate-Limit-Remaining`` / ``X-Rate-Limit-Reset`` (other apps spend the same budget, and
+  Zoho's window is fixed, opened by the first call, so it need not line up with ours). Calls
+  still in flight when a reply is read are counted as spent (:func:`apply_headers`), and two
+  replies of one Zoho window read out of order keep the smaller remainder, so a stale header
+  never makes us overrun Zoho's window.
 * **Day**: a fixed window opened by the first call, tightened by ``X-Rate-Limit-Day-*`` headers
   and by the plan's limit (``set_daily_limit``). When the budget left for a priority is gone
   ``acquire`` raises :class:`BudgetExhausted` with the reset time: nobody waits hours.
 * **Priorities**: ``push`` (payments, deposits) may use every call; ``pull`` may not touch the
-  last ``Reserve.minute`` calls of the minute or ``Reserve.day_fraction`` of the day;
-  ``backfill`` keeps a larger reserve, so a history backfill never starves incremental pulls,
-  and neither starves pushes.
+  last ``Reserve.minute`` calls of the window nor its day reserve; ``backfill`` keeps a larger
+  reserve, so a history backfill never starves incremental pulls, and neither starves pushes.
+* **Pacing** (why pushes stay fast during an initial sync): a reserve alone is not enough.
+  An in-process backfill can spend its whole share in the first second of a window; those
+  calls then all leave the window together 60 s later, and until then pushes only have the
+  reserve — at 30 payments a minute (two calls each) they queue for most of the minute.
+  So ``pull`` and ``backfill`` are also paced by a GCRA token bucket (one timestamp per
+  priority, the "theoretical arrival time"): at most ``per_minute - reserve`` calls per window,
+  evenly, one every ``window / (per_minute - reserve)`` seconds, bursts of at most
+  ``burst`` calls. Our own log then frees slots steadily, pushes' calls count in the same
+  log (lower priorities shrink as pushes grow), and at any instant there is headroom.
+  Zoho's window is fixed, though: what it counted frees up only at its reset. So, within the
+  window Zoho's headers describe, pull and backfill also leave pushes what pushes have been
+  spending (their recent rate) until that reset. When a push does have to wait, lower
+  priorities yield every freed slot to it (``push_waiting_until``, self-expiring).
 
 The decision is one pure function over a JSON-able state (:func:`decide`), so the in-memory
 backend and the Redis backend (many Celery workers) share it exactly. Redis updates the state
@@ -35,13 +50,21 @@ from .errors import BudgetExhausted
 
 PRIORITIES = ("push", "pull", "backfill")
 
+#: Largest burst a paced priority (pull, backfill) may make after being idle.
+DEFAULT_BURST = 5
+
 
 @dataclass(frozen=True)
 class Reserve:
-    """Calls a priority must leave untouched: ``minute`` per window, ``day_fraction`` of the day."""
+    """Calls a priority must leave untouched: ``minute`` per window; per day the larger of
+    ``day_fraction`` of the daily limit and ``day_calls``."""
 
     minute: int = 0
     day_fraction: float = 0.0
+    day_calls: int = 0
+
+    def day(self, daily_limit: int) -> int:
+        return max(math.ceil(self.day_fraction * daily_limit), self.day_calls)
 
 
 DEFAULT_RESERVES: dict[str, Reserve] = {
@@ -49,6 +72,22 @@ DEFAULT_RESERVES: dict[str, Reserve] = {
     "pull": Reserve(10, 0.10),
     "backfill": Reserve(20, 0.25),
 }
+
+#: How many more calls a minute a backfill leaves than a pull (for hourly incremental pulls).
+BACKFILL_EXTRA_MINUTE_RESERVE = 10
+
+
+def reserves_for(push_reserve_per_minute: int, push_reserve_per_day: int = 0) -> dict[str, Reserve]:
+    """Reserves where pushes own ``push_reserve_per_minute`` calls of every window and at least
+    ``push_reserve_per_day`` calls of the day: pull may use ``limit - push reserve`` a window,
+    backfill ``BACKFILL_EXTRA_MINUTE_RESERVE`` fewer (day fractions as in ``DEFAULT_RESERVES``)."""
+    minute = max(0, int(push_reserve_per_minute))
+    day = max(0, int(push_reserve_per_day))
+    return {
+        "push": Reserve(0, 0.0),
+        "pull": Reserve(minute, DEFAULT_RESERVES["pull"].day_fraction, day),
+        "backfill": Reserve(minute + BACKFILL_EXTRA_MINUTE_RESERVE, DEFAULT_RESERVES["backfill"].day_fraction, day),
+    }
 
 
 @dataclass(frozen=True)
@@ -79,6 +118,8 @@ class LimiterConfig:
     day_seconds: float = 86_400.0
     guard_fraction: float = 0.02
     reserves: Mapping[str, Reserve] | None = None
+    #: pacing of pull/backfill (see module docstring); ``None`` turns pacing off
+    burst: int | None = DEFAULT_BURST
 
     @property
     def window(self) -> float:
@@ -91,6 +132,17 @@ class LimiterConfig:
             raise ValueError(f"unknown priority {priority!r} (expected one of {PRIORITIES})")
         return reserves[priority]
 
+    def allowed_per_window(self, priority: str, cost: int = 1) -> int:
+        """Calls ``priority`` may have in one window (the limit minus its minute reserve)."""
+        minute_reserve = min(self.reserve(priority).minute, max(0, self.per_minute - cost))
+        return self.per_minute - minute_reserve
+
+    def pace_interval(self, priority: str) -> float | None:
+        """Seconds between two calls of a paced priority (``None``: not paced)."""
+        if priority == "push" or not self.burst:
+            return None
+        return self.window / max(1, self.allowed_per_window(priority))
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -101,7 +153,7 @@ class Decision:
 
 def new_state() -> dict[str, Any]:
     return {"log": [], "day_start": None, "day_count": 0, "daily_limit": None,
-            "ext_min": None, "ext_day": None}
+            "ext_min": None, "ext_day": None, "tat": {}, "inflight": [], "push_log": []}
 
 
 def _daily_limit(state: dict, cfg: LimiterConfig) -> int:
@@ -113,9 +165,12 @@ def _daily_limit(state: dict, cfg: LimiterConfig) -> int:
 
 
 def _roll(state: dict, now: float, cfg: LimiterConfig) -> None:
-    """Drop what has expired: old log entries, a finished day, stale header observations."""
+    """Drop what has expired: old log entries, a finished day, stale header observations, and
+    in-flight marks of calls whose release never came (a crashed worker)."""
     horizon = now - cfg.window
     state["log"] = [t for t in state["log"] if t > horizon]
+    state["inflight"] = [t for t in state.get("inflight") or [] if t > horizon]
+    state["push_log"] = [t for t in state.get("push_log") or [] if t > horizon]
     if state["day_start"] is not None and now - state["day_start"] >= cfg.day_seconds:
         state["day_start"] = None
         state["day_count"] = 0
@@ -148,27 +203,44 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
     or that the day is exhausted for this priority."""
     reserve = cfg.reserve(priority)
     _roll(state, now, cfg)
-    # A push is waiting for this minute's budget: lower priorities yield every freed slot to it
-    # (reserves alone leave pushes only the pull reserve while a backfill saturates the minute).
+    # A push is waiting for this minute's budget: lower priorities yield every freed slot to it.
     # Self-expiring timestamp, so a crashed waiter cannot block pulls for long.
     push_until = state.get("push_waiting_until") or 0.0
     if priority != "push" and push_until > now:
         return Decision(False, wait_seconds=max(min(push_until - now, 1.0), 1e-3))
     day_remaining, day_reset = _day_view(state, now, cfg)
-    day_reserve = math.ceil(reserve.day_fraction * _daily_limit(state, cfg))
-    if day_remaining - cost < day_reserve:
+    if day_remaining - cost < reserve.day(_daily_limit(state, cfg)):
         return Decision(False, exhausted_until=max(day_reset, now))
 
-    minute_reserve = min(reserve.minute, max(0, cfg.per_minute - cost))
-    allowed = cfg.per_minute - minute_reserve
+    allowed = cfg.allowed_per_window(priority, cost)
+    minute_reserve = cfg.per_minute - allowed
     waits: list[float] = []
     log = state["log"]
     if len(log) + cost > allowed:
         k = len(log) + cost - allowed  # entries that must expire first
         waits.append(log[k - 1] + cfg.window - now)
     ext = state.get("ext_min")
-    if ext and (ext["remaining"] - ext["used"]) - cost < minute_reserve:
-        waits.append(ext["reset_at"] - now)
+    if ext:
+        left = (ext["remaining"] - ext["used"]) - cost  # in Zoho's window after this grant
+        if left < minute_reserve:
+            waits.append(ext["reset_at"] - now)
+        elif priority != "push" and state.get("push_log"):
+            # Zoho's window is fixed: nothing it counts frees up before its reset. Leave pushes
+            # what they are spending (their recent rate) until that reset. The rate is taken over
+            # the span of the push log (at least a quarter window), so it is right soon after
+            # pushes start instead of ramping up over a whole window.
+            push_log = state["push_log"]
+            push_rate = len(push_log) / max(now - push_log[0], cfg.window / 4)
+            if left < push_rate * (ext["reset_at"] - now):
+                waits.append(min(ext["reset_at"] - now, ext["reset_at"] - left / push_rate - now))
+    interval = cfg.pace_interval(priority)
+    tats = state.setdefault("tat", {})
+    if interval is not None:
+        # GCRA: the next call is due at `tat`; up to `burst` calls may run ahead of it.
+        due = max(float(tats.get(priority) or now) - now, 0.0)  # how far ahead of now `tat` is
+        over = due + cost * interval - max(int(cfg.burst or 1), cost) * interval
+        if over > 1e-6:  # (epoch seconds carry ~1e-7 of float rounding)
+            waits.append(over)
     if waits:
         wait = max(max(waits), 1e-3)
         if priority == "push":
@@ -181,7 +253,12 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
             state["push_waiting_until"] = now + PUSH_GRACE_S
         else:
             state.pop("push_waiting_until", None)
+    if interval is not None:
+        tats[priority] = max(float(tats.get(priority) or now), now) + cost * interval
     log.extend([now] * cost)
+    state.setdefault("inflight", []).extend([now] * cost)
+    if priority == "push":
+        state.setdefault("push_log", []).extend([now] * cost)
     if state["day_start"] is None:
         state["day_start"] = now
     state["day_count"] += cost
@@ -189,6 +266,14 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
         if state.get(key):
             state[key]["used"] += cost
     return Decision(True)
+
+
+def note_release(state: dict, now: float, cfg: LimiterConfig) -> None:
+    """A granted call finished (its reply, if any, was observed): it is no longer in flight."""
+    _roll(state, now, cfg)
+    inflight = state.get("inflight") or []
+    if inflight:
+        inflight.pop(0)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -201,11 +286,27 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return None
 
 
+def _merge_ext(old: dict | None, new: dict, unit: float) -> dict:
+    """Within one Zoho window the remainder only falls: if a reply read now is older than the one
+    read before (replies of concurrent calls arrive out of order), keep the smaller remainder.
+    A reset time that moved by more than a header tick means a new window: take the new view."""
+    if old is None or abs(old["reset_at"] - new["reset_at"]) > 1.5 * unit:
+        return new
+    if old["remaining"] - old["used"] <= new["remaining"] - new["used"]:
+        return old
+    return new
+
+
 def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: LimiterConfig) -> None:
-    """Record what Zoho says is left. Its seconds are scaled like our windows."""
+    """Record what Zoho says is left. Its seconds are scaled like our windows.
+
+    The reply belongs to one of the calls still in flight; the others may reach Zoho after it
+    answered, so they are counted as already spent from the reported remainder (conservative:
+    the next reply corrects it)."""
     _roll(state, now, cfg)
     minute_unit = cfg.window_seconds / 60.0
     day_unit = cfg.day_seconds / 86_400.0
+    in_flight_others = max(0, len(state.get("inflight") or []) - 1)
     limit = _int_header(headers, "X-Rate-Limit-Limit")
     remaining = _int_header(headers, "X-Rate-Limit-Remaining")
     reset = _int_header(headers, "X-Rate-Limit-Reset")
@@ -218,10 +319,14 @@ def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: Limi
         day_limit = _int_header(headers, "X-Rate-Limit-Day-Limit")
         day_reset = _int_header(headers, "X-Rate-Limit-Day-Reset")
     if remaining is not None and reset is not None:
-        state["ext_min"] = {"remaining": remaining, "used": 0, "reset_at": now + max(reset, 0) * minute_unit}
+        new = {"remaining": remaining, "used": in_flight_others, "reset_at": now + max(reset, 0) * minute_unit}
+        state["ext_min"] = _merge_ext(state.get("ext_min"), new, minute_unit)
     if day_remaining is not None and day_reset is not None:
-        state["ext_day"] = {"remaining": day_remaining, "used": 0, "limit": day_limit,
-                            "reset_at": now + max(day_reset, 0) * day_unit}
+        new = {"remaining": day_remaining, "used": in_flight_others, "limit": day_limit,
+               "reset_at": now + max(day_reset, 0) * day_unit}
+        merged = _merge_ext(state.get("ext_day"), new, day_unit)
+        merged["limit"] = day_limit
+        state["ext_day"] = merged
 
 
 def status_of(state: dict, now: float, cfg: LimiterConfig) -> BudgetStatus:
@@ -250,12 +355,19 @@ class _BlockingLimiter:
     def _transact(self, org_id: str, fn: Callable[[dict, float], Any]) -> Any:  # pragma: no cover
         raise NotImplementedError
 
+    def try_acquire(self, org_id: str, priority: str = "pull", cost: int = 1) -> Decision:
+        """One decision without sleeping: granted (the calls are counted; pair with ``release``),
+        or how long to wait, or when the day's budget for ``priority`` comes back. For callers
+        that schedule instead of blocking, and for simulations on a fake clock. Takes no
+        concurrency slot."""
+        self.cfg.reserve(priority)  # validate early
+        return self._transact(org_id, lambda s, now: decide(s, now, priority, cost, self.cfg))
+
     def acquire(self, org_id: str, priority: str = "pull", cost: int = 1) -> None:
         """Block until ``cost`` calls may be made for ``org_id``; raise :class:`BudgetExhausted`
         if the day's budget left for ``priority`` cannot cover them."""
-        self.cfg.reserve(priority)  # validate early
         while True:
-            decision: Decision = self._transact(org_id, lambda s, now: decide(s, now, priority, cost, self.cfg))
+            decision = self.try_acquire(org_id, priority, cost)
             if decision.granted:
                 self._after_grant(org_id)
                 return
@@ -267,7 +379,8 @@ class _BlockingLimiter:
         pass
 
     def release(self, org_id: str) -> None:
-        pass
+        """The call granted last finished (after ``observe`` of its reply)."""
+        self._transact(org_id, lambda s, now: note_release(s, now, self.cfg))
 
     def observe(self, org_id: str, headers: Mapping[str, str]) -> None:
         self._transact(org_id, lambda s, now: apply_headers(s, now, headers, self.cfg))
@@ -287,9 +400,11 @@ class MemoryRateLimiter(_BlockingLimiter):
 
     def __init__(self, per_minute: int = 100, window_seconds: float = 60.0, daily_limit: int = 10_000,
                  day_seconds: float = 86_400.0, reserves: Mapping[str, Reserve] | None = None, *,
-                 guard_fraction: float = 0.02, max_concurrency: int | None = None,
+                 guard_fraction: float = 0.02, burst: int | None = DEFAULT_BURST,
+                 max_concurrency: int | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves)
+        self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves,
+                                 burst)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -317,6 +432,7 @@ class MemoryRateLimiter(_BlockingLimiter):
             sem.acquire()
 
     def release(self, org_id: str) -> None:
+        super().release(org_id)
         sem = self._semaphore(org_id)
         if sem is not None:
             try:
@@ -328,13 +444,16 @@ class MemoryRateLimiter(_BlockingLimiter):
 class RedisRateLimiter(_BlockingLimiter):
     """Shared by every worker: the state of each organisation is one Redis key (JSON),
     updated atomically with WATCH/MULTI. Concurrency capping is not done here (a crashed
-    worker would leak its slot); Zoho's concurrency 429 is refused-before-applied and retried."""
+    worker would leak its slot); Zoho's concurrency 429 is refused-before-applied and retried.
+    In-flight marks (for reading Zoho's headers) expire after a window, so a crash leaks none."""
 
     def __init__(self, redis: Any, *, key_prefix: str = "ledgersync:rl", per_minute: int = 100,
                  window_seconds: float = 60.0, daily_limit: int = 10_000, day_seconds: float = 86_400.0,
                  reserves: Mapping[str, Reserve] | None = None, guard_fraction: float = 0.02,
+                 burst: int | None = DEFAULT_BURST,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves)
+        self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves,
+                                 burst)
         self._redis = redis
         self._prefix = key_prefix
         self._clock = clock
