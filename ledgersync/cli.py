@@ -201,6 +201,7 @@ def run(
     sandbox_port: int = typer.Option(None, "--sandbox-port", help="Port of the embedded Zoho Books sandbox (default 8900)."),
     persist: str | None = typer.Option(None, help="SQLite file for the sandbox's data (default: var/sandbox.db, next to the database)."),
     no_persist: bool = typer.Option(False, "--no-persist", help="Keep the sandbox in memory only (it forgets everything on stop)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Log every Zoho API call (one line each)."),
 ) -> None:
     """Migrate, seed the demo, start the sandbox, the dashboard and the scheduler (one process)."""
     from ledgersync.services.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_partner
@@ -209,6 +210,8 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is already logged by the client
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not verbose:  # one line per Zoho call buries the URL and login printed below; the Sync log page has it all
+        logging.getLogger("ledgersync.zoho.client").setLevel(logging.WARNING)
     settings = get_settings()
     if sandbox_port is not None:
         settings.zoho_sandbox_port = sandbox_port
