@@ -148,3 +148,21 @@ def test_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path, monkeypatc
     assert f"Port {port} for the dashboard is already in use" in result.output
     assert "--sandbox-port" in result.output
     assert "Traceback" not in result.output
+
+
+def test_stop_within_gives_up_on_a_stuck_scheduler() -> None:
+    import threading
+
+    release = threading.Event()
+
+    class Stuck:
+        def stop(self) -> None:
+            release.wait(5)
+
+    class Quick:
+        def stop(self) -> None:
+            pass
+
+    assert cli.stop_within(Quick(), 1.0) is True
+    assert cli.stop_within(Stuck(), 0.05) is False
+    release.set()
