@@ -105,8 +105,9 @@ def run_campaign(container: Any, app: Any, *, faults: int, seed: int, max_rounds
     w = build_world(container, app)
     org_id = w.org.organization_id
     clock = FakeClock()
-    cfg = PushConfig(lease_seconds=30, backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0, now=clock.now,
-                     rng=random.Random(seed))
+    # write_timeout_s = lease: writes here are synchronous and the clock only moves between drains.
+    cfg = PushConfig(lease_seconds=30, write_timeout_s=30, backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0,
+                     now=clock.now, rng=random.Random(seed))
     w.guard.faults.set_plan(org_id, sandbox_fault_plan(seed))
     extra: Counter[str] = Counter()  # faults the campaign provokes itself (revocations, expiries)
     ttl = float(w.sandbox.config.access_token_ttl)

@@ -289,7 +289,7 @@ def test_crash_after_write_then_payment_fails_is_still_undone_in_zoho(container,
     from datetime import timedelta
 
     later = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0,  # the crashed lease expired
-                       now=lambda: FAST.now() + timedelta(seconds=600))
+                       now=lambda: FAST.now() + timedelta(seconds=FAST.write_timeout_s + 60))
     drain_outbox(container, w.connection_id, cfg=later)
     assert intent(w, f"ls:pay:{pid}").state == "done"
     assert intent(w, f"ls:rev:{pid}").state == "done"

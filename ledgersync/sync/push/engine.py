@@ -10,6 +10,8 @@ every drain) → build the plan (pure rules, fresh Zoho balances) → for each w
    write;
 2. persist the step as `uncertain` (and the intent as `uncertain`) and COMMIT — before the
    write leaves the process, so a crash after Zoho applied it is always followed by a look-up;
+   the same commit extends the lease to `PushConfig.write_timeout_s`, so no other worker looks
+   up (and re-sends) while this write could still land;
 3. write; 4. commit the step's Zoho id.
 
 When every step is recorded, the mapping (`external_refs`), the Zoho id and `done` commit in one
@@ -108,7 +110,17 @@ def utcnow() -> datetime:
 
 @dataclass
 class PushConfig:
+    """Engine timing. `now` is the clock of every lease and schedule decision (tests move it).
+
+    `lease_seconds` is how long a claimed intent is ours between steps. While a Zoho WRITE is on
+    its way the lease is extended to `write_timeout_s`: the longest one connector call can take
+    (5 attempts x (limiter wait <= 60 s + HTTP timeout 30 s) + backoff <= 600 s). Another worker
+    may only take an uncertain step over (look Zoho up, then re-send) once that write can no
+    longer land, otherwise a slow first POST and the second worker's POST both arrive: a duplicate.
+    """
+
     lease_seconds: float = 120.0
+    write_timeout_s: float = 600.0
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     defer_s: float = 2.0
@@ -161,9 +173,15 @@ def claim(container: Any, intent_id: str, worker: str, cfg: PushConfig, *, inclu
         return res.rowcount == 1
 
 
-def _held(session: Session, intent_id: str, worker: str) -> PushIntent:
-    """Re-read our intent; raise if the lease was lost (another worker may be on it)."""
-    intent = session.get(PushIntent, intent_id, populate_existing=True)
+def _held(session: Session, intent_id: str, worker: str, *, lock: bool = False) -> PushIntent:
+    """Re-read our intent; raise if the lease was lost (another worker may be on it).
+
+    `lock=True` (every transaction that writes the intent) reads it `FOR UPDATE`: on PostgreSQL
+    (READ COMMITTED) a plain read could see our lease, let another worker's claim commit, and
+    then overwrite that worker's state with ours; the row lock makes the ownership check and
+    the write one atomic step (SQLite serialises writers anyway).
+    """
+    intent = session.get(PushIntent, intent_id, populate_existing=True, with_for_update=lock or None)
     if intent is None or intent.lease_owner != worker:
         raise LeaseLost(intent_id)
     return intent
@@ -274,7 +292,7 @@ def _needs_refresh(session: Session, facts: rules.PaymentFacts, apps: tuple[rule
     return tuple(out)
 
 
-def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent) -> Plan:
+def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent, cfg: PushConfig) -> Plan:
     acc = _accounts(conn)
     steps = (intent.detail or {}).get("steps", {})
     if intent.kind in (outbox.KIND_PAYMENT, outbox.KIND_STANDALONE):
@@ -324,7 +342,7 @@ def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent) 
             pi_steps = (pi.detail or {}).get("steps", {})
             started = any(s.get("state") in ("uncertain", "done") for s in pi_steps.values())
             if not started and pi.state in ("pending", "waiting", "failed"):
-                now = utcnow()
+                now = cfg.now()  # the engine's clock, like every lease check (was the wall clock)
                 res = session.execute(
                     update(PushIntent)
                     .where(PushIntent.id == pi.id, PushIntent.state.in_(("pending", "waiting", "failed")),
@@ -389,7 +407,7 @@ def process_intent(
     try:
         with container.uow() as uow:
             s = uow.session
-            intent = _held(s, intent_id, worker)
+            intent = _held(s, intent_id, worker, lock=True)
             key = intent.key
             hooks.at("claimed", key)
             conn = s.get(Connection, intent.connection_id) if intent.connection_id else outbox.find_connection(s, intent.partner_id)
@@ -407,7 +425,7 @@ def process_intent(
             intent = _held(s, intent_id, worker)
             conn = s.get(Connection, intent.connection_id)
             assert conn is not None
-            plan = _plan(s, books, conn, intent)
+            plan = _plan(s, books, conn, intent, cfg)
             if plan.cancel_reason:
                 intent.state, intent.last_error, intent.done_at = "cancelled", plan.cancel_reason, cfg.now()
                 _release(s, intent)
@@ -506,11 +524,13 @@ def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWri
             return
     hooks.at("before_mark_uncertain", key)
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker)
+        intent = _held(uow.session, intent_id, worker, lock=True)
+        now = cfg.now()
         _set_step(intent, write.step, state="uncertain", op=write.op, reference=write.reference_number,
-                  amount=str(write.payload.get("amount", "")))
+                  amount=str(write.payload.get("amount", "")), sent_at=now.isoformat())
         intent.state = "uncertain"
-        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)
+        # Nobody may take this intent over while the write can still land (see PushConfig).
+        intent.lease_until = now + timedelta(seconds=max(cfg.lease_seconds, cfg.write_timeout_s))
         uow.commit()
     hooks.at("before_write", key)
     zid = perform(books, write)
@@ -522,8 +542,9 @@ def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWri
 def _record_step(container: Any, intent_id: str, write: rules.ZohoWrite, zoho_id: str | None,
                  worker: str, cfg: PushConfig, *, adopted: bool = False) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker)
+        intent = _held(uow.session, intent_id, worker, lock=True)
         _set_step(intent, write.step, state="done", zoho_id=zoho_id, adopted=adopted)
+        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)  # the write is over
         if write.step == "payment":
             _set_detail(intent, payment_amount=str(write.payload.get("amount")))
         if write.step == "deposit":
@@ -544,7 +565,7 @@ def _finish(container: Any, intent_id: str, plan: Plan, *, worker: str, cfg: Pus
     """Zoho id + mapping + `done` in one transaction."""
     with container.uow() as uow:
         s = uow.session
-        intent = _held(s, intent_id, worker)
+        intent = _held(s, intent_id, worker, lock=True)
         steps = (intent.detail or {}).get("steps", {})
         main = next((v.get("zoho_id") for v in steps.values() if v.get("zoho_id")), None)
         intent.zoho_id = main
@@ -580,7 +601,7 @@ def _park(container: Any, intent_id: str, worker: str, state: str | None, reason
     `state=None` keeps `uncertain` (a look-up is still owed) and turns anything else to `pending`.
     """
     with container.uow() as uow:
-        intent = uow.session.get(PushIntent, intent_id, populate_existing=True)
+        intent = uow.session.get(PushIntent, intent_id, populate_existing=True, with_for_update=True)
         if intent is None or intent.lease_owner != worker:
             return
         steps = (intent.detail or {}).get("steps", {})
@@ -599,7 +620,7 @@ def _park(container: Any, intent_id: str, worker: str, state: str | None, reason
 def _fail(container: Any, intent_id: str, worker: str, reason: str) -> None:
     with container.uow() as uow:
         s = uow.session
-        intent = s.get(PushIntent, intent_id, populate_existing=True)
+        intent = s.get(PushIntent, intent_id, populate_existing=True, with_for_update=True)
         if intent is None or intent.lease_owner != worker:
             return
         intent.state = "failed"

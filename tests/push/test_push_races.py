@@ -1,0 +1,100 @@
+"""Interleavings of two workers on one intent, injected deterministically with the engine's hooks
+(no sleeps): a second drain runs INSIDE the first worker's hook at the exact point under test,
+on an engine clock the test moves by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+from typing import Any
+
+from sqlalchemy import select
+
+from ledgersync.services import payments as pay_svc
+from ledgersync.store import orm
+from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
+from tests.push.world import World, build_world
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+def _cfg(clock: ManualClock) -> PushConfig:
+    return PushConfig(lease_seconds=120, backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0, now=clock.now)
+
+
+def _pay(w: World, amount: str) -> str:
+    inv = w.zoho_invoice(amount)
+    p = pay_svc.pay_invoices(w.container, w.partner_id, allocations=[pay_svc.AllocationInput(inv, D(amount))])
+    pay_svc.settle(w.container, w.partner_id, p.id, "succeeded")
+    return p.id
+
+
+def _zoho_payments(w: World, pid: str) -> list[Any]:
+    return [p for p in w.org.payments.values() if p.reference_number == f"ls:pay:{pid}"]
+
+
+def _intent(w: World, pid: str) -> orm.PushIntent:
+    with w.container.uow() as uow:
+        row = uow.session.scalars(select(orm.PushIntent).where(orm.PushIntent.key == f"ls:pay:{pid}")).one()
+        uow.session.expunge(row)
+        return row
+
+
+def test_write_slower_than_the_lease_is_not_sent_twice_by_a_second_worker(container, sandbox_app) -> None:
+    """Regression: worker A marked the step uncertain and its POST is still in flight (a 429 storm,
+    a slow Zoho) when a lease of `lease_seconds` would have expired. Worker B must not take the
+    intent over, look Zoho up (nothing there yet) and post again: the write's lease covers the
+    longest a write can be in flight (`PushConfig.write_timeout_s`), not just `lease_seconds`."""
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "42.00")
+    clock = ManualClock()
+    cfg = _cfg(clock)
+    seen: dict[str, Any] = {}
+
+    class SlowWrite(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "before_write" and "b" not in seen:
+                clock.advance(cfg.lease_seconds + 1)  # A's request is still on its way to Zoho
+                seen["b"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+
+    a = drain_outbox(container, w.connection_id, cfg=cfg, hooks=SlowWrite(), worker_id="worker-a")
+    assert seen["b"].done == 0  # B left the intent to A
+    assert a.done == 1
+    assert len(_zoho_payments(w, pid)) == 1
+    assert _intent(w, pid).state == "done"
+
+
+def test_crash_during_a_write_is_recovered_once_the_write_can_no_longer_land(container, sandbox_app) -> None:
+    """The other side of the same rule: a worker that died with its write in flight holds the
+    intent until `write_timeout_s` has passed; then the next drain looks Zoho up and adopts."""
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "17.50")
+    clock = ManualClock()
+    cfg = _cfg(clock)
+
+    class CrashAfterWrite(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "after_write":
+                raise SimulatedCrash(point)
+
+    try:
+        drain_outbox(container, w.connection_id, cfg=cfg, hooks=CrashAfterWrite())
+    except SimulatedCrash:
+        pass
+    assert len(_zoho_payments(w, pid)) == 1 and _intent(w, pid).state == "uncertain"
+    clock.advance(cfg.lease_seconds + 1)
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 0  # the write may still land
+    clock.advance(cfg.write_timeout_s)
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 1
+    it = _intent(w, pid)
+    assert it.state == "done" and it.detail["steps"]["payment"]["adopted"] is True
+    assert len(_zoho_payments(w, pid)) == 1
