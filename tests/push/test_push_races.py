@@ -98,3 +98,55 @@ def test_crash_during_a_write_is_recovered_once_the_write_can_no_longer_land(con
     it = _intent(w, pid)
     assert it.state == "done" and it.detail["steps"]["payment"]["adopted"] is True
     assert len(_zoho_payments(w, pid)) == 1
+
+
+class _FailingRefresh:
+    """The product's client, except that the Nth read of an invoice answers 500 (after retries)."""
+
+    def __init__(self, books: Any, fail_on: int) -> None:
+        self.books, self.fail_on, self.invoice_reads = books, fail_on, 0
+        self.calls_made = 0
+
+    def get(self, path: str, params: Any = None, *, priority: str = "pull") -> dict:
+        from ledgersync.zoho.errors import ZohoServerError
+
+        if path.startswith("/invoices/"):
+            self.invoice_reads += 1
+            if self.invoice_reads == self.fail_on:
+                raise ZohoServerError(500, None, "injected: refresh read failed")
+        return self.books.get(path, params, priority=priority)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.books, name)
+
+
+def test_a_failed_invoice_refresh_keeps_the_push_open_until_the_platform_shows_zoho(container, sandbox_app) -> None:
+    """Regression (PostgreSQL campaign, seed 103: platform 6.06 vs Zoho 40.37): the refresh used to
+    run after `done`, best effort. A reversal could then write to the invoice while that refresh
+    held an older read, and if the reversal's own refresh failed the older read stayed. Now the
+    refresh belongs to the push: a failed read retries the intent and nothing depending on it
+    (the reversal) starts before the platform shows Zoho's result."""
+    from ledgersync.sync.books_factory import books_for
+    from zohobooks_sandbox.faults import FaultKind, FaultRule
+
+    w = build_world(container, sandbox_app)
+    inv = w.zoho_invoice("40.37")
+    p = pay_svc.pay_invoices(container, w.partner_id, method="ach",
+                             allocations=[pay_svc.AllocationInput(inv, D("34.31"))])
+    pay_svc.settle(container, w.partner_id, p.id, "succeeded")
+    clock = ManualClock()
+    cfg = _cfg(clock)
+    w.guard.faults.add_script(w.org.organization_id, [
+        FaultRule(kind=FaultKind.DROP_AFTER_WRITE, ops=["customerpayments.create"])])
+    drain_outbox(container, w.connection_id, cfg=cfg)  # applied in Zoho, answer lost: uncertain
+    books = _FailingRefresh(books_for(container, w.connection_id), fail_on=2)  # 1 = plan, 2 = refresh
+    r = drain_outbox(container, w.connection_id, cfg=cfg, books=books)
+    assert r.done == 0 and r.retried == 1
+    assert _intent(w, p.id).state == "pending" and len(_zoho_payments(w, p.id)) == 1
+    pay_svc.settle(container, w.partner_id, p.id, "failed", reason="R01")  # ACH return
+    clock.advance(cfg.lease_seconds + 1)
+    drain_outbox(container, w.connection_id, cfg=cfg)
+    assert _intent(w, p.id).state == "done"
+    assert not _zoho_payments(w, p.id) and w.zinv(inv)["balance"] == D("40.37")
+    with container.uow() as uow:
+        assert uow.session.get(orm.Invoice, inv).outstanding == D("40.37")

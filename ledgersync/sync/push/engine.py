@@ -14,10 +14,12 @@ every drain) → build the plan (pure rules, fresh Zoho balances) → for each w
    up (and re-sends) while this write could still land;
 3. write; 4. commit the step's Zoho id.
 
-When every step is recorded, the mapping (`external_refs`), the Zoho id and `done` commit in one
-transaction; then the affected invoices are refreshed from Zoho so the platform shows Zoho's
-result. Transient failures (429, 5xx, transport, budget) back off; permanent refusals become
-`failed` with Zoho's message and wait for a manual Retry.
+When every step is recorded, the affected invoices are refreshed from Zoho (so the platform
+shows Zoho's result; a failed read retries the intent: it is part of the push), then the
+mapping (`external_refs`), the Zoho id and `done` commit in one transaction. Only then may a
+dependent intent (a reversal) write to the same invoice. Transient failures (429, 5xx,
+transport, budget) back off; permanent refusals become `failed` with Zoho's message and wait
+for a manual Retry.
 
 Crash points: `Hooks.at(point, intent_key)` is called at every named step; the fault campaign
 raises `SimulatedCrash` from it to prove a crash anywhere leaves nothing lost or doubled.
@@ -440,11 +442,14 @@ def process_intent(
         for write in plan.writes:
             _run_step(container, books, intent_id, write, worker=worker, cfg=cfg, hooks=hooks)
         hooks.at("before_done", key)
+        # The refresh is part of the push (before `done`, retried like a step): done first and
+        # refresh "best effort" after lost the platform's balance when a concurrent worker's
+        # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
+        _refresh_invoices(container, books, plan.refresh_invoices, cfg)
         _finish(container, intent_id, plan, worker=worker, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
         result.messages.append(f"{key}: " + "; ".join(describe_write(w) for w in plan.writes))
-        _refresh_invoices(container, books, plan.refresh_invoices, cfg)
         return "done"
     except Waiting as w:
         _park(container, intent_id, worker, "waiting", str(w), cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
@@ -634,7 +639,13 @@ def _fail(container: Any, intent_id: str, worker: str, reason: str) -> None:
 
 
 def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...], cfg: PushConfig) -> None:
-    """Make the platform's invoices show Zoho's balance and status after our write (best effort).
+    """Make the platform's invoices show Zoho's balance and status after our write.
+
+    Runs after every write of the intent and BEFORE it is `done`: a Zoho error here propagates
+    and the intent is retried (its steps are recorded, so only the reads are repeated). Done
+    first would let a dependent intent (the reversal of this payment) write to Zoho while this
+    refresh still holds an older read; if the dependent's own refresh then failed, the older
+    read stayed on the platform. An invoice deleted in Zoho is left to the pull.
 
     The read happens while this transaction holds the mapping row's write lock (a no-op UPDATE:
     row lock on PostgreSQL, the database write lock on SQLite), so two workers refreshing the
@@ -653,8 +664,8 @@ def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...], c
                       .execution_options(synchronize_session=False))
             try:
                 zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
-            except ZohoError:
-                return  # the next pull brings it
+            except ZohoNotFound:
+                continue  # deleted in Zoho: the pull archives it
             inv = s.get(Invoice, ref.local_id)
             if inv is None:
                 continue
