@@ -294,3 +294,27 @@ def test_crash_after_write_then_payment_fails_is_still_undone_in_zoho(container,
     assert intent(w, f"ls:pay:{pid}").state == "done"
     assert intent(w, f"ls:rev:{pid}").state == "done"
     assert not payments_with_ref(w, f"ls:pay:{pid}") and w.zinv(a)["balance"] == D("64.00")
+
+
+def test_payment_failing_after_its_payout_but_before_its_push_still_balances(container, sandbox_app) -> None:
+    """An ACH return can arrive after the payment was paid out but before its push ran: the
+    payout's transfer moves the payment's money out of Undeposited Funds, so the payment must
+    still be recorded (then refunded) or Undeposited Funds ends short by its amount."""
+    w = build_world(container, sandbox_app)
+    a = w.zoho_invoice("100.00")
+    pid = pay(w, (a, "100.00"), method="ach")
+    po = payout_svc.create_payout(container, w.partner_id)
+    pay_svc.settle(container, w.partner_id, pid, "failed", reason="R01")
+    drain(w)
+    drain(w)
+    conn = w.connection()
+    uf, bank, fees = (w.account(conn.undeposited_account_id), w.account(conn.bank_account_id),
+                      w.account(conn.fees_account_id))
+    assert uf.debit_balance == D("0.00")
+    (zp,) = w.org.payments.values()
+    assert zp.invoices == [] and zp.refunded_amount == D("100.00")
+    assert zinv(w, a)["balance"] == D("100.00")
+    assert bank.debit_balance == po.net - D("100.00") and fees.debit_balance == po.fees
+    assert intent(w, f"ls:pay:{pid}").state == "done" and intent(w, f"ls:rev:{pid}").state == "done"
+    with container.uow() as uow:
+        assert uow.session.get(orm.Invoice, a).outstanding == D("100.00")

@@ -306,6 +306,10 @@ def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent, 
                 # A write happened or may have (e.g. a crash after recording it, before `done`):
                 # finish the push so the reversal, which waits for it, undoes it in Zoho.
                 pass
+            elif payment.payout_id is not None:
+                # Paid out before it failed: the payout's transfer moves this money out of
+                # Undeposited Funds, so it must be recorded there first; the reversal refunds it.
+                pass
             else:
                 return Plan((), cancel_reason=f"payment is {payment.status}; nothing to push")
         facts = _payment_facts(session, books, conn, payment, intent.key)
@@ -343,7 +347,7 @@ def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent, 
         if pi.state != "done":
             pi_steps = (pi.detail or {}).get("steps", {})
             started = any(s.get("state") in ("uncertain", "done") for s in pi_steps.values())
-            if not started and pi.state in ("pending", "waiting", "failed"):
+            if not started and payment.payout_id is None and pi.state in ("pending", "waiting", "failed"):
                 now = cfg.now()  # the engine's clock, like every lease check (was the wall clock)
                 res = session.execute(
                     update(PushIntent)
