@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.pull.conftest import connection_id, zoho  # noqa: F401  (fixtures reused)
+from tests.services import redis_or_skip
 
 REDIS_URL = os.environ.get("LEDGERSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -20,21 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "celery: needs a real Redis broker and a Celery worker")
 
 
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
-
-
 @pytest.fixture
 def celery_worker(container) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    if not _redis_up():
-        if os.environ.get("LEDGERSYNC_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL} (LEDGERSYNC_REQUIRE_SERVICES is set)")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    redis_or_skip(REDIS_URL)
     from celery.contrib.testing.worker import start_worker
 
     from ledgersync.workers import tasks

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ import pytest
 from ledgersync.zoho.ratelimit import DEFAULT_RESERVES, MemoryRateLimiter, RedisRateLimiter, reserves_for
 from zohobooks_sandbox.limits import OrgLimits
 from zohobooks_sandbox.limits import RateLimiter as ZohoLimits
+from tests.services import redis_or_skip
 
 ORG = "700000123"
 CALL_LATENCY_S = 0.05  # an in-process sandbox answers fast: the backfill can burst hard
@@ -36,17 +36,6 @@ class FakeClock:
         return self.now
 
 
-def _redis():
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except Exception:
-        if os.environ.get("LEDGERSYNC_REQUIRE_SERVICES"):
-            raise
-        pytest.skip("Redis at 127.0.0.1:6379 unreachable")
-    return client
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.celery)])
@@ -54,7 +43,7 @@ def make_limiter(request):
     def build(clock: FakeClock, **kw):
         if request.param == "memory":
             return MemoryRateLimiter(clock=clock, sleep=_no_sleep, **kw)
-        return RedisRateLimiter(_redis(), key_prefix=f"test:lat:{uuid.uuid4().hex}", clock=clock, sleep=_no_sleep,
+        return RedisRateLimiter(redis_or_skip(), key_prefix=f"test:lat:{uuid.uuid4().hex}", clock=clock, sleep=_no_sleep,
                                 **kw)
     return build
 

@@ -3,12 +3,13 @@
 The same scenarios run on the in-memory backend and on the Redis backend (real Redis at
 127.0.0.1:6379; skipped only when it is unreachable and LEDGERSYNC_REQUIRE_SERVICES is unset).
 """
-import os
 import uuid
 
 import pytest
 
 from ledgersync.zoho import BudgetExhausted, MemoryRateLimiter, RedisRateLimiter, Reserve
+
+from tests.services import redis_or_skip
 
 from .conftest import FakeClock
 
@@ -16,16 +17,7 @@ RESERVES = {"push": Reserve(0, 0.0), "pull": Reserve(2, 0.1), "backfill": Reserv
 
 
 def _redis_client():
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except Exception:
-        if os.environ.get("LEDGERSYNC_REQUIRE_SERVICES"):
-            raise
-        pytest.skip("Redis at 127.0.0.1:6379 unreachable")
-    return client
+    return redis_or_skip()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.celery)])
