@@ -145,11 +145,17 @@ def _enqueue(
     return intent
 
 
+def _require(session: Session, model: type[Any], ident: str) -> Any:
+    """The row, or LookupError: an intent is never enqueued for a subject that does not exist."""
+    row = session.get(model, ident)
+    if row is None:
+        raise LookupError(f"{model.__name__.lower()} {ident} not found")
+    return row
+
+
 def enqueue_payment_push(session: Session, payment_id: str) -> PushIntent:
     """Record that a succeeded payment must reach Zoho (customer payment or stand-alone deposit)."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise LookupError(f"payment {payment_id} not found")
+    payment = _require(session, Payment, payment_id)
     return _enqueue(
         session,
         key=payment_key(payment_id),
@@ -161,9 +167,7 @@ def enqueue_payment_push(session: Session, payment_id: str) -> PushIntent:
 
 def enqueue_payment_reversal(session: Session, payment_id: str) -> PushIntent:
     """Record that a failed payment must be undone in Zoho (if it was ever pushed)."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise LookupError(f"payment {payment_id} not found")
+    payment = _require(session, Payment, payment_id)
     return _enqueue(
         session,
         key=reversal_key(payment_id),
@@ -175,9 +179,7 @@ def enqueue_payment_reversal(session: Session, payment_id: str) -> PushIntent:
 
 def enqueue_payout_push(session: Session, payout_id: str) -> PushIntent:
     """Record that a payout must become its Zoho deposit entries (transfer of net + fees)."""
-    payout = session.get(Payout, payout_id)
-    if payout is None:
-        raise LookupError(f"payout {payout_id} not found")
+    payout = _require(session, Payout, payout_id)
     return _enqueue(
         session,
         key=payout_key(payout_id),
