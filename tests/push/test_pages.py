@@ -153,3 +153,33 @@ def test_reconciliation_page(web: TestClient, world: World) -> None:
     page = web.get("/reconciliation", params=rng).text
     assert "Both sides agree" in page
     assert "valid date range" in web.get("/reconciliation", params={"from": "2026-02-01", "to": "2026-01-01"}).text
+
+
+def test_reconciliation_filters_sort_and_csv_export(web: TestClient, world: World) -> None:
+    """Issue 14: differences first, "differences only", kind and customer filters, CSV of the same rows."""
+    import csv
+    import io
+
+    from ledgersync.sync.pull.records import sync_record
+
+    rng = {"from": "2026-01-01", "to": (date.today() + timedelta(days=1)).isoformat()}
+    ok_inv, gone, unpushed = world.zoho_invoice("10.00"), world.zoho_invoice("20.00"), world.zoho_invoice("30.00")
+    world.zoho("DELETE", f"/invoices/{world.zoho_id('invoice', gone)}")
+    sync_record(world.container, world.connection_id, "invoice", world.zoho_id("invoice", gone) or "")
+    web.post("/payments/pay", data={"invoice_id": unpushed})  # settled, not pushed: real differences
+    page = web.get("/reconciliation", params=rng).text
+    states = re.findall(r'data-state="(\w+)"', page)
+    assert states and states == sorted(states, key=["difference", "explained", "ok"].index), states
+    assert "deleted in Zoho Books; archived on the platform" in page
+    only = web.get("/reconciliation", params={**rng, "show": "differences"}).text
+    assert set(re.findall(r'data-state="(\w+)"', only)) == {"difference"}
+    kinds = web.get("/reconciliation", params={**rng, "kind": "payments"}).text
+    assert set(re.findall(r'data-kind="(\w+)"', kinds)) == {"payments"}
+    nobody = web.get("/reconciliation", params={**rng, "customer": "no such customer"}).text
+    assert "No lines match these filters." in nobody
+    r = web.get("/reconciliation.csv", params={**rng, "show": "explained"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["state"] for row in rows] == ["explained"] and rows[0]["platform_id"] == gone
+    assert web.get("/reconciliation.csv").status_code == 400
+    del ok_inv

@@ -89,3 +89,60 @@ def test_cli_exit_code_and_table(container, sandbox_app, monkeypatch: pytest.Mon
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     assert "No differences" in result.output and pid[:8] in result.output
+
+
+# --------------------------------------------------------------------------- explained differences
+
+
+def test_an_invoice_deleted_in_zoho_and_archived_is_explained_not_flagged(container, sandbox_app,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: the deleted-and-archived invoice read "missing in Zoho" forever and the CLI exited 1."""
+    from ledgersync.sync.pull.records import sync_record
+
+    w = build_world(container, sandbox_app)
+    kept, gone = w.zoho_invoice("50.00"), w.zoho_invoice("75.00")
+    gone_zid = w.zoho_id("invoice", gone)
+    w.zoho("DELETE", f"/invoices/{gone_zid}")
+    planted = reconcile(container, w.connection_id, START, END)  # not pulled yet: a real difference
+    assert [(ln.local_id, ln.issues) for ln in planted.differences] == [(gone, ("missing in Zoho",))]
+    assert sync_record(container, w.connection_id, "invoice", gone_zid) == "archived"  # the pull's path
+    report = reconcile(container, w.connection_id, START, END)
+    assert report.differences == []
+    by_id = {ln.local_id: ln for ln in report.invoices}
+    assert by_id[gone].state == "explained" and "deleted in Zoho Books" in (by_id[gone].explanation or "")
+    assert by_id[kept].state == "ok" and by_id[kept].customer
+    _cli_exit(container, w, monkeypatch, expect=0, text="deleted in Zoho Books")
+
+
+def test_a_write_off_and_a_reversed_payment_are_explained(container, sandbox_app) -> None:
+    from ledgersync.sync.pull.records import sync_record
+
+    w = build_world(container, sandbox_app)
+    off, paid = w.zoho_invoice("40.00"), w.zoho_invoice("30.00")
+    failed = pay(w, (paid, "30.00"), method="ach")
+    drain(w)
+    pay_svc.settle(container, w.partner_id, failed, "failed", reason="R01")
+    drain(w)
+    w.zoho("POST", f"/invoices/{w.zoho_id('invoice', off)}/writeoff")
+    assert sync_record(container, w.connection_id, "invoice", w.zoho_id("invoice", off) or "") == "applied"
+    report = reconcile(container, w.connection_id, START, END)
+    assert report.differences == [], report.differences
+    states = {ln.local_id: (ln.state, ln.explanation or "") for ln in report.lines()}
+    assert states[off][0] == "explained" and "written off" in states[off][1]
+    assert states[failed][0] == "explained" and "reversed" in states[failed][1]
+
+
+def _cli_exit(container, w: World, monkeypatch: pytest.MonkeyPatch, *, expect: int, text: str) -> None:
+    import ledgersync.cli as cli
+    from rich.console import Console
+
+    from ledgersync.store import orm
+
+    with container.uow() as uow:
+        email = uow.session.query(orm.User).filter_by(partner_id=w.partner_id).one().email
+    monkeypatch.setattr(cli, "Container", lambda _settings: container)
+    monkeypatch.setattr(cli, "console", Console(width=250, soft_wrap=True))
+    result = CliRunner().invoke(cli.app, ["reconcile", "--partner-email", email, "--from", START.isoformat(),
+                                          "--to", END.isoformat()])
+    assert result.exit_code == expect, result.output
+    assert text in result.output and "explained" in result.output

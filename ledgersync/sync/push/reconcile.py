@@ -15,6 +15,11 @@ For one connection and a date range it compares
 Zoho is read through the product's connector (`books_for`, priority `pull`): list calls for the
 range (widened by a week so records dated a day off still match) plus one detail read per
 ledgersync payment (applications are not in Zoho's list rows). Money is compared exactly.
+
+A difference the integration expects is **explained**, not flagged: an invoice deleted in Zoho
+and archived on the platform, an invoice written off in Zoho, a payment pushed and then reversed
+(or never pushed) after it failed. Such a line carries an `explanation` and no `issues`, so
+`differences` (what an accountant must look at, and what makes the CLI exit 1) stays empty.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledgersync.store.orm import Connection, ExternalRef, Invoice, Payment, Payout
+from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, Payment, Payout, PushIntent
 from ledgersync.sync import outbox
 
 ZERO = Decimal("0.00")
 SLACK = timedelta(days=7)
 PRIORITY = "pull"
 OPEN_STATES = {"sent", "viewed", "unpaid", "overdue", "open"}
+DELETED_IN_ZOHO = "deleted in Zoho Books"
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,17 @@ class Line:
     platform_status: str | None = None
     zoho_status: str | None = None
     issues: tuple[str, ...] = ()
+    customer: str | None = None
+    explanation: str | None = None  # why an expected difference is not one
 
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    @property
+    def state(self) -> str:
+        """`difference` (unexplained), `explained` or `ok`."""
+        return "difference" if self.issues else "explained" if self.explanation else "ok"
 
 
 @dataclass
@@ -67,6 +80,13 @@ class ReconciliationReport:
     @property
     def differences(self) -> list[Line]:
         return [line for line in (*self.invoices, *self.payments, *self.deposits) if line.issues]
+
+    @property
+    def explained(self) -> list[Line]:
+        return [line for line in self.lines() if line.state == "explained"]
+
+    def lines(self) -> list[Line]:
+        return [*self.invoices, *self.payments, *self.deposits]
 
     @property
     def ok(self) -> bool:
@@ -130,10 +150,16 @@ def reconcile(container: Any, connection_id: str, start: date, end: date, *, boo
                                                    Payment.settled_at >= lo, Payment.settled_at < hi)).all()
         payouts = s.scalars(select(Payout).where(Payout.partner_id == conn.partner_id,
                                                  Payout.arrival_date >= start, Payout.arrival_date <= end)).all()
+        customer_ids = {i.customer_id for i in invoices} | {p.customer_id for p in payments}
+        names = {cid: name for cid, name in s.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids)))} if customer_ids else {}
+        reversed_ids = set(s.scalars(select(PushIntent.subject_id).where(
+            PushIntent.partner_id == conn.partner_id, PushIntent.kind == outbox.KIND_REVERSAL,
+            PushIntent.state == "done")))
         origin_of = {i.id: i.origin for i in s.scalars(select(Invoice).where(Invoice.id.in_(
             {a.invoice_id for p in payments for a in p.allocations})))} if payments else {}
-        _invoices(books, report, invoices, zoho_of_local, start, end)
-        _payments(books, report, payments, zoho_of_local, origin_of, start, end)
+        _invoices(books, report, invoices, zoho_of_local, names, start, end)
+        _payments(books, report, payments, zoho_of_local, origin_of, names, reversed_ids, start, end)
         _deposits(books, report, payouts, start, end)
     return report
 
@@ -152,7 +178,7 @@ def reconcile_partner(container: Any, partner_id: str, start: date, end: date) -
 
 
 def _invoices(books: Any, report: ReconciliationReport, invoices: Any, zoho_of_local: dict[str, str],
-              start: date, end: date) -> None:
+              names: dict[str, str], start: date, end: date) -> None:
     zoho = {str(r["invoice_id"]): r for r in _records(books, "/invoices", "invoices",
                                                        {"date_start": start.isoformat(), "date_end": end.isoformat()})}
     seen: set[str] = set()
@@ -166,27 +192,50 @@ def _invoices(books: Any, report: ReconciliationReport, invoices: Any, zoho_of_l
                 z = None
         if zid:
             seen.add(zid)
-        issues: list[str] = []
-        if z is None:
-            issues.append("missing in Zoho")
-        else:
-            if _dec(z.get("balance")) != inv.outstanding:
-                issues.append("balance differs")
-            if _status(z.get("status")) != _status(inv.status) and not (
-                    _status(inv.status) == "overdue" and _status(z.get("status")) == "open"):
-                issues.append("status differs")
+        issues, explanation = _invoice_verdict(inv, z)
         report.invoices.append(Line("invoices", inv.number, inv.id, zid, inv.outstanding,
                                     _dec(z.get("balance")) if z else None, inv.status,
-                                    str(z.get("status")) if z else None, tuple(issues)))
+                                    str(z.get("status")) if z else None, tuple(issues),
+                                    customer=names.get(inv.customer_id), explanation=explanation))
     for zid, z in zoho.items():
         if zid not in seen and _status(z.get("status")) not in ("draft", "void"):
             report.invoices.append(Line("invoices", str(z.get("invoice_number") or zid), None, zid, None,
                                         _dec(z.get("balance")), None, str(z.get("status")),
-                                        ("missing on the platform (not pulled yet)",)))
+                                        ("missing on the platform (not pulled yet)",),
+                                        customer=str(z.get("customer_name") or "") or None))
+
+
+def _invoice_verdict(inv: Any, z: dict[str, Any] | None) -> tuple[list[str], str | None]:
+    """(unexplained issues, explanation of an expected difference) for one platform invoice."""
+    if z is None:
+        if inv.archived:
+            reason = inv.archived_reason or "archived"
+            if reason == DELETED_IN_ZOHO:
+                return [], "deleted in Zoho Books; archived on the platform (not payable)"
+            return [], f"archived on the platform ({reason})"
+        return ["missing in Zoho"], None
+    issues: list[str] = []
+    if _dec(z.get("balance")) != inv.outstanding:
+        issues.append("balance differs")
+    written_off = _dec(z.get("write_off_amount"))
+    zoho_status = _status(z.get("status"))
+    platform = _status(inv.status)
+    if platform == "written_off" and zoho_status == "paid" and written_off > ZERO:
+        platform = "paid"
+    if zoho_status != platform and not (platform == "overdue" and zoho_status == "open"):
+        issues.append("status differs")
+    if issues:
+        return issues, None
+    if written_off > ZERO:
+        return [], f"written off in Zoho Books ({written_off})"
+    if inv.archived:
+        return [], f"archived on the platform ({inv.archived_reason or 'archived'}); Zoho still has it"
+    return [], None
 
 
 def _payments(books: Any, report: ReconciliationReport, payments: Any, zoho_of_local: dict[str, str],
-              origin_of: dict[str, str], start: date, end: date) -> None:
+              origin_of: dict[str, str], names: dict[str, str], reversed_ids: set[str],
+              start: date, end: date) -> None:
     window = _window(start, end)
     zpays: dict[str, list[dict[str, Any]]] = {}
     for r in _records(books, "/customerpayments", "customerpayments", window):
@@ -261,12 +310,25 @@ def _payments(books: Any, report: ReconciliationReport, payments: Any, zoho_of_l
             else:
                 zoho_status = "deleted"
         report.payments.append(Line("payments", f"{p.method} {p.id[:8]}", p.id, zid, p.amount, zoho_amount,
-                                    p.status, zoho_status, tuple(issues)))
+                                    p.status, zoho_status, tuple(issues), customer=names.get(p.customer_id),
+                                    explanation=None if issues else _payment_explanation(p.status, zoho_status,
+                                                                                     p.id in reversed_ids)))
     for ref, rows in zpays.items():
         if ref not in known and any(_in_range(r.get("date"), start, end) for r in rows):
             r = rows[0]
             report.payments.append(Line("payments", ref, None, str(r.get("payment_id")), None, _dec(r.get("amount")),
                                         None, "applied", ("missing on the platform",)))
+
+
+def _payment_explanation(status: str, zoho_status: str | None, reversal_done: bool) -> str | None:
+    """A failed payment differs from Zoho on purpose: what happened to what was pushed."""
+    if status != "failed":
+        return None
+    if zoho_status == "reversed":
+        return "pushed, then reversed in Zoho Books after the payment failed (un-applied and refunded)"
+    if reversal_done:
+        return "pushed, then reversed in Zoho Books after the payment failed (deleted there)"
+    return "failed before it was pushed; nothing of it is in Zoho Books"
 
 
 def _deposits(books: Any, report: ReconciliationReport, payouts: Any, start: date, end: date) -> None:
@@ -302,7 +364,8 @@ def _deposits(books: Any, report: ReconciliationReport, payouts: Any, start: dat
 
 
 def render_report(report: ReconciliationReport, console: Any) -> None:
-    """Rich tables, one per section, differences in red, then a one-line verdict."""
+    """Rich tables, one per section, differences first in red, explained ones in yellow with
+    their explanation, then a one-line verdict."""
     from rich.table import Table
 
     for title, lines in report.sections():
@@ -310,18 +373,25 @@ def render_report(report: ReconciliationReport, console: Any) -> None:
         for col, justify in (("record", "left"), ("platform", "right"), ("Zoho", "right"), ("platform status", "left"),
                              ("Zoho status", "left"), ("Zoho id", "left"), ("difference", "left")):
             table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        for ln in lines:
-            style = "red" if ln.issues else None
+        rank = {"difference": 0, "explained": 1, "ok": 2}
+        for ln in sorted(lines, key=lambda line: rank[line.state]):
+            style = {"difference": "red", "explained": "yellow"}.get(ln.state)
+            verdict = "; ".join(ln.issues) or (f"explained: {ln.explanation}" if ln.explanation else "ok")
             table.add_row(ln.label, "" if ln.platform_amount is None else str(ln.platform_amount),
                           "" if ln.zoho_amount is None else str(ln.zoho_amount), ln.platform_status or "",
-                          ln.zoho_status or "", ln.zoho_id or "", "; ".join(ln.issues) or "ok", style=style)
+                          ln.zoho_status or "", ln.zoho_id or "", verdict, style=style)
         console.print(table)
-    n = len(report.differences)
-    console.print("[green]No differences.[/green]" if not n else f"[red]{n} difference(s).[/red]")
+    n, explained = len(report.differences), len(report.explained)
+    note = f" {explained} expected difference(s) explained." if explained else ""
+    if n:
+        console.print(f"[red]{n} difference(s).[/red]{note}")
+    else:
+        console.print(f"[green]No unexplained differences.{note}[/green]" if explained else "[green]No differences.[/green]")
 
 
 def cli_reconcile(container: Any, partner_email: str, date_from: str, date_to: str, console: Any) -> int:
-    """`ledgersync reconcile`: 0 when both sides agree, 1 when there are differences, 2 on bad input."""
+    """`ledgersync reconcile`: 0 when both sides agree or every difference is explained, 1 when
+    there are unexplained differences, 2 on bad input."""
     from ledgersync.services.partners import find_user_by_email
 
     try:
