@@ -129,7 +129,14 @@ class DemoWebhooks(threading.Thread):
 
 
 def _start_scheduler(container: Container) -> Any:
-    """The pull part's embedded scheduler, if it is installed (`ledgersync.workers.embedded`)."""
+    """The process's dispatcher: the embedded scheduler (demo), or with `SCHEDULER=celery` the
+    Celery dispatcher (webhooks, Pay, Settle, Sync now and Reconnect enqueue tasks by id for the
+    deployment's workers; the Zoho budget is shared through Redis). `off`: nothing."""
+    if container.settings.scheduler == "celery":
+        from ledgersync.workers.tasks import install_celery
+
+        install_celery(container)
+        return None
     if container.settings.scheduler != "embedded":
         return None
     try:
@@ -291,6 +298,18 @@ def run(
             console.print(f"Stopped (a sync job still waiting on Zoho after {SHUTDOWN_GRACE_S:.0f} s was "
                           "abandoned; it resumes from its cursor on the next start).")
             os._exit(0)
+
+
+def web_app() -> Any:
+    """ASGI factory of a deployment's web process (no sandbox, no demo seed, migrations already
+    run by `ledgersync migrate`): `uvicorn --factory ledgersync.cli:web_app --host 0.0.0.0`.
+    With `SCHEDULER=celery` its dispatcher enqueues Celery tasks; `embedded` starts the scheduler."""
+    from ledgersync.web.app import create_app
+
+    container = Container(get_settings(), run_migrations=False)
+    asgi = create_app(container)
+    _start_scheduler(container)
+    return asgi
 
 
 @app.command()

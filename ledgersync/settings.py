@@ -49,11 +49,31 @@ class Settings(BaseSettings):
     push_interval_s: float = 180.0
     webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
 
+    # Celery deployment (SCHEDULER=celery): queues, fairness, shared state in Redis
+    redis_url: str = ""  # shared limiter/semaphores/markers; empty: the broker's URL (when Redis)
+    redis_key_prefix: str = "ledgersync"  # every Redis key of the deployment starts with it
+    celery_queue_prefix: str = "ledgersync"  # queues <prefix>.push, <prefix>.pull, <prefix>.backfill
+    pull_tick_s: float = 60.0  # how often beat looks for connections whose staggered hourly pull is due
+    org_max_concurrency: int = 2  # pull/backfill tasks of one connection running at once (all workers)
+    backfill_slots: int = 2  # initial syncs (backfills) running at once across all workers
+    task_soft_time_limit_s: float = 900.0  # prefork pool: a task running longer is interrupted ...
+    task_time_limit_s: float = 1200.0  # ... and then killed (its lease expires, the cursor resumes it)
+    # Zoho time for benches/tests: Zoho's clock runs `time_scale` times faster than real time
+    # from the real instant `time_origin` (unix seconds); 1.0 = real time.
+    time_scale: float = 1.0
+    time_origin: float = 0.0
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def redirect_uri(self) -> str:
         """The OAuth callback registered with Zoho for this deployment."""
         return self.base_url.rstrip("/") + "/integrations/zoho/callback"
+
+    @property
+    def shared_redis_url(self) -> str | None:
+        """Redis for state every worker shares (limiter, semaphores, markers), if there is one."""
+        url = self.redis_url or self.celery_broker_url
+        return url if url.startswith(("redis://", "rediss://", "unix://")) else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,118 +1,272 @@
 """Celery tasks: ids in, the same services as the embedded scheduler out.
 
-A worker process builds ONE Container (engine pool, HTTP client) on first use, installs the
-Celery dispatcher (so webhooks/notify received by a worker enqueue tasks) and, with a Redis
-broker, a Redis-backed rate limiter so all workers share each organisation's Zoho budget.
+A worker process builds ONE Container (engine pool, HTTP client) on first use and installs:
+the Celery dispatcher (so work a worker discovers — a webhook, a settled payment — is queued
+too), and with Redis the shared rate limiter (each organisation's per-minute and per-day budget,
+read from Zoho's headers, shared by every worker) and the shared slots/markers
+(`ledgersync.workers.coordination`).
+
+Fairness: a pull or backfill task first takes one of the connection's `org_max_concurrency`
+slots (and a backfill one of the deployment's `backfill_slots`); when none is free it is put
+back on its queue a little later instead of holding a worker thread while it waits.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
-from ledgersync.settings import get_settings
-from ledgersync.store.orm import Connection
+from ledgersync.settings import Settings, get_settings
+from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.workers import jobs
 from ledgersync.workers.celery_app import app
+from ledgersync.workers.coordination import Coordination
+from ledgersync.workers.schedule import BACKFILL, PUSH, kind_of, slot_index, zoho_clock
 
 log = logging.getLogger(__name__)
 
+LIVE_STATUSES = ("pending", "connected", "error")
+SLOT_RETRY_S = {"pull": 2.0, "backfill": 15.0}
+
 _container: Container | None = None
+_coordination: Coordination | None = None
 _container_lock = threading.Lock()
 
 
-class CeleryDispatcher:
-    """`Dispatcher` that enqueues Celery tasks (web processes and workers of a Celery deployment)."""
+def coordination_for(settings: Settings) -> Coordination | None:
+    """The deployment's shared slots/markers (None without Redis: single-process setups)."""
+    url = settings.shared_redis_url
+    if url is None:
+        return None
+    import redis
 
-    def __init__(self, celery: Any = None) -> None:
+    return Coordination(redis.Redis.from_url(url), settings.redis_key_prefix)
+
+
+class CeleryDispatcher:
+    """`Dispatcher` that enqueues Celery tasks by id (web processes and workers of a Celery
+    deployment). With Redis, a task already queued for the same connection and stream is not
+    queued twice (it will see the new changes when it runs)."""
+
+    def __init__(self, celery: Any = None, *, container: Container | None = None,
+                 coordination: Coordination | None = None) -> None:
         self.celery = celery or app
+        self.container = container
+        self.coordination = coordination
+
+    def _send(self, name: str, args: list[Any], marker: str) -> bool:
+        if self.coordination is not None:
+            try:
+                if not self.coordination.mark_queued(marker, ttl_s=3600):
+                    return False
+            except Exception:  # Redis down: queue anyway (a duplicate message is harmless, leases hold)
+                log.warning("queued-marker unavailable; sending %s anyway", name)
+        self.celery.send_task(name, args=args)
+        return True
 
     def push_requested(self, connection_id: str) -> None:
-        self.celery.send_task("ledgersync.push_drain", args=[connection_id])
+        self._send("ledgersync.push_drain", [connection_id], f"push:{connection_id}")
 
     def pull_requested(self, connection_id: str, stream: str | None, trigger: str) -> None:
-        self.celery.send_task("ledgersync.pull_stream", args=[connection_id, stream, trigger])
+        self._send("ledgersync.pull_stream", [connection_id, stream, trigger],
+                   f"pull:{connection_id}:{stream or 'all'}")
 
     def notify(self, partner_id: str) -> None:
         from ledgersync.workers.dispatch import connection_of_partner
 
-        connection_id = connection_of_partner(get_container(), partner_id)
+        connection_id = connection_of_partner(self.container or get_container(), partner_id)
         if connection_id:
             self.push_requested(connection_id)
 
 
+def install_celery(container: Container, celery: Any = None) -> CeleryDispatcher:
+    """Make `container` part of a Celery deployment: its dispatcher enqueues tasks, its Zoho
+    budget lives in Redis. The web process (SCHEDULER=celery) and every worker call it."""
+    settings = container.settings
+    coordination = coordination_for(settings)
+    dispatcher = CeleryDispatcher(celery, container=container, coordination=coordination)
+    container.extras["dispatcher"] = dispatcher
+    if coordination is not None:
+        container.extras["coordination"] = coordination
+        if "rate_limiter" not in container.extras:
+            from ledgersync.sync.books_factory import limiter_options
+            from ledgersync.zoho.ratelimit import RedisRateLimiter
+
+            container.extras["rate_limiter"] = RedisRateLimiter(
+                coordination.redis, key_prefix=f"{settings.redis_key_prefix}:rl", **limiter_options(settings))
+    if settings.time_scale != 1.0:
+        container.extras["clock"] = zoho_clock(settings.time_scale, settings.time_origin)
+    return dispatcher
+
+
 def set_container(container: Container | None) -> None:
     """Tests (and embedding processes) hand the worker their container."""
-    global _container
+    global _container, _coordination
     _container = container
+    _coordination = None if container is None else container.extras.get("coordination")
 
 
 def get_container() -> Container:
-    global _container
+    global _container, _coordination
     with _container_lock:
         if _container is None:
-            settings = get_settings()
-            container = Container(settings)
-            container.extras.setdefault("dispatcher", CeleryDispatcher())
-            if settings.celery_broker_url.startswith("redis"):
-                try:
-                    import redis
-
-                    from ledgersync.sync.books_factory import limiter_options
-                    from ledgersync.zoho.ratelimit import RedisRateLimiter
-
-                    container.extras.setdefault("rate_limiter", RedisRateLimiter(
-                        redis.Redis.from_url(settings.celery_broker_url), **limiter_options(settings)))
-                except Exception:  # pragma: no cover - falls back to the in-process limiter
-                    log.warning("Redis rate limiter unavailable; using the in-process one")
+            container = Container(get_settings(), run_migrations=False)  # `ledgersync migrate` runs first
+            install_celery(container)
             _container = container
+            _coordination = container.extras.get("coordination")
         return _container
 
 
-@app.task(name="ledgersync.pull_stream", ignore_result=False)
-def pull_stream(connection_id: str, stream: str | None = None, trigger: str = "schedule") -> dict[str, Any]:
+def _coord() -> Coordination | None:
+    get_container()
+    return _coordination
+
+
+def _clear_marker(marker: str) -> None:
+    coord = _coord()
+    if coord is not None:
+        try:
+            coord.clear_queued(marker)
+        except Exception:
+            log.warning("could not clear queued marker %s", marker)
+
+
+def _held_slots(coord: Coordination | None, connection_id: str, kind: str) -> list[tuple[str, str]] | None:
+    """Take the connection's slot (and a backfill slot); None when one is not free."""
+    if coord is None:
+        return []
+    settings = get_container().settings
+    ttl = settings.task_time_limit_s + 60
+    wanted = [(f"conn:{connection_id}", settings.org_max_concurrency)]
+    if kind == BACKFILL:
+        wanted.append(("backfill", settings.backfill_slots))
+    held: list[tuple[str, str]] = []
+    for name, limit in wanted:
+        token = coord.try_slot(name, limit, ttl)
+        if token is None:
+            for n, t in held:
+                coord.release_slot(n, t)
+            return None
+        held.append((name, token))
+    return held
+
+
+@app.task(name="ledgersync.pull_stream", bind=True, ignore_result=False, max_retries=None)
+def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigger: str = "schedule") -> dict[str, Any]:
     """One stream (or "all", "initial", "record:<entity>:<id>", or "a,b"); returns a summary."""
     container = get_container()
-    if stream and "," not in stream and not stream.startswith("record:") and stream not in ("all", "initial"):
-        from ledgersync.sync.pull.engine import run_stream
+    coord = _coord()
+    _clear_marker(f"pull:{connection_id}:{stream or 'all'}")
+    if stream in (None, "", "all") and _needs_initial(connection_id):
+        # "Sync now" or a tick on a connection still backfilling: the backfill queue's job
+        container.extras["dispatcher"].pull_requested(connection_id, "initial", trigger)
+        return {"stream": "initial", "status": "requeued"}
+    kind = kind_of("ledgersync.pull_stream", [connection_id, stream])
+    held = _held_slots(coord, connection_id, kind)
+    if held is None:  # the connection (or the backfill pool) is busy: back on the queue, thread freed
+        raise self.retry(countdown=SLOT_RETRY_S[kind])
+    started = time.perf_counter()
+    try:
+        if stream and "," not in stream and not stream.startswith("record:") and stream not in ("all", "initial"):
+            from ledgersync.sync.pull.engine import run_stream
 
-        result = run_stream(container, connection_id, stream, trigger=trigger)
-        return {"stream": stream, "status": result.status, "skipped": result.skipped, "calls": result.calls,
-                "created": result.created, "updated": result.updated, "archived": result.archived}
-    jobs.pull(container, connection_id, stream, trigger)
-    return {"stream": stream or "all", "status": "done"}
+            result = run_stream(container, connection_id, stream, trigger=trigger)
+            return {"stream": stream, "status": result.status, "skipped": result.skipped, "calls": result.calls,
+                    "created": result.created, "updated": result.updated, "archived": result.archived}
+        jobs.pull(container, connection_id, stream, trigger)
+        return {"stream": stream or "all", "status": "done", "seconds": round(time.perf_counter() - started, 3)}
+    finally:
+        for name, token in held:
+            coord.release_slot(name, token)  # type: ignore[union-attr]
+
+
+def _needs_initial(connection_id: str) -> bool:
+    with get_container().uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        if conn is None:
+            return False
+        phase, status = conn.initial_sync_phase, conn.status
+    return phase not in (None, "done") or (phase is None and status == "pending")
 
 
 @app.task(name="ledgersync.push_drain", ignore_result=False)
 def push_drain(connection_id: str) -> dict[str, Any]:
-    result = jobs.push_drain(get_container(), connection_id)
+    """Drain the connection's outbox (pushes are never held back by the pull slots)."""
+    container = get_container()
+    _clear_marker(f"push:{connection_id}")
+    result = jobs.push_drain(container, connection_id)
     fields = ("done", "waiting", "failed", "retried", "deferred", "calls")
     return {k: getattr(result, k, None) for k in fields} if result is not None else {"status": "unavailable"}
 
 
-def _live_connections() -> list[str]:
+def _live_connections() -> list[tuple[str, bool]]:
+    """(id, initial sync still to do) of every connection with an organisation that may sync."""
     with get_container().uow() as uow:
-        return list(uow.session.execute(
-            select(Connection.id).where(Connection.status.in_(("pending", "connected", "error")),
-                                        Connection.organization_id.is_not(None))
-        ).scalars())
+        rows = uow.session.execute(
+            select(Connection.id, Connection.initial_sync_phase, Connection.status).where(
+                Connection.status.in_(LIVE_STATUSES), Connection.organization_id.is_not(None))).all()
+    return [(cid, phase not in (None, "done") or (phase is None and status == "pending"))
+            for cid, phase, status in rows]
+
+
+def _paused_until(connection_ids: list[str]) -> dict[str, datetime]:
+    """Connections whose initial sync waits for Zoho's daily reset (no use queueing it before)."""
+    if not connection_ids:
+        return {}
+    with get_container().uow() as uow:
+        rows = uow.session.execute(select(SyncCursor.connection_id, SyncCursor.next_run_at).where(
+            SyncCursor.next_run_at.is_not(None), SyncCursor.connection_id.in_(connection_ids))).all()
+    out: dict[str, datetime] = {}
+    for cid, at in rows:
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        if cid not in out or at > out[cid]:
+            out[cid] = at
+    return out
 
 
 @app.task(name="ledgersync.schedule_pulls")
-def schedule_pulls() -> int:
-    ids = _live_connections()
-    for cid in ids:
-        pull_stream.delay(cid, None, "schedule")
-    return len(ids)
+def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
+    """Beat's tick: each connection whose staggered hourly slot came gets its pull; each one
+    still in its initial sync gets the backfill re-queued (unless waiting for the daily reset).
+    Returns how many of each were queued (markers and slot claims make a repeated tick a no-op)."""
+    container = get_container()
+    settings = container.settings
+    coord = _coord()
+    dispatcher = container.extras["dispatcher"]
+    now_s = time.time() if now_s is None else now_s
+    interval = settings.pull_interval_s
+    live = _live_connections()
+    paused = _paused_until([cid for cid, initial in live if initial])
+    engine_now = container.extras["clock"]() if callable(container.extras.get("clock")) else datetime.now(timezone.utc)
+    counts = {"pulls": 0, "backfills": 0}
+    for cid, initial in live:
+        if initial:
+            if cid in paused and paused[cid] > engine_now:
+                continue
+            dispatcher.pull_requested(cid, "initial", "initial")
+            counts["backfills"] += 1
+            continue
+        index = slot_index(cid, now_s, interval)
+        if coord is None or coord.claim_slot_index(cid, index):
+            dispatcher.pull_requested(cid, None, "schedule")
+            counts["pulls"] += 1
+    return counts
 
 
 @app.task(name="ledgersync.schedule_pushes")
 def schedule_pushes() -> int:
-    ids = _live_connections()
+    """The safety net: every connection's outbox is drained at least every `push_interval_s`."""
+    dispatcher = get_container().extras["dispatcher"]
+    ids = [cid for cid, _ in _live_connections()]
     for cid in ids:
-        push_drain.delay(cid)
+        dispatcher.push_requested(cid)
     return len(ids)
+
+
+__all__ = ["CeleryDispatcher", "install_celery", "get_container", "set_container", "PUSH"]

@@ -21,25 +21,40 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "celery: needs a real Redis broker and a Celery worker")
 
 
+@pytest.fixture(scope="session")
+def celery_session_prefix() -> Iterator[str]:
+    """Queues and Redis keys of this pytest session only (other sessions run at the same time)."""
+    prefix = f"lstest-{secrets.token_hex(4)}"
+    yield prefix
+    try:
+        import redis
+
+        from ledgersync.workers.coordination import Coordination
+
+        Coordination(redis.Redis.from_url(REDIS_URL), prefix).forget()
+    except Exception:
+        pass
+
+
 @pytest.fixture
-def celery_worker(container) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def celery_worker(container, celery_session_prefix) -> Iterator[object]:  # type: ignore[no-untyped-def]
     redis_or_skip(REDIS_URL)
     from celery.contrib.testing.worker import start_worker
 
     from ledgersync.workers import tasks
-    from ledgersync.workers.celery_app import make_celery
+    from ledgersync.workers.celery_app import configure_celery
+    from ledgersync.workers.schedule import queue_names
 
-    app = make_celery(REDIS_URL)
-    queue = f"ledgersync-test-{secrets.token_hex(4)}"  # never share a queue with another session's worker
-    app.conf.task_default_queue = queue
-    app.conf.task_routes = {"ledgersync.*": {"queue": queue}}
-    for name in ("ledgersync.pull_stream", "ledgersync.push_drain", "ledgersync.schedule_pulls", "ledgersync.schedule_pushes"):
-        original = tasks.app.tasks[name]
-        app.task(name=name, ignore_result=False)(original.run)
+    settings = container.settings
+    settings.redis_url = REDIS_URL
+    settings.celery_broker_url = REDIS_URL
+    settings.redis_key_prefix = celery_session_prefix
+    settings.celery_queue_prefix = celery_session_prefix
+    app = configure_celery(tasks.app, settings, REDIS_URL)  # the module's app: retries go where we listen
+    tasks.install_celery(container, app)
     tasks.set_container(container)
-    container.extras["dispatcher"] = tasks.CeleryDispatcher(app)
-    with start_worker(app, concurrency=4, pool="threads", perform_ping_check=False, queues=[queue],
-                      shutdown_timeout=30) as worker:
+    with start_worker(app, concurrency=4, pool="threads", perform_ping_check=False,
+                      queues=list(queue_names(celery_session_prefix).values()), shutdown_timeout=30) as worker:
         worker.celery_app = app  # type: ignore[attr-defined]
         yield app
     tasks.set_container(None)

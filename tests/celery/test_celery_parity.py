@@ -1,0 +1,167 @@
+"""Celery mode at parity with the demo: a settled payment and a Zoho webhook reach a real worker
+through the Celery dispatcher (no drain or sync called by the test), backfills wait for their own
+slots without delaying another connection's pull, and beat's staggered tick queues each hourly
+slot once."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal as D
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ledgersync.services import payments as pay_svc
+from ledgersync.store.orm import Connection, ExternalRef, Invoice
+from ledgersync.sync.pull.initial import run_initial_sync
+from ledgersync.web.routes import webhooks
+from ledgersync.workers import tasks
+from ledgersync.workers.schedule import due_at, phase_s, slot_index
+from tests.push.world import build_world
+
+pytestmark = pytest.mark.celery
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it is truthy (a worker in another thread does the work)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_settled_payment_is_pushed_by_a_worker_without_any_drain_call(container, sandbox_app, celery_worker):
+    w = build_world(container, sandbox_app)
+    inv = w.zoho_invoice("40.00")
+    p = pay_svc.pay_invoices(container, w.partner_id, allocations=[pay_svc.AllocationInput(inv, D("40.00"))])
+    pay_svc.settle(container, w.partner_id, p.id, "succeeded")  # outbox.notify -> CeleryDispatcher -> worker
+    found = wait_for(lambda: [z for z in w.org.payments.values() if z.reference_number == f"ls:pay:{p.id}"],
+                     what="the payment in Zoho")
+    assert len(found) == 1 and found[0].amount == D("40.00")
+
+
+def test_webhook_received_by_the_web_app_is_reread_by_a_worker(container, connection_id, zoho, celery_worker):
+    run_initial_sync(container, connection_id)
+    web = FastAPI()
+    web.state.container = container
+    web.include_router(webhooks.router)
+    target = next(i for i in zoho.org.invoices.values() if i.base_status == "sent" and i.balance == i.total)
+    zoho.advance(5)
+    zoho.admin("POST", f"/orgs/{zoho.org_id}/invoices/{target.invoice_id}/writeoff")
+    with container.uow() as uow:
+        token = uow.session.get(Connection, connection_id).webhook_token
+    body = {"module": "invoice", "event": "update", "delivery_id": "celery-1",
+            "event_time": zoho.now().strftime("%Y-%m-%dT%H:%M:%S+0000"), "invoice": {"invoice_id": target.invoice_id}}
+    with TestClient(web) as client:
+        reply = client.post(f"/webhooks/zoho/{token}", json=body,
+                            headers={"X-Ledgersync-Webhook-Secret": container.settings.webhook_secret.get_secret_value()})
+    assert reply.status_code == 202
+
+    def local_status() -> str | None:
+        with container.uow() as uow:
+            ref = uow.session.execute(select(ExternalRef).where(ExternalRef.zoho_id == target.invoice_id)).scalar_one()
+            status = uow.session.get(Invoice, ref.local_id).status
+            return status if status == "paid" else None
+
+    assert wait_for(local_status, what="the written-off invoice re-read") == "paid"
+
+
+def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connection_id, zoho, celery_worker):
+    app = celery_worker
+    coord = container.extras["coordination"]
+    container.settings.backfill_slots = 1
+    holder = coord.try_slot("backfill", 1, 60)  # someone else's backfill holds the only slot
+    assert holder is not None
+    backfill = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"])
+    pull = app.send_task("ledgersync.pull_stream", args=[connection_id, "customers", "schedule"]).get(timeout=60)
+    assert pull["status"] == "succeeded"  # not delayed by the backfill waiting for its slot
+    assert backfill.state in ("PENDING", "RETRY")
+    with container.uow() as uow:
+        assert uow.session.get(Connection, connection_id).initial_sync_phase in (None, "recent")
+    coord.release_slot("backfill", holder)
+    assert backfill.get(timeout=120)["status"] == "done"
+    with container.uow() as uow:
+        assert uow.session.get(Connection, connection_id).initial_sync_phase == "done"
+
+
+def test_one_queued_message_per_connection_and_stream(container, celery_session_prefix):
+    from tests.services import redis_or_skip
+
+    from tests.celery.conftest import REDIS_URL
+
+    client = redis_or_skip(REDIS_URL)
+    from ledgersync.workers.coordination import Coordination
+
+    coord = Coordination(client, f"{celery_session_prefix}-dedup")
+    sent: list[tuple[str, list[object]]] = []
+    fake_celery = type("C", (), {"send_task": lambda self, name, args: sent.append((name, args))})()
+    dispatcher = tasks.CeleryDispatcher(fake_celery, container=container, coordination=coord)
+    for _ in range(3):
+        dispatcher.push_requested("c1")
+        dispatcher.pull_requested("c1", "record:invoice:9", "webhook")
+    dispatcher.pull_requested("c2", None, "schedule")
+    assert [s[0] for s in sent] == ["ledgersync.push_drain", "ledgersync.pull_stream", "ledgersync.pull_stream"]
+    coord.clear_queued("push:c1")  # the task started: a new change queues a new drain
+    dispatcher.push_requested("c1")
+    assert len(sent) == 4
+    coord.forget()
+
+
+def test_slots_bound_concurrency_and_expire(celery_session_prefix):
+    from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
+
+    from ledgersync.workers.coordination import Coordination
+
+    coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-slots")
+    a, b = coord.try_slot("conn:x", 2, 60), coord.try_slot("conn:x", 2, 60)
+    assert a and b and coord.try_slot("conn:x", 2, 60) is None
+    assert coord.try_slot("conn:y", 2, 60)  # another connection is not affected
+    coord.release_slot("conn:x", a)
+    assert coord.try_slot("conn:x", 2, 60)
+    assert coord.try_slot("dead", 1, 0.01) and coord.try_slot("dead", 1, 60) is None
+    time.sleep(0.05)  # the first holder's lease (10 ms) is over: a crashed worker leaks nothing
+    assert coord.try_slot("dead", 1, 60)
+    assert coord.claim_slot_index("c", 5) and not coord.claim_slot_index("c", 5) and not coord.claim_slot_index("c", 4)
+    assert coord.claim_slot_index("c", 6)
+    coord.forget()
+
+
+def test_staggered_slots_spread_connections_over_the_hour():
+    ids = [f"conn-{i}" for i in range(2000)]
+    phases = sorted(phase_s(c, 3600.0) for c in ids)
+    per_quarter = [sum(1 for p in phases if q * 900 <= p < (q + 1) * 900) for q in range(4)]
+    assert min(per_quarter) > 400  # no burst at :00 (uniform would be 500 each)
+    c = ids[0]
+    k = slot_index(c, 10_000_000.0, 3600.0)
+    assert due_at(c, k, 3600.0) <= 10_000_000.0 < due_at(c, k + 1, 3600.0)
+
+
+def test_beat_tick_queues_each_due_slot_once(container, connection_id, zoho, celery_session_prefix):
+    from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
+
+    from ledgersync.workers.coordination import Coordination
+
+    run_initial_sync(container, connection_id)
+    coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-beat")
+    asked: list[tuple[str, str | None, str]] = []
+    container.extras["dispatcher"] = type("D", (), {
+        "pull_requested": lambda self, *a: asked.append(a), "push_requested": lambda self, *a: None})()
+    container.extras["coordination"] = coord
+    tasks.set_container(container)
+    try:
+        interval = container.settings.pull_interval_s
+        t0 = due_at(connection_id, 1000, interval)
+        assert tasks.schedule_pulls.run(now_s=t0 + 1) == {"pulls": 1, "backfills": 0}
+        assert tasks.schedule_pulls.run(now_s=t0 + 2) == {"pulls": 0, "backfills": 0}  # same slot
+        assert tasks.schedule_pulls.run(now_s=t0 + interval) == {"pulls": 1, "backfills": 0}
+        assert asked == [(connection_id, None, "schedule")] * 2
+    finally:
+        tasks.set_container(None)
+        coord.forget()
