@@ -52,6 +52,37 @@ def invoice_status(
     return OPEN
 
 
+COLLECTED = "collected"
+CREDITED = "credited"
+PARTIALLY_CREDITED = "partially_credited"
+#: what a person reads, by standing (`settlement_status`)
+STANDING_LABELS = {
+    DRAFT: "Draft", OPEN: "Open", OVERDUE: "Overdue", PARTIALLY_PAID: "Partially paid",
+    PARTIALLY_CREDITED: "Partially credited", COLLECTED: "Collected", CREDITED: "Credited",
+    WRITTEN_OFF: "Written off", VOID: "Void",
+}
+STANDINGS = tuple(STANDING_LABELS)
+
+
+def settlement_status(status: str, total: Decimal, outstanding: Decimal, paid: Decimal, credited: Decimal) -> str:
+    """What an accountant needs to read instead of the bare `paid`: how the invoice got there.
+
+    `paid` splits into `collected` (money came in, possibly with some credit) and `credited`
+    (only credit notes settled it); a part-settled open invoice by credits alone is
+    `partially_credited`. Void, draft, written-off and overdue stay as they are. A platform
+    invoice has no Zoho settlement figures: what it lost of its total was paid on the platform.
+    """
+    if status not in (PAID, PARTIALLY_PAID, OPEN):
+        return status
+    if paid == ZERO and credited == ZERO:
+        paid = total - outstanding
+    if status == PAID:
+        return CREDITED if credited > ZERO and paid == ZERO else COLLECTED
+    if outstanding < total and paid == ZERO and credited > ZERO:
+        return PARTIALLY_CREDITED
+    return status
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceBalance:
     """What allocation validation needs to know about one invoice."""

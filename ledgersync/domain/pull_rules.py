@@ -6,7 +6,9 @@ Rules (from the seed's integration guide, plus the ❌ rows we do):
   (Zoho refuses to edit them anyway, and the platform's history must not move under a receipt);
 - platform-side edits never flow back (nothing here produces a Zoho write);
 - partial payments, credits applied and write-offs set the outstanding amount to Zoho's
-  `balance`, and the status to `partially_paid` / `paid`;
+  `balance`, and the status to `partially_paid` / `paid` / `written_off` (a write-off is not a
+  collection: an accountant must tell them apart); how much was paid, credited and written off
+  is kept too (`settlement_updates`), so pages can say "credited" rather than "paid";
 - void invoices are not collectable: status `void`, outstanding 0;
 - a customer made inactive (or deleted, decided by the engine) in Zoho is archived;
 - bad data (a required field missing, an unknown currency, a negative quantity) raises
@@ -151,6 +153,17 @@ class InvoiceSnapshot:
     zoho_status: str
     last_modified: str
     write_off_amount: Decimal = ZERO
+    payment_made: Decimal | None = None  # only in Zoho's invoice detail, not in list rows
+    credits_applied: Decimal | None = None
+
+
+def _optional_money(record: dict[str, Any], name: str, zoho_id: str) -> Decimal | None:
+    if record.get(name) in (None, ""):
+        return None
+    value = _money(record, name, zoho_id)
+    if value < 0:
+        raise BadRecord(zoho_id, f"negative {name}")
+    return value
 
 
 def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
@@ -183,18 +196,23 @@ def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
         zoho_status=status,
         last_modified=str(_require(record, "last_modified_time", zoho_id)),
         write_off_amount=_money(record, "write_off_amount", zoho_id, required=False),
+        payment_made=_optional_money(record, "payment_made", zoho_id),
+        credits_applied=_optional_money(record, "credits_applied", zoho_id),
     )
 
 
 def platform_status(snap: InvoiceSnapshot) -> str:
     """Zoho status + balance -> platform status.
 
-    A void invoice is `void` whatever its balance. Otherwise the balance decides between
-    `paid` (nothing left, whether by payment, credits or write-off) and `partially_paid`
-    (something applied, something left), and Zoho's own status decides among the unpaid ones.
+    A void invoice is `void` whatever its balance. A written-off one (Zoho says `paid`, its
+    balance zeroed by `write_off_amount`) is `written_off`. Otherwise the balance decides between
+    `paid` (nothing left, by payments or credits) and `partially_paid` (something applied,
+    something left), and Zoho's own status decides among the unpaid ones.
     """
     if snap.zoho_status == "void":
         return "void"
+    if snap.write_off_amount > ZERO and snap.balance == ZERO:
+        return "written_off"
     if snap.zoho_status == "draft" and snap.balance == snap.total:
         return "draft"
     if snap.balance == ZERO:
@@ -207,6 +225,26 @@ def platform_status(snap: InvoiceSnapshot) -> str:
 def collectable_outstanding(snap: InvoiceSnapshot) -> Decimal:
     """What the platform may collect: Zoho's balance, except nothing on a void invoice."""
     return ZERO if snap.zoho_status == "void" else snap.balance
+
+
+def settlement_updates(paid: Decimal, credited: Decimal, written_off: Decimal,
+                       snap: InvoiceSnapshot) -> dict[str, Decimal]:
+    """How the invoice's total was settled in Zoho: payments, credits, write-off.
+
+    A detail carries `payment_made` and `credits_applied` and is taken as is. A list row only
+    has the balance and the write-off: what else was settled is split keeping the credits known
+    so far (the next detail read corrects it). Returns only the fields that change.
+    """
+    new_off = ZERO if snap.zoho_status == "void" else snap.write_off_amount
+    if snap.payment_made is not None and snap.credits_applied is not None:
+        new_paid, new_credited = snap.payment_made, snap.credits_applied
+    else:
+        settled = max(snap.total - snap.balance - new_off, ZERO)
+        new_credited = min(credited, settled)
+        new_paid = settled - new_credited
+    wanted = {"paid_amount": new_paid, "credited_amount": new_credited, "written_off_amount": new_off}
+    current = {"paid_amount": paid, "credited_amount": credited, "written_off_amount": written_off}
+    return {k: v for k, v in wanted.items() if current[k] != v}
 
 
 @dataclass(frozen=True)

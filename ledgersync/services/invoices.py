@@ -10,14 +10,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import selectinload
 
 from ledgersync.bootstrap import Container
-from ledgersync.domain.invoices import STATUSES, invoice_status
+from ledgersync.domain.invoices import (
+    COLLECTED,
+    CREDITED,
+    PARTIALLY_CREDITED,
+    STANDINGS,
+    STATUSES,
+    invoice_status,
+)
 from ledgersync.domain.money import CENT, ZERO
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
+from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 
 
@@ -105,7 +114,36 @@ def _next_number(session, partner_id: str) -> str:  # type: ignore[no-untyped-de
     return f"PL-{int(count or 0) + 1:05d}"
 
 
-def list_invoices(
+#: what an invoice can be filtered by: the stored statuses and the finer standings shown to people
+STATUS_FILTERS = tuple(dict.fromkeys((*STANDINGS, *STATUSES)))
+PAYABLE_STATUSES = ("open", "overdue", "partially_paid")
+
+
+def _only_credits() -> ColumnElement[bool]:
+    return and_(orm.Invoice.credited_amount > 0, orm.Invoice.paid_amount == 0)
+
+
+def status_condition(status: str) -> ColumnElement[bool]:
+    """SQL for one filter value, matching `domain.invoices.settlement_status` row for row."""
+    inv = orm.Invoice
+    partly_credited = and_(inv.status.in_(("open", "partially_paid")), inv.outstanding < inv.total, _only_credits())
+    if status == COLLECTED:
+        return and_(inv.status == "paid", not_(_only_credits()))
+    if status == CREDITED:
+        return and_(inv.status == "paid", _only_credits())
+    if status == PARTIALLY_CREDITED:
+        return partly_credited
+    if status in ("open", "partially_paid"):
+        return and_(inv.status == status, not_(partly_credited))
+    return inv.status == status
+
+
+def list_invoices(container: Container, partner_id: str, **filters: object) -> list[orm.Invoice]:
+    """The partner's invoices, newest first (one page: see `page_invoices`)."""
+    return page_invoices(container, partner_id, **filters).items  # type: ignore[arg-type]
+
+
+def page_invoices(
     container: Container,
     partner_id: str,
     *,
@@ -114,15 +152,19 @@ def list_invoices(
     search: str | None = None,
     customer_id: str | None = None,
     origin: str | None = None,
+    payable: bool = False,
     limit: int = 100,
     offset: int = 0,
-) -> list[orm.Invoice]:
-    """The partner's invoices, newest first; `archived=None` lists archived ones too.
+) -> Page[orm.Invoice]:
+    """One page of the partner's invoices, newest first, and how many match in all.
 
-    `search` matches the invoice number or the customer's name (case-insensitive).
+    `archived=None` lists archived ones too; `search` matches the invoice number or the
+    customer's name (case-insensitive); `status` is a stored status or a standing
+    (`collected`, `credited`, …); `payable` keeps only what may be paid now (open amount, not
+    archived, customer not archived).
     """
-    if status is not None and status not in STATUSES:
-        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
+    if status is not None and status not in STATUS_FILTERS:
+        raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)}")
     stmt = (
         select(orm.Invoice)
         .join(orm.Customer, orm.Customer.id == orm.Invoice.customer_id)
@@ -130,19 +172,23 @@ def list_invoices(
         .options(selectinload(orm.Invoice.line_items))
     )
     if status is not None:
-        stmt = stmt.where(orm.Invoice.status == status)
+        stmt = stmt.where(status_condition(status))
     if archived is not None:
         stmt = stmt.where(orm.Invoice.archived == archived)
     if customer_id is not None:
         stmt = stmt.where(orm.Invoice.customer_id == customer_id)
     if origin is not None:
         stmt = stmt.where(orm.Invoice.origin == origin)
+    if payable:
+        stmt = stmt.where(orm.Invoice.status.in_(PAYABLE_STATUSES), orm.Invoice.outstanding > 0,
+                          orm.Invoice.archived.is_(False), orm.Customer.archived.is_(False))
     if search:
         like = f"%{search.lower()}%"
         stmt = stmt.where(or_(func.lower(orm.Invoice.number).like(like), func.lower(orm.Customer.name).like(like)))
-    stmt = stmt.order_by(orm.Invoice.issue_date.desc(), orm.Invoice.number.desc()).limit(limit).offset(offset)
+    stmt = stmt.order_by(orm.Invoice.issue_date.desc(), orm.Invoice.number.desc(), orm.Invoice.id)
     with container.uow() as uow:
-        return detached(uow, list(uow.session.scalars(stmt)))
+        rows, total = fetch(uow.session, stmt, limit, offset)
+        return detached(uow, Page(rows, total, limit, offset))
 
 
 def get_invoice(container: Container, partner_id: str, invoice_id: str) -> orm.Invoice:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ledgersync.domain.invoices import STANDING_LABELS, settlement_status
 from ledgersync.store.types import ExactDecimal, MoneyType, UTCDateTime
 
 
@@ -109,6 +110,11 @@ class Invoice(Timestamped, Base):
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     total: Mapped[Decimal] = mapped_column(MoneyType)
     outstanding: Mapped[Decimal] = mapped_column(MoneyType)
+    # how Zoho settled the rest (payments, credit notes, write-off); zero on platform invoices,
+    # whose payments are the platform's own (total - outstanding)
+    paid_amount: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal("0.00"), server_default="0")
+    credited_amount: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal("0.00"), server_default="0")
+    written_off_amount: Mapped[Decimal] = mapped_column(MoneyType, default=Decimal("0.00"), server_default="0")
     # draft | open | overdue | partially_paid | paid | void | written_off
     status: Mapped[str] = mapped_column(String(20), default="open")
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -118,6 +124,18 @@ class Invoice(Timestamped, Base):
     line_items: Mapped[list[InvoiceLineItem]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLineItem.position"
     )
+
+    @property
+    def settlement_status(self) -> str:
+        """collected / credited / written_off / partially_paid / … (`domain.invoices.settlement_status`)."""
+        zero = Decimal("0")
+        return settlement_status(self.status, self.total, self.outstanding, self.paid_amount or zero,
+                                 self.credited_amount or zero)
+
+    @property
+    def settlement_label(self) -> str:
+        standing = self.settlement_status
+        return STANDING_LABELS.get(standing, standing.replace("_", " ").capitalize())
 
 
 class InvoiceLineItem(Base):

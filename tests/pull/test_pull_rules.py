@@ -53,9 +53,24 @@ def test_partial_payment_or_credit_sets_outstanding_and_status():
     assert r.invoice_updates(local(), snap) == {"status": "partially_paid", "outstanding": Decimal("30.00")}
 
 
-def test_write_off_makes_invoice_paid_with_nothing_outstanding():
+def test_write_off_makes_invoice_written_off_with_nothing_outstanding():
+    """Issue 14: a write-off read "paid" — an accountant could not tell it from a collection."""
     snap = r.invoice_snapshot(summary(status="paid", balance=Decimal("0.00"), write_off_amount=Decimal("100.00")))
-    assert r.invoice_updates(local(), snap) == {"status": "paid", "outstanding": Decimal("0.00")}
+    assert r.invoice_updates(local(), snap) == {"status": "written_off", "outstanding": Decimal("0.00")}
+
+
+def test_settlement_from_a_detail_is_taken_as_is():
+    snap = r.invoice_snapshot(summary(status="paid", balance=Decimal("0.00"), payment_made=Decimal("60.00"),
+                                      credits_applied=Decimal("40.00")))
+    assert r.settlement_updates(Decimal(0), Decimal(0), Decimal(0), snap) == {
+        "paid_amount": Decimal("60.00"), "credited_amount": Decimal("40.00")}
+
+
+def test_settlement_from_a_list_row_keeps_known_credits():
+    snap = r.invoice_snapshot(summary(status="partially_paid", balance=Decimal("30.00")))
+    assert r.settlement_updates(Decimal(0), Decimal("20.00"), Decimal(0), snap) == {"paid_amount": Decimal("50.00")}
+    off = r.invoice_snapshot(summary(status="paid", balance=Decimal("0.00"), write_off_amount=Decimal("70.00")))
+    assert r.settlement_updates(Decimal("30.00"), Decimal(0), Decimal(0), off) == {"written_off_amount": Decimal("70.00")}
 
 
 def test_void_is_not_collectable():

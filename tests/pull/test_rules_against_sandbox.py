@@ -49,8 +49,16 @@ def test_partial_payment_credit_write_off_and_void(container, connection_id, zoh
     ia, ib, ic, id_ = (local_invoice(container, x.invoice_id) for x in (a, b, c, d))
     assert (ia.status, ia.outstanding) == ("partially_paid", a.total - Decimal("5.00"))
     assert (ib.status, ib.outstanding) == ("partially_paid", b.total - Decimal("7.00"))
-    assert (ic.status, ic.outstanding) == ("paid", Decimal("0.00"))
+    assert (ic.status, ic.outstanding) == ("written_off", Decimal("0.00"))  # issue 14: not "paid"
     assert (id_.status, id_.outstanding) == ("void", Decimal("0.00"))
+    # how each was settled, as Zoho's own records say (independent of what the pull stored)
+    zinv = zoho.org.invoices
+    assert (ia.paid_amount, ia.credited_amount) == (zinv[a.invoice_id].payment_made, zinv[a.invoice_id].credits_applied)
+    assert (ib.paid_amount, ib.credited_amount) == (zinv[b.invoice_id].payment_made, Decimal("7.00"))
+    assert ic.written_off_amount == zinv[c.invoice_id].write_off_amount == c.total
+    assert (ia.settlement_status, ib.settlement_status, ic.settlement_status) == (
+        "partially_paid", "partially_credited" if not zinv[b.invoice_id].payment_made else "partially_paid",
+        "written_off")
 
 
 def test_unpaid_invoice_amount_and_due_date_follow_zoho(container, connection_id, zoho):

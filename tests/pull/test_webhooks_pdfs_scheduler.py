@@ -66,7 +66,7 @@ def test_sandbox_webhook_syncs_the_record_within_seconds(container, connection_i
     assert zoho.sandbox.webhooks.flush(10)
     assert scheduler.wait_idle(10)
     inv = local_invoice(container, target.invoice_id)
-    assert (inv.status, inv.outstanding) == ("paid", Decimal("0.00"))
+    assert (inv.status, inv.outstanding) == ("written_off", Decimal("0.00"))
     assert local_invoice(container, victim.invoice_id).archived
     assert zoho.calls() - before == 2  # one re-read per hint, no list, no bisection
 

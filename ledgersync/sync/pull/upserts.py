@@ -133,7 +133,8 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
         if cref is None:
             customer_refs.update(refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id]))
         inv = Invoice(partner_id=run.partner_id, customer_id=customer_id, origin="zoho", line_items_synced=False,
-                      **rules.invoice_updates(None, snap))
+                      **rules.invoice_updates(None, snap),
+                      **rules.settlement_updates(rules.ZERO, rules.ZERO, rules.ZERO, snap))
         session.add(inv)
         session.flush()
         if ref is None:
@@ -144,6 +145,7 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
         run.stats.created += 1
         return inv
     changes = rules.invoice_updates(_local(inv), snap)
+    changes.update(rules.settlement_updates(inv.paid_amount, inv.credited_amount, inv.written_off_amount, snap))
     if inv.archived and inv.archived_reason == ARCHIVED_DELETED_INVOICE:
         changes.update(archived=False, archived_reason=None)  # listed again: our deletion verdict was stale
     for name, value in changes.items():

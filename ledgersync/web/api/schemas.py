@@ -76,7 +76,13 @@ class InvoiceOut(_Out):
     due_date: date | None
     total: Decimal
     outstanding: Decimal
-    status: str
+    status: str = Field(description="stored status: draft | open | overdue | partially_paid | paid | void | written_off")
+    settlement_status: str = Field(description=(
+        "how it got there, what the dashboard shows: draft | open | overdue | partially_paid | partially_credited"
+        " | collected | credited | written_off | void"))
+    paid_amount: Decimal = Field(description="paid in Zoho Books (Zoho invoices; 0 on platform invoices)")
+    credited_amount: Decimal = Field(description="settled by credit notes in Zoho Books")
+    written_off_amount: Decimal = Field(description="written off in Zoho Books")
     archived: bool
     origin: Literal["platform", "zoho"]
     line_items: list[LineItemOut]

@@ -1,53 +1,69 @@
-"""Invoices page: search, status, outstanding, archived filter, and the Zoho PDF (the partner's
-link, and a signed link for their customer that needs no login)."""
+"""Invoices page: search, standing (collected, credited, written off, …), outstanding, archived
+filter, paginated on the server with the total; one invoice with the Zoho events that settled
+it; and the Zoho PDF (the partner's link, and a signed link for their customer that needs no
+login)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, HTTPException, Request
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from starlette.responses import Response
 
+from ledgersync.domain.invoices import STANDING_LABELS
 from ledgersync.services import integration
 from ledgersync.services import invoices as invoice_svc
 from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound
 from ledgersync.store.orm import Customer, Invoice
-from ledgersync.sync.pull import pdfs
+from ledgersync.sync.pull import pdfs, settlement
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import render
 
+#: the status filter offers what people read on the pages (collected, credited, written off, …)
+STANDING_FILTERS = tuple(STANDING_LABELS.items())
+
 router = APIRouter()
 
-STATUSES = ("draft", "open", "overdue", "partially_paid", "paid", "void", "written_off")
-PAGE_LIMIT = 300
+PAGE_SIZE = 50
 PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
 
 
 @router.get("/invoices")
 def invoices_page(request: Request, container: ContainerDep, partner: CurrentPartner, q: str = "", status: str = "",
-                  archived: str = "0") -> Response:
-    with container.uow() as uow:
-        query = (select(Invoice, Customer.name).join(Customer, Customer.id == Invoice.customer_id)
-                 .where(Invoice.partner_id == partner.id))
-        if q:
-            like = f"%{q.strip()}%"
-            query = query.where(or_(Invoice.number.ilike(like), Customer.name.ilike(like)))
-        if status in STATUSES:
-            query = query.where(Invoice.status == status)
-        if archived in ("0", "1"):
-            query = query.where(Invoice.archived.is_(archived == "1"))
-        rows = uow.session.execute(query.order_by(Invoice.issue_date.desc(), Invoice.number.desc())
-                                   .limit(PAGE_LIMIT + 1)).all()
-        for inv, _ in rows:
-            uow.session.expunge(inv)
-    truncated = len(rows) > PAGE_LIMIT
-    items = [{"inv": inv, "customer": name,
+                  archived: str = "0", page: str = "1") -> Response:
+    """One page of invoices (server-side, with the total), filtered by search, standing and archive."""
+    status = status if status in invoice_svc.STATUS_FILTERS else ""
+    archived = archived if archived in ("0", "1", "all") else "0"
+    number = max(1, int(page)) if page.isdigit() else 1
+    result = invoice_svc.page_invoices(container, partner.id, status=status or None,
+                                       archived=None if archived == "all" else archived == "1",
+                                       search=q.strip() or None, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    names = customer_names(container, partner.id, {inv.customer_id for inv in result.items})
+    items = [{"inv": inv, "customer": names.get(inv.customer_id, ""),
               "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None}
-             for inv, name in rows[:PAGE_LIMIT]]
-    return render(request, "invoices.html", {"rows": items, "q": q, "status": status, "archived": archived,
-                                             "statuses": STATUSES, "truncated": truncated, "limit": PAGE_LIMIT,
-                                             "filtered": bool(q or status in STATUSES or archived != "0"),
-                                             "conn": integration.get_connection(container, partner.id)})
+             for inv in result.items]
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    query = {"q": q, "status": status, "archived": archived}
+
+    def page_link(n: int) -> str:
+        return "/invoices?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n})
+
+    return render(request, "invoices.html", {
+        "rows": items, "q": q, "status": status, "archived": archived, "statuses": STANDING_FILTERS,
+        "page": result, "number": number, "pages": pages, "page_link": page_link,
+        "filtered": bool(q or status or archived != "0"),
+        "conn": integration.get_connection(container, partner.id)})
+
+
+def customer_names(container: object, partner_id: str, ids: set[str]) -> dict[str, str]:
+    """Names of some of the partner's customers, one query."""
+    if not ids:
+        return {}
+    with container.uow() as uow:  # type: ignore[attr-defined]
+        return {cid: name for cid, name in uow.session.execute(
+            select(Customer.id, Customer.name).where(Customer.partner_id == partner_id, Customer.id.in_(ids)))}
 
 
 @router.get("/invoices/{invoice_id}")
@@ -72,12 +88,25 @@ def invoice_page(request: Request, container: ContainerDep, partner: CurrentPart
         customer_name = customer.name if customer else ""
     payments = [p for p in pay_svc.list_payments(container, partner.id, limit=1000)
                 if any(a.invoice_id == inv.id for a in p.allocations)]
+    events, events_note = _settlement_events(container, inv)
     return render(request, "invoice.html", {
         "inv": inv, "customer": customer_name, "lines": sorted(inv.line_items, key=lambda li: li.position),
-        "lines_note": lines_note, "payments": payments,
+        "lines_note": lines_note, "payments": payments, "events": events, "events_note": events_note,
         "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None,
         "payable": inv.outstanding > 0 and inv.status in PAYABLE and not inv.archived,
     })
+
+
+def _settlement_events(container: object, inv: Invoice) -> tuple[list[object], str | None]:
+    """Zoho's payments, credits and write-off of the invoice; when Zoho cannot be asked, a note
+    with the stored totals instead of an error page."""
+    if inv.origin != "zoho":
+        return [], None
+    try:
+        return list(settlement.invoice_events(container, inv.id)), None
+    except Exception:  # noqa: BLE001 - Zoho down or over budget: say so, keep the page
+        return [], ("Zoho Books could not be asked for the individual events just now; the totals above are "
+                    "from the last sync.")
 
 
 def _fetch_line_items(container: object, invoice_id: str) -> bool:
