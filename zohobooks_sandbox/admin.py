@@ -15,7 +15,8 @@ Routes (all JSON unless noted; documented in the app's ``/openapi.json`` under t
   ``POST .../payments``, ``.../credits``, ``.../writeoff``, ``.../void``, ``DELETE .../{invoice_id}``.
 * contacts: ``DELETE /_sandbox/orgs/{org_id}/contacts/{contact_id}``, ``POST .../inactive``, ``.../active``.
 * ``GET|PUT /_sandbox/orgs/{org_id}/limits``; ``GET|PUT|DELETE /_sandbox/orgs/{org_id}/faults``,
-  ``POST /_sandbox/orgs/{org_id}/faults/script``.
+  ``POST /_sandbox/orgs/{org_id}/faults/script``, ``GET|PUT /_sandbox/orgs/{org_id}/faults/poison``
+  (planted malformed invoices, see ``poison.py``).
 * ``GET /_sandbox/orgs/{org_id}/stats``, ``POST /_sandbox/orgs/{org_id}/stats/reset``.
 * ``POST /_sandbox/users/revoke`` (revoke a user's tokens), ``POST /_sandbox/clients`` (register an OAuth client).
 * ``GET|POST /_sandbox/orgs/{org_id}/webhooks``, ``DELETE /_sandbox/webhooks/{webhook_id}``,
@@ -41,6 +42,7 @@ from .books import load_all
 from .books.common import loads
 from .books.registry import Ctx, match
 from .faults import FaultPlan, FaultRule
+from .poison import PlantedPoison, PoisonPlan
 from .generator import generate
 from .state import OAuthClient, OrgData, Sandbox, Token
 from .webhooks import WebhookFaults, WebhookSpec
@@ -359,10 +361,26 @@ def build_admin_router(sandbox: Sandbox) -> APIRouter:
         guard().faults.add_script(org_id, entries)
         return guard().faults.plan(org_id)
 
+    @r.put("/orgs/{org_id}/faults/poison", summary="Plant malformed invoices in replies (seeded; per_kind=0 clears)")
+    def put_poison(org_id: str, plan: PoisonPlan) -> PlantedPoison:
+        org = _org(sandbox, org_id)
+        with sandbox.lock:
+            ids = list(org.invoices)
+        try:
+            return guard().poison.plant(org_id, ids, plan)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+
+    @r.get("/orgs/{org_id}/faults/poison", summary="The planted malformations (invoice ids by kind)")
+    def get_poison(org_id: str) -> PlantedPoison:
+        _org(sandbox, org_id)
+        return guard().poison.planted(org_id) or PlantedPoison(seed=0, per_kind=0, planted={})
+
     @r.delete("/orgs/{org_id}/faults", summary="Clear every fault")
     def delete_faults(org_id: str) -> dict[str, Any]:
         _org(sandbox, org_id)
         guard().faults.set_plan(org_id, None)
+        guard().poison.clear(org_id)
         return {"code": 0, "message": "Faults cleared."}
 
     @r.get("/orgs/{org_id}/stats", summary="API calls by operation, 429s, faults, windows")

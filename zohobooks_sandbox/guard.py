@@ -26,6 +26,7 @@ from starlette.responses import Response
 from . import errors
 from .faults import Fault, FaultInjector, FaultKind, truncate_body
 from .limits import OrgLimits, RateLimiter
+from .poison import Poisoner
 from .state import Guard, OrgData
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +39,10 @@ SERVER_ERROR_BODIES = {
     500: {"code": 1000, "message": "Internal error"},
     503: {"code": 1000, "message": "Service temporarily unavailable. Please try again later."},
 }
+
+
+#: Replies the planted malformations rewrite (list and single invoice).
+POISONED_OPS = frozenset({"invoices.list", "invoices.get"})
 
 
 @dataclass
@@ -115,6 +120,7 @@ class OpsGuard(Guard):
         self.sandbox = sandbox
         self.limiter = RateLimiter(sandbox.clock.monotonic)
         self.faults = FaultInjector(default_seed=sandbox.config.seed)
+        self.poison = Poisoner()
         self.log: deque[RequestLogEntry] = deque(maxlen=log_size)
         self.recorder: ResponseRecorder | None = ResponseRecorder() if getattr(
             sandbox.config, "record_responses", False) else None
@@ -208,8 +214,12 @@ class OpsGuard(Guard):
                 headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
                 response = Response(body, status_code=response.status_code, headers=headers,
                                     media_type=response.media_type or "application/json")
+            poisoned = False
+            if org is not None and op_name in POISONED_OPS and response.status_code == 200:
+                response, poisoned = self._poison(org, response)
             self._log(org, op_name, request, response, call)
-            if fault is None or fault.kind is not FaultKind.MALFORMED:  # deliberately broken: not Zoho's shape
+            deliberately_broken = poisoned or (fault is not None and fault.kind is FaultKind.MALFORMED)
+            if not deliberately_broken:  # not Zoho's shape: kept out of the conformance recorder
                 self._record(op_name, request, response)
             if fault is not None and fault.kind is FaultKind.DROP_AFTER_WRITE:
                 raise errors.ConnectionDropped(f"{op_name}: accepted, then the connection was dropped")
@@ -219,6 +229,22 @@ class OpsGuard(Guard):
                 self.limiter.release(org.organization_id)
 
     # ------------------------------------------------------------------ helpers
+    def _poison(self, org: OrgData, response: Response) -> tuple[Response, bool]:
+        """The reply with the organisation's planted malformations (see ``poison.py``)."""
+        if not self.poison.active(org.organization_id):
+            return response, False
+        from .books.common import dumps, loads
+
+        try:
+            body = loads(bytes(getattr(response, "body", b"") or b""))
+        except ValueError:
+            return response, False
+        if not self.poison.rewrite(org.organization_id, body):
+            return response, False
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return Response(dumps(body), status_code=response.status_code, headers=headers,
+                        media_type=response.media_type or "application/json"), True
+
     def _count_429(self, org: OrgData, op_name: str) -> None:
         """Every 429 the sandbox answers (limit or injected burst), in total and by operation."""
         with self.sandbox.lock:
