@@ -89,6 +89,17 @@ def bookmark_minus(raw: str, seconds: int = 0) -> str:
     return format_zoho_timestamp(parse_zoho_timestamp(raw) - timedelta(seconds=seconds))
 
 
+#: Largest amount the platform accepts from Zoho (money is stored as BIGINT cents; anything near
+#: 9.2e16 would overflow the column, and no real invoice comes close to a trillion).
+MAX_AMOUNT = Decimal("999999999999.99")
+#: Largest quantity / rate magnitude, and most digits a quantity, rate or exchange rate may carry
+#: (they are stored as decimal text of at most 48 characters).
+MAX_FACTOR = Decimal("1e12")
+MAX_DIGITS = 24
+MAX_TEXT = {"invoice_number": 100, "customer_name": 300, "contact_name": 300, "email": 320, "name": 300,
+            "description": 100_000}
+
+
 def _require(record: dict[str, Any], name: str, zoho_id: str | None) -> Any:
     value = record.get(name)
     if value is None or value == "":
@@ -96,22 +107,56 @@ def _require(record: dict[str, Any], name: str, zoho_id: str | None) -> Any:
     return value
 
 
+def _text(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> str:
+    """A string field (Zoho ids may arrive as numbers): refuses objects, lists and booleans, and
+    text longer than the platform's column holds."""
+    raw = _require(record, name, zoho_id) if required else record.get(name)
+    if raw is None:
+        return ""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise BadRecord(zoho_id, f"field '{name}' should be text, got {type(raw).__name__}")
+    text = str(raw)
+    limit = MAX_TEXT.get(name, 40 if name.endswith("_id") else 4000)
+    if len(text) > limit:
+        raise BadRecord(zoho_id, f"field '{name}' is {len(text)} characters long (at most {limit})")
+    return text
+
+
 def _decimal(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> Decimal:
+    """A finite number of sane size; refuses NaN, Infinity, booleans, objects and numbers with
+    more digits than the platform can store exactly."""
     raw = record.get(name)
     if raw is None or raw == "":
         if required:
             raise BadRecord(zoho_id, f"field '{name}' is missing")
         return ZERO
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal)):
+        raise BadRecord(zoho_id, f"field '{name}' is not a number: {type(raw).__name__}")
     if isinstance(raw, float):
         raw = repr(raw)
     try:
-        return Decimal(str(raw))
+        value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise BadRecord(zoho_id, f"field '{name}' is not a number: {raw!r}") from None
+        raise BadRecord(zoho_id, f"field '{name}' is not a number: {str(raw)[:40]!r}") from None
+    if not value.is_finite():
+        raise BadRecord(zoho_id, f"field '{name}' is not a finite number ({value})")
+    digits = value.as_tuple().digits
+    if len(digits) > MAX_DIGITS:
+        raise BadRecord(zoho_id, f"field '{name}' has {len(digits)} digits (at most {MAX_DIGITS})")
+    if abs(value) >= MAX_FACTOR:
+        raise BadRecord(zoho_id, f"field '{name}' is out of range ({value:.6g})")
+    return value
 
 
 def _money(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> Decimal:
-    return _decimal(record, name, zoho_id, required=required).quantize(CENT)
+    """An amount: finite, at most two decimals (never rounded: a cent lost is money lost), and
+    within `MAX_AMOUNT`."""
+    value = _decimal(record, name, zoho_id, required=required)
+    if value != value.quantize(CENT):
+        raise BadRecord(zoho_id, f"field '{name}' has more than two decimals ({value})")
+    if abs(value) > MAX_AMOUNT:
+        raise BadRecord(zoho_id, f"field '{name}' is out of range ({value:.6g})")
+    return value.quantize(CENT)
 
 
 def _date(record: dict[str, Any], name: str, zoho_id: str | None, *, required: bool = True) -> date | None:
@@ -120,17 +165,35 @@ def _date(record: dict[str, Any], name: str, zoho_id: str | None, *, required: b
         if required:
             raise BadRecord(zoho_id, f"field '{name}' is missing")
         return None
+    if not isinstance(raw, str) or len(raw) != 10:
+        raise BadRecord(zoho_id, f"field '{name}' is not a date: {str(raw)[:40]!r}")
     try:
-        return date.fromisoformat(str(raw))
+        return date.fromisoformat(raw)
     except ValueError:
         raise BadRecord(zoho_id, f"field '{name}' is not a date: {raw!r}") from None
 
 
 def _currency(record: dict[str, Any], zoho_id: str | None) -> str:
-    code = str(_require(record, "currency_code", zoho_id)).upper()
+    code = _text(record, "currency_code", zoho_id).upper()
     if code not in KNOWN_CURRENCIES:
-        raise BadRecord(zoho_id, f"unknown currency '{code}'")
+        raise BadRecord(zoho_id, f"unknown currency '{code[:12]}'")
     return code
+
+
+def _timestamp(record: dict[str, Any], name: str, zoho_id: str | None) -> str:
+    raw = _text(record, name, zoho_id)
+    try:
+        parse_zoho_timestamp(raw)
+    except ValueError:
+        raise BadRecord(zoho_id, f"field '{name}' is not a timestamp: {raw[:40]!r}") from None
+    return raw
+
+
+def _record_id(record: dict[str, Any], name: str) -> str:
+    raw = record.get(name)
+    if not raw or isinstance(raw, bool) or not isinstance(raw, (str, int)) or len(str(raw)) > 40:
+        raise BadRecord(None, f"field '{name}' is missing or not an id")
+    return str(raw)
 
 
 # --------------------------------------------------------------------------- invoices
@@ -168,13 +231,10 @@ def _optional_money(record: dict[str, Any], name: str, zoho_id: str) -> Decimal 
 
 def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
     """Validate a Zoho invoice (summary or detail); raises `BadRecord`."""
-    zoho_id = record.get("invoice_id")
-    if not zoho_id:
-        raise BadRecord(None, "field 'invoice_id' is missing")
-    zoho_id = str(zoho_id)
-    status = str(_require(record, "status", zoho_id)).lower()
+    zoho_id = _record_id(record, "invoice_id")
+    status = _text(record, "status", zoho_id).lower()
     if status not in ZOHO_STATUS_MAP:
-        raise BadRecord(zoho_id, f"unknown invoice status '{status}'")
+        raise BadRecord(zoho_id, f"unknown invoice status '{status[:20]}'")
     total = _money(record, "total", zoho_id)
     balance = _money(record, "balance", zoho_id)
     if total < 0 or balance < 0:
@@ -182,11 +242,13 @@ def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
     if balance > total:
         raise BadRecord(zoho_id, f"balance {balance} exceeds total {total}")
     rate = _decimal(record, "exchange_rate", zoho_id, required=False) or Decimal("1")
+    if rate < 0:
+        raise BadRecord(zoho_id, f"negative exchange rate ({rate})")
     return InvoiceSnapshot(
         zoho_id=zoho_id,
-        number=str(_require(record, "invoice_number", zoho_id)),
-        customer_zoho_id=str(_require(record, "customer_id", zoho_id)),
-        customer_name=str(record.get("customer_name") or ""),
+        number=_text(record, "invoice_number", zoho_id),
+        customer_zoho_id=_text(record, "customer_id", zoho_id),
+        customer_name=_text(record, "customer_name", zoho_id, required=False),
         currency_code=_currency(record, zoho_id),
         exchange_rate=rate,
         issue_date=_date(record, "date", zoho_id),  # type: ignore[arg-type]
@@ -194,7 +256,7 @@ def invoice_snapshot(record: dict[str, Any]) -> InvoiceSnapshot:
         total=total,
         balance=balance,
         zoho_status=status,
-        last_modified=str(_require(record, "last_modified_time", zoho_id)),
+        last_modified=_timestamp(record, "last_modified_time", zoho_id),
         write_off_amount=_money(record, "write_off_amount", zoho_id, required=False),
         payment_made=_optional_money(record, "payment_made", zoho_id),
         credits_applied=_optional_money(record, "credits_applied", zoho_id),
@@ -322,15 +384,25 @@ def line_items(detail: dict[str, Any]) -> list[LineItemSnapshot]:
         if quantity < 0:
             raise BadRecord(zoho_id, f"line item {position + 1} has a negative quantity ({quantity})")
         rate = _decimal(raw, "rate", zoho_id)
-        amount = _money(raw, "item_total", zoho_id, required=False) if raw.get("item_total") not in (None, "") else (quantity * rate).quantize(CENT)
+        if raw.get("item_total") not in (None, ""):
+            amount = _money(raw, "item_total", zoho_id)
+        else:
+            amount = (quantity * rate).quantize(CENT)
+            if abs(amount) > MAX_AMOUNT:
+                raise BadRecord(zoho_id, f"line item {position + 1} amount is out of range")
         pct = _decimal(raw, "tax_percentage", zoho_id, required=False)
+        if not ZERO <= pct <= Decimal(100):
+            raise BadRecord(zoho_id, f"line item {position + 1} has a tax percentage of {pct}")
         tax = (amount * pct / Decimal(100)).quantize(CENT)
+        order = raw.get("item_order")
+        if order not in (None, "") and (isinstance(order, bool) or not str(order).isdigit() or len(str(order)) > 6):
+            raise BadRecord(zoho_id, f"line item {position + 1} has an unreadable item_order")
         items.append(
             LineItemSnapshot(
-                zoho_line_item_id=str(raw.get("line_item_id") or ""),
-                position=int(raw.get("item_order") or position + 1),
-                name=str(raw.get("name") or ""),
-                description=str(raw.get("description") or ""),
+                zoho_line_item_id=_text(raw, "line_item_id", zoho_id, required=False),
+                position=int(str(order)) if order not in (None, "") else position + 1,
+                name=_text(raw, "name", zoho_id, required=False),
+                description=_text(raw, "description", zoho_id, required=False),
                 quantity=quantity,
                 rate=rate,
                 amount=amount,
@@ -356,18 +428,15 @@ class CustomerSnapshot:
 
 def customer_snapshot(record: dict[str, Any]) -> CustomerSnapshot:
     """Validate a Zoho contact; raises `BadRecord`."""
-    zoho_id = record.get("contact_id")
-    if not zoho_id:
-        raise BadRecord(None, "field 'contact_id' is missing")
-    zoho_id = str(zoho_id)
+    zoho_id = _record_id(record, "contact_id")
     return CustomerSnapshot(
         zoho_id=zoho_id,
-        name=str(_require(record, "contact_name", zoho_id)),
-        email=(str(record["email"]) if record.get("email") else None),
+        name=_text(record, "contact_name", zoho_id),
+        email=_text(record, "email", zoho_id, required=False) or None,
         currency_code=_currency(record, zoho_id),
-        active=str(record.get("status") or "active").lower() == "active",
-        last_modified=str(_require(record, "last_modified_time", zoho_id)),
-        is_customer=str(record.get("contact_type") or "customer") == "customer",
+        active=(_text(record, "status", zoho_id, required=False) or "active").lower() == "active",
+        last_modified=_timestamp(record, "last_modified_time", zoho_id),
+        is_customer=(_text(record, "contact_type", zoho_id, required=False) or "customer") == "customer",
     )
 
 

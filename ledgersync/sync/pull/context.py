@@ -74,6 +74,9 @@ class PullRun:
     budget_retry_at: datetime | None = None
     fault_hook: Callable[[str, str, int], None] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: contacts read from Zoho this run for invoices whose customer we did not know (None: Zoho
+    #: has no such contact), see `upserts.prefetch_customers`
+    contacts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     @property
     def options(self) -> PullOptions:

@@ -22,7 +22,7 @@ from ledgersync.store.orm import ExternalRef, Invoice
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, recent_cutoff
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
-from ledgersync.sync.pull.upserts import apply_invoice_details
+from ledgersync.sync.pull.upserts import PageOutcome, apply_invoice_details, apply_rows, prefetch_customers
 from ledgersync.zoho.errors import ZohoNotFound
 
 ARCHIVED_DELETED = "deleted in Zoho Books"
@@ -90,16 +90,17 @@ def run_details(run: PullRun, state: dict[str, Any], *, scope: str = "all") -> d
 
 def _commit_details(run: PullRun, fetched: list[tuple[str, dict[str, Any] | None]], failed: set[str],
                     state: dict[str, Any]) -> dict[str, Any]:
+    details = [d for _, d in fetched if d is not None]
+    prefetch_customers(run, details)
     with run.container.uow() as uow:
         session = uow.session
+        outcome = apply_rows(session, run, details, "invoice_details", "invoice_id", _apply_details)
+        ok = outcome.ok_ids
+        failed.update(outcome.bad_ids)
+        failed.update(set(z for z, d in fetched if d is not None) - set(ok))  # never fetch a bad one twice a run
         for zoho_id, detail in fetched:
             if detail is None:
                 _archive_deleted(session, run, zoho_id)
-        ok, bad = apply_invoice_details(session, run, [d for _, d in fetched if d is not None])
-        for exc in bad:
-            record_error(session, run, exc.zoho_id, exc.message, stream="invoice_details")
-            if exc.zoho_id:
-                failed.add(exc.zoho_id)
         resolve_errors(session, run.connection_id, "invoice_details", ok)
         state = {**state, "fetched": int(state.get("fetched") or 0) + len(ok)}
         leases.save_state(session, run.connection_id, run.stream, run.owner, state)
@@ -109,6 +110,13 @@ def _commit_details(run: PullRun, fetched: list[tuple[str, dict[str, Any] | None
     run.pages += 1
     run.fault("page_committed")
     return state
+
+
+def _apply_details(session: Session, run: PullRun, details: list[dict[str, Any]]) -> PageOutcome:
+    ok, bad = apply_invoice_details(session, run, details)
+    for exc in bad:
+        record_error(session, run, exc.zoho_id, exc.message, stream="invoice_details")
+    return PageOutcome(ok_ids=ok, bad_ids=[exc.zoho_id for exc in bad if exc.zoho_id])
 
 
 def _archive_deleted(session: Session, run: PullRun, zoho_id: str) -> None:

@@ -4,7 +4,8 @@ closes the run — whatever happens.
 Outcomes of a run (`sync_runs.status`): `succeeded`; `partial` (per-record errors, or the
 daily budget ran out — the cursor is saved and `next_run_at` is the budget's reset); `failed`
 (Zoho or the network failed past the connector's retries: a broken page; the cursor stays at
-the last committed page and the next run retries it). A run that finds the lease held returns
+the last committed page and `next_run_at` is set seconds to minutes ahead, doubling with each
+failure in a row, so the scheduler resumes the stream from its cursor by itself). A run that finds the lease held returns
 `RunResult(skipped=True)` without touching Zoho: at most one run per connection and stream.
 """
 
@@ -13,16 +14,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import select, update
+
 from ledgersync.bootstrap import Container
-from ledgersync.store.orm import Connection
+from ledgersync.store.orm import Connection, SyncCursor, SyncRun
 from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun
 from ledgersync.sync.pull.runlog import finish_run, start_run
-from ledgersync.zoho.errors import BudgetExhausted, ZohoError, ZohoReauthorizationRequired
+from ledgersync.zoho.errors import (
+    BudgetExhausted,
+    ZohoError,
+    ZohoRateLimited,
+    ZohoReauthorizationRequired,
+    ZohoServerError,
+    ZohoTransportError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +82,8 @@ def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str,
 
 def run_stream(container: Container, connection_id: str, stream: str, *, trigger: str = "schedule",
                books: Any = None, **params: Any) -> RunResult:
-    """Run one stream of one connection to the end of its available work (see module doc)."""
+    """Run one stream of one connection to the end of its available work (see module doc).
+    The run row is closed in `finally`, whatever happens, with the reason it stopped."""
     runner = _runner(stream, params)
     owner = leases.new_owner()
     if not leases.acquire(container.session_factory, connection_id, stream, owner):
@@ -89,40 +100,83 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
                       owner=owner, run_id=start_run(container.session_factory, connection_id, stream, trigger),
                       books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)),
                       fault_hook=container.extras.get("pull_fault_hook"), params=params)
-        status, message, next_run = "succeeded", None, None
+        status, message, next_run = "failed", "interrupted", None
         try:
-            state = runner(run, state)
-        except BudgetExhausted as exc:
-            status, next_run = "partial", exc.retry_at
-            run.budget_retry_at = exc.retry_at
-            message = f"Zoho's daily API budget is used up; continuing at {exc.retry_at.isoformat()}"
-        except ZohoReauthorizationRequired as exc:
-            status, message = "failed", f"Zoho needs re-authorisation: {exc}"
-        except ZohoError as exc:
-            status, message = "failed", f"Zoho call failed: {exc}"
-            log.warning("pull stream failed", extra={"connection_id": connection_id, "stream": stream})
-        except ConnectionNotReady:  # disconnected while this run was going: stop quietly, say so
-            status, message = "failed", "stopped: Zoho Books was disconnected"
-        except Exception as exc:  # never leave the run row 'running' forever (QA: after a disconnect)
-            finish_run(container.session_factory, run, "failed",
-                       f"interrupted by an internal error ({type(exc).__name__}); resumed by a later run")
-            raise
-        if status == "succeeded" and run.stats.errors:
-            status, message = "partial", f"{run.stats.errors} record(s) could not be synced; retried next run"
-        with container.uow() as uow:
-            from sqlalchemy import update
-
-            from ledgersync.store.orm import SyncCursor
-
-            uow.session.execute(
-                update(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
-                .values(next_run_at=next_run).execution_options(synchronize_session=False)
-            )
-            uow.commit()
-        finish_run(container.session_factory, run, status, message)
+            try:
+                state = runner(run, state)
+                status = "succeeded"
+            except BudgetExhausted as exc:
+                status, next_run = "partial", exc.retry_at
+                run.budget_retry_at = exc.retry_at
+                message = f"Zoho's daily API budget is used up; continuing at {exc.retry_at.isoformat()}"
+            except ZohoReauthorizationRequired as exc:
+                message = f"Zoho needs re-authorisation: {exc}"
+            except ZohoError as exc:
+                next_run = retry_at(container, connection_id, stream, exc)
+                message = f"{outage_text(exc)}; retrying at {next_run.strftime('%H:%M:%S')} UTC"
+                log.warning("pull stream failed", extra={"connection_id": connection_id, "stream": stream})
+            except ConnectionNotReady:  # disconnected while this run was going: stop quietly, say so
+                message = "stopped: Zoho Books was disconnected"
+            except Exception as exc:  # never leave the run row 'running' forever (QA: after a disconnect)
+                message = (f"interrupted by an internal error ({type(exc).__name__}: {str(exc)[:200]}); "
+                           "resumed by a later run")
+                raise
+            if status == "succeeded" and run.stats.errors:
+                status, message = "partial", f"{run.stats.errors} record(s) could not be synced; retried next run"
+            _set_next_run(container, connection_id, stream, next_run)
+        finally:
+            finish_run(container.session_factory, run, status, message)
         with container.uow() as uow:
             state = leases.read_state(uow.session, connection_id, stream)
         return RunResult(stream=stream, status=status, run_id=run.run_id, message=message,
                          budget_retry_at=next_run, state=state, **run.stats.as_dict())
     finally:
         leases.release(container.session_factory, connection_id, stream, owner)
+
+
+def _set_next_run(container: Container, connection_id: str, stream: str, next_run: datetime | None) -> None:
+    """When the scheduler should run this stream again before its regular interval (None: no hurry)."""
+    with container.uow() as uow:
+        uow.session.execute(
+            update(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
+            .values(next_run_at=next_run).execution_options(synchronize_session=False)
+        )
+        uow.commit()
+
+
+def outage_text(exc: ZohoError) -> str:
+    """What the partner reads about a failed Zoho call (no token, no request body)."""
+    if isinstance(exc, ZohoRateLimited):
+        return f"Zoho is refusing calls for now (too many requests, {exc.limit} limit)"
+    if isinstance(exc, ZohoTransportError):
+        return f"Zoho is not answering ({str(exc)[:160]})"
+    if isinstance(exc, ZohoServerError):
+        return f"Zoho is failing (HTTP {exc.status}: {exc.message[:160] or 'unreadable answer'})"
+    return f"Zoho call failed: {str(exc)[:200]}"
+
+
+def consecutive_failures(session: Any, connection_id: str, stream: str, limit: int = 12) -> int:
+    """How many of the stream's latest finished runs failed in a row (the backoff's exponent)."""
+    statuses = session.execute(
+        select(SyncRun.status).where(SyncRun.connection_id == connection_id, SyncRun.stream == stream,
+                                     SyncRun.status != "running")
+        .order_by(SyncRun.started_at.desc()).limit(limit)
+    ).scalars().all()
+    count = 0
+    for status in statuses:
+        if status != "failed":
+            break
+        count += 1
+    return count
+
+
+def retry_at(container: Container, connection_id: str, stream: str, exc: ZohoError) -> datetime:
+    """When to try a failed stream again: Zoho's own reset for a 429 when it gives one, else an
+    exponential backoff from `pull_retry_base_s` capped at `pull_retry_max_s` (this run counts)."""
+    settings = container.settings
+    with container.uow() as uow:
+        failures = consecutive_failures(uow.session, connection_id, stream) + 1
+    delay = min(settings.pull_retry_max_s, settings.pull_retry_base_s * (2 ** min(failures - 1, 16)))
+    if isinstance(exc, ZohoRateLimited) and exc.retry_after:
+        delay = max(delay, min(float(exc.retry_after), 86400.0))
+    return datetime.now(timezone.utc) + timedelta(seconds=delay)

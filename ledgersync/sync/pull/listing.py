@@ -8,15 +8,16 @@ lease renewal), so a crash at any point resumes from the last committed page: no
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
-from datetime import timedelta
-
-from ledgersync.domain.pull_rules import BadRecord, format_zoho_timestamp, parse_zoho_timestamp
+from ledgersync.domain.pull_rules import format_zoho_timestamp, parse_zoho_timestamp
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, now_of, recent_cutoff
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
 from ledgersync.sync.pull.streams import ListStream, RetryStillBad
+from ledgersync.sync.pull.upserts import DB_REFUSALS, apply_rows, refusal_reason
 from ledgersync.zoho.errors import ZohoNotFound
 
 
@@ -66,14 +67,21 @@ def retry_bad_records(run: PullRun, stream: ListStream, state: dict[str, Any]) -
                 resolve_errors(uow.session, run.connection_id, stream.name, [zoho_id])
                 uow.commit()
             continue
+        record = body.get(stream.detail_key) if isinstance(body, dict) else None
+        record = record if isinstance(record, dict) else {}
+        stream.prepare(run, [record])
+        saved = replace(run.stats)
         with run.container.uow() as uow:
             try:
-                stream.apply_one(uow.session, run, body.get(stream.detail_key) or {})
+                stream.apply_one(uow.session, run, record)
+                uow.session.flush()
                 resolve_errors(uow.session, run.connection_id, stream.name, [zoho_id])
-            except (BadRecord, RetryStillBad) as exc:
+            except RetryStillBad:  # the page's rules recorded the reason already
+                still_bad.append(zoho_id)
+            except DB_REFUSALS as exc:  # a BadRecord (a ValueError) or a refused write
                 uow.session.rollback()
-                message = exc.message if isinstance(exc, BadRecord) else "still invalid"
-                record_error(uow.session, run, zoho_id, f"retry: {message}", stream=stream.name)
+                run.stats = saved
+                record_error(uow.session, run, zoho_id, f"retry: {refusal_reason(exc)}", stream=stream.name)
                 still_bad.append(zoho_id)
             uow.commit()
     state = {**state, "retry_ids": still_bad}
@@ -107,8 +115,9 @@ def run_list_stream(run: PullRun, stream: ListStream, state: dict[str, Any], *, 
                 context = context[0] if context else {}
             has_more = bool(context.get("has_more_page")) and bool(rows)
             page_max = _max_lmt(rows, stream.replication_key)
+            stream.prepare(run, rows)
             with run.container.uow() as uow:
-                outcome = stream.apply_page(uow.session, run, rows)
+                outcome = apply_rows(uow.session, run, rows, stream.name, stream.primary_key, stream.apply_page)
                 resolve_errors(uow.session, run.connection_id, stream.name, outcome.ok_ids)
                 retry = sorted(set(state.get("retry_ids") or []) | set(outcome.bad_ids))
                 new_since = _later(since, page_max)

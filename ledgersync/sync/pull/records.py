@@ -4,26 +4,29 @@ and apply it, or archive it if Zoho no longer has it. One call per hint."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledgersync.bootstrap import Container
-from ledgersync.domain.pull_rules import ARCHIVED_DELETED, BadRecord
+from ledgersync.domain.pull_rules import ARCHIVED_DELETED
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice
 from ledgersync.sync.pull.context import PullRun
 from ledgersync.sync.pull.engine import open_books
-from ledgersync.sync.pull.runlog import finish_run, record_error, start_run
-from ledgersync.sync.pull.upserts import apply_invoice_details, upsert_customers
-from ledgersync.zoho.errors import ZohoNotFound
+from ledgersync.sync.pull.runlog import finish_run, record_error, resolve_errors, start_run
+from ledgersync.sync.pull.upserts import (DB_REFUSALS, apply_invoice_details, prefetch_customers, refusal_reason,
+                                          upsert_customers)
+from ledgersync.zoho.errors import ZohoError, ZohoNotFound
 
 ENTITIES = {"invoice": ("/invoices", "invoice", "invoice_details"), "contact": ("/contacts", "contact", "customers")}
 
 
 def sync_record(container: Container, connection_id: str, entity: str, zoho_id: str, *, books: Any = None,
                 trigger: str = "webhook") -> str:
-    """Returns "applied", "archived", "bad" or "unknown" (entity we do not sync)."""
+    """Returns "applied", "archived", "bad" or "unknown" (entity we do not sync). A Zoho
+    failure is raised after the run row says why; the run row is closed whatever happens."""
     if entity not in ENTITIES:
         return "unknown"
     path, key, stream = ENTITIES[entity]
@@ -36,34 +39,70 @@ def sync_record(container: Container, connection_id: str, entity: str, zoho_id: 
     run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=f"record:{entity}",
                   owner=uuid.uuid4().hex, run_id=start_run(container.session_factory, connection_id, f"record:{entity}", trigger),
                   books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)))
-    outcome = "applied"
+    outcome, status, message = "applied", "failed", f"{entity} {zoho_id}: interrupted"
     try:
-        body = books.get(f"{path}/{zoho_id}", priority="pull")
-    except ZohoNotFound:
-        body = None
-    for _attempt in range(2):  # a concurrent stream run may create the same record first
         try:
-            with container.uow() as uow:
-                if body is None:
-                    outcome = "archived" if _archive(uow.session, connection_id, entity, zoho_id) else "applied"
-                    run.stats.archived += outcome == "archived"
-                elif entity == "invoice":
-                    _, bad = apply_invoice_details(uow.session, run, [body.get(key) or {}])
-                    for exc in bad:
-                        record_error(uow.session, run, zoho_id, exc.message, stream=stream)
-                        outcome = "bad"
-                else:
-                    result = upsert_customers(uow.session, run, [body.get(key) or {}])
-                    outcome = "bad" if result.bad_ids else "applied"
-                uow.commit()
-            break
+            body = books.get(f"{path}/{zoho_id}", priority="pull")
+        except ZohoNotFound:
+            body = None
+        except ZohoError as exc:
+            message = f"{entity} {zoho_id}: Zoho call failed: {exc}"
+            raise
+        record = body.get(key) if isinstance(body, dict) else None
+        record = record if isinstance(record, dict) else {}
+        if body is not None and entity == "invoice":
+            prefetch_customers(run, [record])
+        try:
+            outcome = _apply(container, run, entity, zoho_id, stream, body, record, first=True)
+        except IntegrityError:  # a concurrent stream run created the same record first
+            outcome = _apply(container, run, entity, zoho_id, stream, body, record, first=False)
+        status = "partial" if outcome == "bad" else "succeeded"
+        message = f"{entity} {zoho_id}: {outcome}"
+        return outcome
+    except ZohoError:
+        raise
+    except Exception as exc:
+        message = f"{entity} {zoho_id}: interrupted by an internal error ({type(exc).__name__})"
+        raise
+    finally:
+        finish_run(container.session_factory, run, status, message)
+
+
+def _apply(container: Container, run: PullRun, entity: str, zoho_id: str, stream: str, body: Any,
+           record: dict[str, Any], *, first: bool) -> str:
+    """One transaction: archive, apply, or quarantine (the rules' reason, or the database's)."""
+    with container.uow() as uow:
+        saved = replace(run.stats)
+        try:
+            if body is None:
+                outcome = "archived" if _archive(uow.session, run.connection_id, entity, zoho_id) else "applied"
+                run.stats.archived += outcome == "archived"
+            elif entity == "invoice":
+                ok, bad = apply_invoice_details(uow.session, run, [record])
+                for exc in bad:
+                    record_error(uow.session, run, zoho_id, exc.message, stream=stream)
+                for name in ("invoices", "invoice_details"):  # listed bad, or fetched bad
+                    resolve_errors(uow.session, run.connection_id, name, ok)
+                outcome = "bad" if bad else "applied"
+            else:
+                result = upsert_customers(uow.session, run, [record])
+                if result.ok_ids:
+                    resolve_errors(uow.session, run.connection_id, stream, result.ok_ids)
+                outcome = "bad" if result.bad_ids else "applied"
+            uow.session.flush()
         except IntegrityError:
-            continue
-        except BadRecord as exc:  # pragma: no cover - rules errors are caught above
+            if first:
+                raise
+            uow.session.rollback()
+            run.stats = saved
+            record_error(uow.session, run, zoho_id, "the database refused it twice (a conflicting write)", stream=stream)
             outcome = "bad"
-            del exc
-            break
-    finish_run(container.session_factory, run, "partial" if outcome == "bad" else "succeeded", f"{entity} {zoho_id}: {outcome}")
+        except DB_REFUSALS as exc:
+            uow.session.rollback()
+            run.stats = saved
+            record_error(uow.session, run, zoho_id, refusal_reason(exc), stream=stream)
+            outcome = "bad"
+        uow.commit()
     return outcome
 
 

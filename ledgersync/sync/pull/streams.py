@@ -47,6 +47,9 @@ class ListStream:
     def params(self, mode: str, cutoff: date) -> dict[str, Any]:
         return {**self.base_params, "sort_column": self.replication_key, "sort_order": "A"}
 
+    def prepare(self, run: PullRun, rows: list[dict[str, Any]]) -> None:
+        """Zoho reads a page needs before it is applied (made outside the page's transaction)."""
+
     def apply_page(self, session: Session, run: PullRun, rows: list[dict[str, Any]]) -> upserts.PageOutcome:
         raise NotImplementedError
 
@@ -91,6 +94,9 @@ class Invoices(ListStream):
         elif mode == "history":
             params["date_end"] = (cutoff - timedelta(days=1)).isoformat()
         return params
+
+    def prepare(self, run: PullRun, rows: list[dict[str, Any]]) -> None:
+        upserts.prefetch_customers(run, rows)
 
     def apply_page(self, session: Session, run: PullRun, rows: list[dict[str, Any]]) -> upserts.PageOutcome:
         return upserts.upsert_invoice_summaries(session, run, rows)

@@ -9,11 +9,13 @@ returned separately so the stream can retry them next run. Unchanged records (sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session
 
 from ledgersync.domain import pull_rules as rules
@@ -22,6 +24,99 @@ from ledgersync.sync.pull.context import PullRun
 from ledgersync.sync.pull.runlog import record_error
 
 ARCHIVED_DELETED_INVOICE = "deleted in Zoho Books"
+
+#: What a database (or a column type binding a value) raises when it refuses a row.
+DB_REFUSALS: tuple[type[BaseException], ...] = (SQLAlchemyError, OverflowError, ValueError, TypeError,
+                                                ArithmeticError)
+#: Exceptions a rule may still raise on a record of an unexpected shape (beyond `BadRecord`).
+UNREADABLE = (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError)
+_ZOHO_ID = re.compile(r"^[0-9]{1,40}$")
+
+T = TypeVar("T")
+
+
+def validated(parse: Callable[[dict[str, Any]], T], row: Any, id_key: str) -> T:
+    """`parse(row)`, with anything but a `BadRecord` turned into one (a record of a shape the
+    rules did not foresee is quarantined with its id, never allowed to stop the run)."""
+    zoho_id = str(row.get(id_key) or "")[:40] or None if isinstance(row, dict) else None
+    if not isinstance(row, dict):
+        raise rules.BadRecord(None, f"record is not an object ({type(row).__name__})")
+    try:
+        return parse(row)
+    except rules.BadRecord:
+        raise
+    except UNREADABLE as exc:
+        raise rules.BadRecord(zoho_id, f"unreadable record ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """A short readable reason for a refused write (the driver's first line; never the row's values)."""
+    if isinstance(exc, rules.BadRecord):
+        return exc.message
+    orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"the database refused it ({type(orig).__name__}: {first})"
+
+
+def apply_rows(session: Session, run: PullRun, rows: list[dict[str, Any]], stream: str, id_key: str,
+               apply: Callable[[Session, PullRun, list[dict[str, Any]]], PageOutcome]) -> PageOutcome:
+    """Apply a page in the caller's transaction, which must hold no other uncommitted write.
+
+    If the database refuses the page (a value the rules let through but a column cannot hold,
+    a constraint), the page is rolled back and applied again one record at a time, each in its
+    own transaction: the refused records are quarantined with the reason, the rest lands."""
+    saved = replace(run.stats)
+    try:
+        outcome = apply(session, run, rows)
+        session.flush()
+        return outcome
+    except DB_REFUSALS:
+        session.rollback()
+        run.stats = saved
+    outcome = PageOutcome()
+    for row in rows:
+        before = replace(run.stats)
+        try:
+            one = apply(session, run, [row])
+            session.flush()
+            session.commit()
+            outcome.ok_ids.extend(one.ok_ids)
+            outcome.bad_ids.extend(one.bad_ids)
+        except DB_REFUSALS as exc:
+            session.rollback()
+            run.stats = before
+            zoho_id = str(row.get(id_key) or "")[:40] or None if isinstance(row, dict) else None
+            record_error(session, run, zoho_id, refusal_reason(exc), stream=stream)
+            session.commit()
+            if zoho_id:
+                outcome.bad_ids.append(zoho_id)
+    return outcome
+
+
+def prefetch_customers(run: PullRun, records: Iterable[Any]) -> None:
+    """Customers that invoices refer to but the platform does not know yet are read from Zoho
+    (one call each, outside any transaction) so `_apply_snapshot` can tell a customer created
+    since our customers run (created now, with its real name) from a broken reference (Zoho
+    has no such contact: the invoice is quarantined). Normally none: customers sync first."""
+    from ledgersync.zoho.errors import ZohoNotFound
+
+    wanted = {str(r.get("customer_id")) for r in records if isinstance(r, dict)
+              and isinstance(r.get("customer_id"), (str, int)) and not isinstance(r.get("customer_id"), bool)}
+    wanted -= set(run.contacts)
+    if not wanted:
+        return
+    with run.container.uow() as uow:
+        known = set(refs_by_zoho(uow.session, run.connection_id, "customer", wanted))
+    for customer_id in sorted(wanted - known):
+        if not _ZOHO_ID.match(customer_id):
+            run.contacts[customer_id] = None
+            continue
+        try:
+            body = run.books.get(f"/contacts/{customer_id}", priority="pull")
+            contact = body.get("contact") if isinstance(body, dict) else None
+            run.contacts[customer_id] = contact if isinstance(contact, dict) else None
+        except ZohoNotFound:
+            run.contacts[customer_id] = None
 
 
 @dataclass
@@ -58,7 +153,7 @@ def upsert_customers(session: Session, run: PullRun, rows: list[dict[str, Any]])
     snaps: list[rules.CustomerSnapshot] = []
     for row in rows:
         try:
-            snap = rules.customer_snapshot(row)
+            snap = validated(rules.customer_snapshot, row, "contact_id")
         except rules.BadRecord as exc:
             record_error(session, run, exc.zoho_id, exc.message, stream="customers")
             if exc.zoho_id:
@@ -117,6 +212,27 @@ def placeholder_customer(session: Session, run: PullRun, snap: rules.InvoiceSnap
 # --------------------------------------------------------------------------- invoices
 
 
+def _customer_of(session: Session, run: PullRun, snap: rules.InvoiceSnapshot) -> str:
+    """Platform id of the invoice's customer, not yet known locally: created from the contact
+    `prefetch_customers` read, a placeholder when nothing was prefetched (the next customers
+    run fills it in), or `BadRecord` when Zoho has no such customer (a broken reference)."""
+    customer_zoho_id = snap.customer_zoho_id
+    if customer_zoho_id not in run.contacts:
+        return placeholder_customer(session, run, snap)
+    contact = run.contacts[customer_zoho_id]
+    if contact is None:
+        raise rules.BadRecord(snap.zoho_id, f"its customer {customer_zoho_id[:40]} does not exist in Zoho Books")
+    try:
+        validated(rules.customer_snapshot, contact, "contact_id")
+    except rules.BadRecord as exc:
+        raise rules.BadRecord(snap.zoho_id, f"its customer {customer_zoho_id} is unreadable: {exc.message}") from None
+    upsert_customers(session, run, [contact])
+    ref = refs_by_zoho(session, run.connection_id, "customer", [customer_zoho_id]).get(customer_zoho_id)
+    if ref is None:
+        raise rules.BadRecord(snap.zoho_id, f"its contact {customer_zoho_id} is not a customer")
+    return ref.local_id
+
+
 def _local(inv: Invoice) -> rules.LocalInvoice:
     return rules.LocalInvoice(total=inv.total, outstanding=inv.outstanding, status=inv.status, due_date=inv.due_date,
                               issue_date=inv.issue_date, number=inv.number, currency_code=inv.currency_code,
@@ -129,7 +245,7 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
     Invoices whose Zoho modification time moved are added to `stale_pdfs` (cached PDF invalid)."""
     if inv is None:
         cref = customer_refs.get(snap.customer_zoho_id)
-        customer_id = cref.local_id if cref is not None else placeholder_customer(session, run, snap)
+        customer_id = cref.local_id if cref is not None else _customer_of(session, run, snap)
         if cref is None:
             customer_refs.update(refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id]))
         inv = Invoice(partner_id=run.partner_id, customer_id=customer_id, origin="zoho", line_items_synced=False,
@@ -168,7 +284,7 @@ def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str
     snaps: list[rules.InvoiceSnapshot] = []
     for row in rows:
         try:
-            snaps.append(rules.invoice_snapshot(row))
+            snaps.append(validated(rules.invoice_snapshot, row, "invoice_id"))
         except rules.BadRecord as exc:
             record_error(session, run, exc.zoho_id, exc.message, stream="invoices")
             if exc.zoho_id:
@@ -183,7 +299,12 @@ def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str
     stale: list[str] = []
     for snap in moved:
         ref = refs.get(snap.zoho_id)
-        _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+        try:
+            _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+        except rules.BadRecord as exc:  # a broken reference: refused before anything of it was written
+            record_error(session, run, snap.zoho_id, exc.message, stream="invoices")
+            outcome.ok_ids.remove(snap.zoho_id)
+            outcome.bad_ids.append(snap.zoho_id)
     drop_stale_pdfs(session, stale)
     return outcome
 
@@ -197,10 +318,11 @@ def apply_invoice_details(session: Session, run: PullRun,
     bad: list[rules.BadRecord] = []
     for detail in details:
         try:
-            parsed.append((rules.invoice_snapshot(detail), rules.line_items(detail)))
+            parsed.append((validated(rules.invoice_snapshot, detail, "invoice_id"),
+                           validated(rules.line_items, detail, "invoice_id")))
         except rules.BadRecord as exc:
-            if exc.zoho_id is None:
-                exc.zoho_id = str(detail.get("invoice_id") or "") or None
+            if exc.zoho_id is None and isinstance(detail, dict):
+                exc.zoho_id = str(detail.get("invoice_id") or "")[:40] or None
             bad.append(exc)
     if not parsed:
         return [], bad
@@ -211,7 +333,12 @@ def apply_invoice_details(session: Session, run: PullRun,
     applied: list[tuple[rules.InvoiceSnapshot, list[rules.LineItemSnapshot], Invoice]] = []
     for snap, items in parsed:
         ref = refs.get(snap.zoho_id)
-        inv = _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+        try:
+            inv = _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs,
+                                  stale)
+        except rules.BadRecord as exc:  # a broken reference: refused before anything of it was written
+            bad.append(exc)
+            continue
         applied.append((snap, items, inv))
     session.flush()
     missing = [s.zoho_id for s, _, _ in applied if s.zoho_id not in refs]
