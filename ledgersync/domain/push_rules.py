@@ -36,6 +36,7 @@ Entries chosen (documented here because the books must add up to the cent):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -380,3 +381,158 @@ def plan_reversal(pushed: PushedPayment, reference_number: str, accounts: Accoun
             ZohoWrite("delete_deposit", "delete_bank_transaction", target_id=pushed.deposit_transaction_id)
         )
     return tuple(writes)
+
+
+# --------------------------------------------------------------------------- when to write
+#
+# The engine asks these rules, with facts it read from the database, whether an intent may be
+# planned now, must wait for another one (`Defer`: looked at again a few seconds later) or has
+# nothing to do (`Cancel`). They decide; the engine only carries the decision out.
+
+FINISHED_STATES = frozenset({"done", "cancelled"})
+# `failed` waits for a person (the dashboard's Retry); it must not hold other pushes back.
+SETTLED_STATES = FINISHED_STATES | {"failed"}
+
+
+@dataclass(frozen=True)
+class Proceed:
+    """Plan and write now."""
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Another intent must land in Zoho first; look again shortly."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Nothing to write: the intent closes as `cancelled` with the reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CancelPaymentPush:
+    """A reversal whose payment was never sent: cancel that payment's push (only if it is still
+    idle and unclaimed, which the engine checks atomically), then cancel the reversal too;
+    if the payment's push was claimed meanwhile, defer instead."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProceedReversal:
+    """Undo the payment; `deposited` says whether its payout's transfer is in Zoho."""
+
+    deposited: bool
+
+
+Gate = Proceed | Defer | Cancel
+
+
+@dataclass(frozen=True)
+class IntentStatus:
+    """How another intent stands, as far as a rule needs to know."""
+
+    key: str
+    state: str
+    started: bool = False  # a write of it was sent or recorded
+
+
+def payment_push_gate(payment_status: str, *, paid_out: bool, started: bool) -> Gate:
+    """A payment's push goes on while the payment succeeded; if it failed meanwhile it still
+    goes on when something of it may be in Zoho (a write sent: the reversal undoes it) or when
+    it was paid out (the payout's transfer moves its money out of Undeposited Funds, so it must
+    be there; the reversal refunds it). Otherwise there is nothing to push."""
+    if payment_status == "succeeded" or started or paid_out:
+        return Proceed()
+    return Cancel(f"payment is {payment_status}; nothing to push")
+
+
+def payout_gate(payment_pushes: Sequence[IntentStatus | None]) -> Gate:
+    """A payout's transfer needs every payment it carries in Undeposited Funds first."""
+    not_ready = [p for p in payment_pushes if p is None or p.state not in FINISHED_STATES]
+    if not_ready:
+        return Defer(f"waiting for {len(not_ready)} payment(s) of the payout to reach Zoho")
+    return Proceed()
+
+
+ReversalGate = Cancel | CancelPaymentPush | Defer | ProceedReversal
+
+
+def reversal_gate(payment_push: IntentStatus | None, *, paid_out: bool,
+                  payout_push: IntentStatus | None) -> ReversalGate:
+    """Undo a failed payment only once its push has finished (and its payout's, if any).
+
+    A payment push that never sent anything and whose payment was not paid out is cancelled
+    instead (nothing reached Zoho); one that may have written is waited for, then undone.
+    """
+    if payment_push is None or payment_push.state == "cancelled":
+        return Cancel("the payment never reached Zoho; nothing to undo")
+    if payment_push.state != "done":
+        if not payment_push.started and not paid_out and payment_push.state in ("pending", "waiting", "failed"):
+            return CancelPaymentPush("the payment failed before it was pushed; push cancelled")
+        return Defer("waiting for the payment's push to finish")
+    if paid_out:
+        if payout_push is not None and payout_push.state not in FINISHED_STATES:
+            return Defer("waiting for the payout's deposit to reach Zoho")
+        return ProceedReversal(deposited=payout_push is not None and payout_push.state == "done")
+    return ProceedReversal(deposited=False)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """Another intent that touches one of this intent's Zoho invoices."""
+
+    key: str
+    state: str
+    earlier: bool  # its cause happened before this intent's (enqueued first)
+    holds: bool  # it passed its turn and has not finished: it may be writing to the invoice
+
+
+def invoice_turn(neighbours: Sequence[Neighbour]) -> Proceed | Defer:
+    """Pushes touching one invoice take effect in Zoho one at a time, in the order of their causes.
+
+    An intent waits while another one on a shared invoice holds it (it may be writing, or its
+    refresh of the platform's balance is not in yet) or was caused earlier and has not finished.
+    So a payment made after an ACH return is planned only once the return's reversal has
+    restored the invoice in Zoho (planned before, Zoho would cap it at the stale balance of 0
+    and leave the money as unused credit against an open invoice), and two payments on one
+    invoice never read or refresh its balance at the same time. A `failed` intent waits for a
+    person and holds nothing back. Holders never wait (they passed already), and waiting only
+    points at earlier intents or at holders, so no two intents ever wait for each other.
+    """
+    for n in neighbours:
+        if n.state in SETTLED_STATES:
+            continue
+        if n.holds:
+            return Defer(f"waiting for {n.key} on the same invoice to land in Zoho")
+        if n.earlier:
+            return Defer(f"waiting for the earlier {n.key} on the same invoice")
+    return Proceed()
+
+
+def invoices_to_refresh(
+    applications: Sequence[tuple[str, Decimal]],
+    zoho_balance_before: Mapping[str, Decimal | None],
+    platform_outstanding: Mapping[str, Decimal | None],
+    *,
+    first_attempt: bool,
+) -> tuple[str, ...]:
+    """Zoho invoice ids to re-read after the write, so the platform shows Zoho's result.
+
+    `applications` are (Zoho invoice id, amount applied). A re-read is skipped (one API call
+    saved per invoice: the budget is what push latency is made of) when arithmetic already
+    proves the platform right: on a first attempt, Zoho's balance read just before the write
+    minus what is applied equals the platform's outstanding. Any other case (capped
+    application, Zoho-side changes, a retry whose earlier write may have landed) is re-read.
+    """
+    out: list[str] = []
+    for zid, applied in applications:
+        before, platform = zoho_balance_before.get(zid), platform_outstanding.get(zid)
+        if first_attempt and before is not None and platform is not None and before - applied == platform:
+            continue
+        out.append(zid)
+    return tuple(out)

@@ -5,10 +5,12 @@ safety-net schedule call. It is safe to call from many threads or processes at o
 intent is claimed with a lease (see `engine.claim`), so concurrent drains share the work and
 never write the same intent twice.
 
-Order: payments and stand-alone deposits first, then payouts (their deposit needs the
-payments in Undeposited Funds), then reversals of failed payments (a reversal needs to know
-whether the payment was already deposited). An intent whose dependency is not finished is
-deferred a few seconds; a drain makes several passes so a whole chain usually goes in one call.
+Order: intents are tried in the order of their causes (enqueue time), and what may go is decided
+per intent by the rules in `domain/push_rules.py`: a payout waits for its payments, a
+reversal for its payment's push (and payout), and pushes touching one Zoho invoice take
+effect one at a time in the order of their causes (`invoice_turn`: a payment made after an ACH
+return waits for the return's reversal). An intent that must wait is deferred a few seconds;
+a drain makes several passes so a whole chain usually goes in one call.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from sqlalchemy import or_, select
 
 from ledgersync.store.orm import Connection, PushIntent, SyncRun
 from ledgersync.sync.push.engine import (
-    KIND_ORDER,
     DrainResult,
     Hooks,
     PushConfig,
@@ -64,7 +65,7 @@ def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tup
                 or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
             )
         ).all()
-    rows = sorted(rows, key=lambda r: (KIND_ORDER.get(r[1], 9), r[2]))
+    rows = sorted(rows, key=lambda r: (r[2], r[0]))  # the order of their causes (see invoice_turn)
     return [(r[0], r[1]) for r in rows]
 
 

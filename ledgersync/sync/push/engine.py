@@ -3,7 +3,10 @@
 Life of an intent (`push_intents.state`): `pending` → claimed (`in_flight`, a lease taken by a
 conditional UPDATE, so two workers never work the same intent) → preconditions (connection
 connected, accounts set up, token valid; otherwise `waiting` with the reason, re-checked on
-every drain) → build the plan (pure rules, fresh Zoho balances) → for each write of the plan:
+every drain) → prepare (one short transaction: the planner of the intent's kind loads its
+facts, the pure rules of `domain/push_rules.py` decide plan / defer / cancel, and the intent
+takes its turn on the Zoho invoices it touches) → plan (the planner's Zoho reads, outside any
+transaction) → for each write of the plan:
 
 1. if the step's previous attempt had an unknown outcome (`uncertain`), **look before
    writing**: search Zoho by the step's reference number; found → adopt its id, not found →
@@ -16,10 +19,14 @@ every drain) → build the plan (pure rules, fresh Zoho balances) → for each w
 
 When every step is recorded, the affected invoices are refreshed from Zoho (so the platform
 shows Zoho's result; a failed read retries the intent: it is part of the push), then the
-mapping (`external_refs`), the Zoho id and `done` commit in one transaction. Only then may a
-dependent intent (a reversal) write to the same invoice. Transient failures (429, 5xx,
-transport, budget) back off; permanent refusals become `failed` with Zoho's message and wait
-for a manual Retry.
+mapping (`external_refs`), the Zoho id and `done` commit in one transaction. Only then may
+another push touching the same invoice (a reversal, a later payment) plan. Transient failures
+(429, 5xx, transport, budget) back off; permanent refusals become `failed` with Zoho's message
+and wait for a manual Retry.
+
+No transaction is open while Zoho is called or the rate limiter waits: each transaction here
+is short and local (a push used to hold SQLite's write lock across `GET /invoices/{id}` and
+limiter waits, and the API's payment writes failed with "database is locked").
 
 Crash points: `Hooks.at(point, intent_key)` is called at every named step; the fault campaign
 raises `SimulatedCrash` from it to prove a crash anywhere leaves nothing lost or doubled.
@@ -31,7 +38,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -40,17 +47,17 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ledgersync.domain import push_rules as rules
+from ledgersync.domain.push_intent import IntentDetail, StepRecord
 from ledgersync.store.orm import (
     Connection,
-    Customer,
     ExternalRef,
     Invoice,
-    Payment,
-    Payout,
+    PaymentAllocation,
     PushIntent,
     SyncError,
 )
 from ledgersync.sync import outbox
+from ledgersync.sync.push.planners import IntentFacts, Plan, PlanContext, Planner, planner_for
 from ledgersync.sync.push.zoho_writes import Books, find_existing, perform
 from ledgersync.zoho.errors import (
     BudgetExhausted,
@@ -68,12 +75,6 @@ from ledgersync.zoho.errors import (
 
 log = logging.getLogger(__name__)
 
-KIND_ORDER = {
-    outbox.KIND_PAYMENT: 0,
-    outbox.KIND_STANDALONE: 0,
-    outbox.KIND_DEPOSIT: 1,
-    outbox.KIND_REVERSAL: 2,
-}
 ACTIVE_STATES = ("pending", "in_flight", "uncertain", "waiting")
 CRASH_POINTS = (
     "claimed",
@@ -198,7 +199,7 @@ def _release(session: Session, intent: PushIntent) -> None:
     intent.lease_until = None
 
 
-# --------------------------------------------------------------------------- facts
+# --------------------------------------------------------------------------- preparing
 
 
 def _accounts(conn: Connection) -> rules.Accounts:
@@ -220,182 +221,131 @@ def _ref(session: Session, connection_id: str, entity: str, local_id: str) -> Ex
     ).first()
 
 
-def _zoho_id(session: Session, connection_id: str, entity: str, local_id: str) -> str | None:
-    ref = _ref(session, connection_id, entity, local_id)
-    return ref.zoho_id if ref else None
+def _detail(intent: PushIntent) -> IntentDetail:
+    return IntentDetail.from_json(intent.detail)
 
 
-def _payment_facts(session: Session, books: Books, conn: Connection, payment: Payment, key: str) -> rules.PaymentFacts:
-    customer = session.get(Customer, payment.customer_id)
-    invs: list[rules.InvoiceFacts] = []
-    for alloc in payment.allocations:
-        inv = session.get(Invoice, alloc.invoice_id)
-        assert inv is not None
-        zid = _zoho_id(session, conn.id, "invoice", inv.id) if inv.origin == "zoho" else None
-        balance = status = None
-        rate = inv.exchange_rate or Decimal("1")
-        if zid:
-            try:
-                zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
-                balance = Decimal(str(zinv.get("balance", "0")))
-                status = str(zinv.get("status", ""))
-                rate = Decimal(str(zinv.get("exchange_rate") or rate))
-            except ZohoNotFound:
-                balance, status = Decimal("0"), "void"  # deleted in Zoho: nothing can be applied
-        invs.append(rules.InvoiceFacts(inv.id, alloc.amount, inv.origin, inv.currency_code, zid, balance, status, rate))
-    paid_on = (payment.settled_at or payment.created_at or utcnow()).date()
-    return rules.PaymentFacts(
-        payment_id=payment.id,
-        reference_number=key,
-        amount=payment.amount,
-        currency_code=payment.currency_code,
-        method=payment.method,
-        fee=payment.fee,
-        paid_on=paid_on,
-        customer_name=customer.name if customer else "",
-        customer_zoho_id=_zoho_id(session, conn.id, "customer", payment.customer_id),
-        invoices=tuple(invs),
-    )
+def _store(intent: PushIntent, detail: IntentDetail) -> None:
+    intent.detail = detail.to_json()
 
 
-def _intent_for(session: Session, key: str) -> PushIntent | None:
-    return session.scalars(select(PushIntent).where(PushIntent.key == key)).first()
+INVOICE_KINDS = (outbox.KIND_PAYMENT, outbox.KIND_STANDALONE, outbox.KIND_REVERSAL)
 
 
-# --------------------------------------------------------------------------- planning
+def _lock_invoices(session: Session, intent_id: str, invoice_ids: tuple[str, ...]) -> None:
+    """Serialise turn decisions on these invoices until the transaction ends.
 
-
-@dataclass
-class Plan:
-    writes: tuple[rules.ZohoWrite, ...]
-    detail: dict[str, Any] = field(default_factory=dict)
-    cancel_reason: str | None = None  # nothing to write: the intent is closed as `cancelled`
-    refresh_invoices: tuple[str, ...] = ()  # Zoho invoice ids to re-read afterwards
-
-
-def _needs_refresh(session: Session, facts: rules.PaymentFacts, apps: tuple[rules.Application, ...], *,
-                   fresh: bool) -> tuple[str, ...]:
-    """Zoho invoices to re-read after the write, so the platform shows Zoho's result.
-
-    Skipped (one API call saved per invoice — the budget is what push latency is made of) when
-    arithmetic already proves the platform right: on a first attempt, Zoho's balance read just
-    before the write minus what we apply equals the platform's outstanding. Any other case
-    (capped application, Zoho-side changes, a retry whose earlier write may have landed) is
-    re-read.
+    PostgreSQL: the invoice rows `FOR UPDATE`, in id order (no two workers lock in opposite
+    orders), taken before the intent's own row. SQLite has no row locks: a no-op write of the
+    intent row takes the database's write lock, so the reads that follow see every committed
+    turn and no other writer can slip in before the commit. The transaction makes no Zoho call.
     """
-    before = {f.zoho_id: f.zoho_balance for f in facts.invoices if f.zoho_id}
-    out: list[str] = []
-    for a in apps:
-        inv = session.get(Invoice, a.invoice_local_id)
-        zbal = before.get(a.invoice_zoho_id)
-        if fresh and inv is not None and zbal is not None and zbal - a.applied == inv.outstanding:
-            continue
-        out.append(a.invoice_zoho_id)
-    return tuple(out)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(PushIntent).where(PushIntent.id == intent_id)
+                        .values(lease_owner=PushIntent.lease_owner).execution_options(synchronize_session=False))
+        return
+    session.execute(select(Invoice.id).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id).with_for_update())
 
 
-def _plan(session: Session, books: Books, conn: Connection, intent: PushIntent, cfg: PushConfig) -> Plan:
-    acc = _accounts(conn)
-    steps = (intent.detail or {}).get("steps", {})
-    if intent.kind in (outbox.KIND_PAYMENT, outbox.KIND_STANDALONE):
-        payment = session.get(Payment, intent.subject_id)
-        if payment is None:
-            raise rules.PushRuleError("payment no longer exists")
-        if payment.status != "succeeded":
-            if any(s.get("state") in ("uncertain", "done") for s in steps.values()):
-                # A write happened or may have (e.g. a crash after recording it, before `done`):
-                # finish the push so the reversal, which waits for it, undoes it in Zoho.
-                pass
-            elif payment.payout_id is not None:
-                # Paid out before it failed: the payout's transfer moves this money out of
-                # Undeposited Funds, so it must be recorded there first; the reversal refunds it.
-                pass
-            else:
-                return Plan((), cancel_reason=f"payment is {payment.status}; nothing to push")
-        facts = _payment_facts(session, books, conn, payment, intent.key)
-        plan = rules.plan_payment(facts, acc)
-        return Plan(
-            plan.writes,
-            {"applications": [
-                {"invoice": a.invoice_local_id, "zoho_invoice": a.invoice_zoho_id,
-                 "asked": str(a.asked), "applied": str(a.applied)} for a in plan.applications],
-             "unused_credit": str(plan.unused_credit), "flags": list(plan.flags)},
-            refresh_invoices=_needs_refresh(session, facts, plan.applications, fresh=not steps),
-        )
-    if intent.kind == outbox.KIND_DEPOSIT:
-        payout = session.get(Payout, intent.subject_id)
-        if payout is None:
-            raise rules.PushRuleError("payout no longer exists")
-        payment_ids = session.scalars(select(Payment.id).where(Payment.payout_id == payout.id)).all()
-        not_ready = []
-        for pid in payment_ids:
-            pi = _intent_for(session, outbox.payment_key(pid))
-            if pi is None or pi.state not in ("done", "cancelled"):
-                not_ready.append(pid)
-        if not_ready:
-            raise Deferred(f"waiting for {len(not_ready)} payment(s) of the payout to reach Zoho")
-        facts = rules.PayoutFacts(payout.id, intent.key, payout.gross, payout.fees, payout.net,
-                                  payout.currency_code, payout.arrival_date, len(payment_ids))
-        return Plan(rules.plan_payout(facts, acc))
-    if intent.kind == outbox.KIND_REVERSAL:
-        payment = session.get(Payment, intent.subject_id)
-        if payment is None:
-            raise rules.PushRuleError("payment no longer exists")
-        pi = _intent_for(session, outbox.payment_key(payment.id))
-        if pi is None or pi.state == "cancelled":
-            return Plan((), cancel_reason="the payment never reached Zoho; nothing to undo")
-        if pi.state != "done":
-            pi_steps = (pi.detail or {}).get("steps", {})
-            started = any(s.get("state") in ("uncertain", "done") for s in pi_steps.values())
-            if not started and payment.payout_id is None and pi.state in ("pending", "waiting", "failed"):
-                now = cfg.now()  # the engine's clock, like every lease check (was the wall clock)
-                res = session.execute(
-                    update(PushIntent)
-                    .where(PushIntent.id == pi.id, PushIntent.state.in_(("pending", "waiting", "failed")),
-                           or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now))
-                    .values(state="cancelled", last_error="payment failed before it was pushed", done_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if res.rowcount == 1:
-                    return Plan((), cancel_reason="the payment failed before it was pushed; push cancelled")
+def _neighbours(session: Session, intent: PushIntent, invoice_ids: tuple[str, ...]) -> list[rules.Neighbour]:
+    """Unsettled intents that touch one of these invoices, other than `intent` itself."""
+    rows = session.execute(
+        select(PushIntent.id, PushIntent.key, PushIntent.state, PushIntent.created_at, PushIntent.detail)
+        .join(PaymentAllocation, PaymentAllocation.payment_id == PushIntent.subject_id)
+        .where(PushIntent.kind.in_(INVOICE_KINDS), PaymentAllocation.invoice_id.in_(invoice_ids),
+               PushIntent.id != intent.id, PushIntent.state.not_in(tuple(rules.SETTLED_STATES)))
+    ).all()
+    mine = (intent.created_at, intent.id)
+    seen: dict[str, rules.Neighbour] = {}
+    for rid, key, state, created_at, detail in rows:
+        seen[rid] = rules.Neighbour(key, state, earlier=(created_at, rid) < mine,
+                                    holds=IntentDetail.from_json(detail).holds_invoices)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the prepare transaction found: a snapshot to plan from, or the intent closed."""
+
+    key: str
+    planner: Planner | None = None
+    snapshot: Any = None
+    ctx: PlanContext | None = None
+    cancelled: str | None = None
+
+
+def _prepare(container: Any, intent_id: str, worker: str, cfg: PushConfig) -> Prepared:
+    """Facts from the database and the when-to-write rules, in one short transaction.
+
+    Decides (pure rules, `push_rules`) whether the intent is planned now, deferred behind another
+    intent, or cancelled; takes the intent's turn on its invoices (`push_rules.invoice_turn`). No
+    Zoho call happens here: the Zoho reads of the plan come after this transaction ended.
+    """
+    with container.uow() as uow:
+        s = uow.session
+        row = s.get(PushIntent, intent_id)
+        if row is None or row.lease_owner != worker:
+            raise LeaseLost(intent_id)
+        planner = planner_for(row.kind)
+        facts = IntentFacts(row.id, row.key, row.kind, row.subject_id, _detail(row))
+        invoices = planner.invoices(s, facts) if row.kind in INVOICE_KINDS else ()
+        if invoices:
+            _lock_invoices(s, intent_id, invoices)
+        intent = _held(s, intent_id, worker, lock=True)
+        facts = IntentFacts(intent.id, intent.key, intent.kind, intent.subject_id, _detail(intent))
+        conn = s.get(Connection, intent.connection_id)
+        assert conn is not None
+        ctx = PlanContext(conn.id, _accounts(conn), cfg.now().date())
+        loaded = planner.load(s, facts, ctx)
+        if isinstance(loaded, rules.Cancel):
+            _close_cancelled(s, intent, loaded.reason, cfg)
+            uow.commit()
+            return Prepared(intent.key, cancelled=loaded.reason)
+        if isinstance(loaded, rules.CancelPaymentPush):
+            if _cancel_idle_payment_push(s, intent.subject_id, cfg):
+                _close_cancelled(s, intent, loaded.reason, cfg)
+                uow.commit()
+                return Prepared(intent.key, cancelled=loaded.reason)
             raise Deferred("waiting for the payment's push to finish")
-        deposited = False
-        if payment.payout_id:
-            po = _intent_for(session, outbox.payout_key(payment.payout_id))
-            if po is not None and po.state not in ("done", "cancelled"):
-                raise Deferred("waiting for the payout's deposit to reach Zoho")
-            deposited = po is not None and po.state == "done"
-        pi_steps = (pi.detail or {}).get("steps", {})
-        cp = pi_steps.get("payment", {}).get("zoho_id")
-        dep = pi_steps.get("deposit", {}).get("zoho_id")
-        dep_amount = Decimal((pi.detail or {}).get("deposit_amount", "0"))
-        cp_amount = Decimal((pi.detail or {}).get("payment_amount", "0"))
-        pushed = rules.PushedPayment(payment.id, cp_amount, (payment.settled_at or utcnow()).date(),
-                                     cp, dep, dep_amount, deposited)
-        apps = (pi.detail or {}).get("applications", [])
-        return Plan(
-            rules.plan_reversal(pushed, intent.key, acc, on=(payment.failed_at or utcnow()).date()),
-            {"deposited": deposited},
-            refresh_invoices=tuple(a["zoho_invoice"] for a in apps),
-        )
-    raise rules.PushRuleError(f"unknown intent kind {intent.kind}")
+        if isinstance(loaded, rules.Defer):
+            raise Deferred(loaded.reason)
+        if invoices and not facts.detail.holds_invoices:
+            turn = rules.invoice_turn(_neighbours(s, intent, invoices))
+            if isinstance(turn, rules.Defer):
+                raise Deferred(turn.reason)
+            _store(intent, _detail(intent).with_changes(holds_invoices=True))
+        uow.commit()
+        return Prepared(intent.key, planner, loaded, ctx)
+
+
+def _close_cancelled(session: Session, intent: PushIntent, reason: str, cfg: PushConfig) -> None:
+    intent.state, intent.last_error, intent.done_at = "cancelled", reason, cfg.now()
+    _release(session, intent)
+
+
+def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig) -> bool:
+    """Cancel a payment's push that never started, only if no worker holds it (one atomic UPDATE)."""
+    now = cfg.now()  # the engine's clock, like every lease check
+    res = session.execute(
+        update(PushIntent)
+        .where(PushIntent.key == outbox.payment_key(payment_id),
+               PushIntent.state.in_(("pending", "waiting", "failed")),
+               or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now))
+        .values(state="cancelled", last_error="payment failed before it was pushed", done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount == 1)
+
+
+def _store_plan(container: Any, intent_id: str, worker: str, plan: Plan) -> None:
+    with container.uow() as uow:
+        intent = _held(uow.session, intent_id, worker, lock=True)
+        current = _detail(intent)
+        _store(intent, plan.detail.with_changes(steps=current.steps, holds_invoices=current.holds_invoices))
+        uow.commit()
 
 
 # --------------------------------------------------------------------------- one intent
-
-
-def _set_detail(intent: PushIntent, **changes: Any) -> None:
-    detail = dict(intent.detail or {})
-    detail.update(changes)
-    intent.detail = detail
-
-
-def _set_step(intent: PushIntent, step: str, **values: Any) -> None:
-    detail = dict(intent.detail or {})
-    steps = dict(detail.get("steps", {}))
-    steps[step] = {**steps.get(step, {}), **values}
-    detail["steps"] = steps
-    intent.detail = detail
 
 
 def process_intent(
@@ -408,7 +358,12 @@ def process_intent(
     hooks: Hooks,
     result: DrainResult,
 ) -> str:
-    """Work one claimed intent to its next resting state; returns that state."""
+    """Work one claimed intent to its next resting state; returns that state.
+
+    No database transaction is open while Zoho is called or the rate limiter waits: every
+    transaction below is short and makes no Zoho call (`_prepare`, `_store_plan`, each step's
+    mark and record, each refresh's write, `_finish`).
+    """
     key = ""
     try:
         with container.uow() as uow:
@@ -425,23 +380,15 @@ def process_intent(
             if intent.state in ("pending", "waiting"):
                 intent.state = "in_flight"
             uow.commit()
+        prepared = _prepare(container, intent_id, worker, cfg)
+        if prepared.cancelled is not None:
+            result.done += 1
+            result.messages.append(f"{key}: {prepared.cancelled}")
+            return "cancelled"
+        assert prepared.planner is not None and prepared.ctx is not None
         books = books_factory()
-        with container.uow() as uow:
-            s = uow.session
-            intent = _held(s, intent_id, worker)
-            conn = s.get(Connection, intent.connection_id)
-            assert conn is not None
-            plan = _plan(s, books, conn, intent, cfg)
-            if plan.cancel_reason:
-                intent.state, intent.last_error, intent.done_at = "cancelled", plan.cancel_reason, cfg.now()
-                _release(s, intent)
-                uow.commit()
-                result.done += 1
-                result.messages.append(f"{key}: {plan.cancel_reason}")
-                return "cancelled"
-            if plan.detail:
-                _set_detail(intent, **plan.detail)
-            uow.commit()
+        plan = prepared.planner.plan(prepared.snapshot, books, prepared.ctx)  # Zoho reads, no transaction
+        _store_plan(container, intent_id, worker, plan)
         hooks.at("planned", key)
         for write in plan.writes:
             _run_step(container, books, intent_id, write, worker=worker, cfg=cfg, hooks=hooks)
@@ -449,8 +396,8 @@ def process_intent(
         # The refresh is part of the push (before `done`, retried like a step): done first and
         # refresh "best effort" after lost the platform's balance when a concurrent worker's
         # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
-        _refresh_invoices(container, books, plan.refresh_invoices, cfg)
-        _finish(container, intent_id, plan, worker=worker, cfg=cfg)
+        _refresh_invoices(container, books, plan.refresh_invoices)
+        _finish(container, intent_id, worker=worker, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
         result.messages.append(f"{key}: " + "; ".join(describe_write(w) for w in plan.writes))
@@ -522,10 +469,10 @@ def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWri
     with container.uow() as uow:
         intent = _held(uow.session, intent_id, worker)
         key = intent.key
-        step = (intent.detail or {}).get("steps", {}).get(write.step, {})
-    if step.get("state") == "done":
+        step = _detail(intent).step(write.step)
+    if step is not None and step.state == "done":
         return
-    if step.get("state") == "uncertain":
+    if step is not None and step.state == "uncertain":
         applied, zid = find_existing(books, write)
         if applied:
             _record_step(container, intent_id, write, zid, worker, cfg, adopted=True)
@@ -535,8 +482,9 @@ def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWri
     with container.uow() as uow:
         intent = _held(uow.session, intent_id, worker, lock=True)
         now = cfg.now()
-        _set_step(intent, write.step, state="uncertain", op=write.op, reference=write.reference_number,
-                  amount=str(write.payload.get("amount", "")), sent_at=now.isoformat())
+        _store(intent, _detail(intent).with_step(write.step, StepRecord(
+            "uncertain", op=write.op, reference=write.reference_number,
+            amount=str(write.payload.get("amount", "")), sent_at=now.isoformat())))
         intent.state = "uncertain"
         # Nobody may take this intent over while the write can still land (see PushConfig).
         intent.lease_until = now + timedelta(seconds=max(cfg.lease_seconds, cfg.write_timeout_s))
@@ -552,12 +500,16 @@ def _record_step(container: Any, intent_id: str, write: rules.ZohoWrite, zoho_id
                  worker: str, cfg: PushConfig, *, adopted: bool = False) -> None:
     with container.uow() as uow:
         intent = _held(uow.session, intent_id, worker, lock=True)
-        _set_step(intent, write.step, state="done", zoho_id=zoho_id, adopted=adopted)
-        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)  # the write is over
+        detail = _detail(intent)
+        sent = detail.step(write.step) or StepRecord("uncertain", op=write.op, reference=write.reference_number)
+        detail = detail.with_step(write.step, replace(sent, state="done", zoho_id=zoho_id, adopted=adopted))
+        amount = rules.money(write.payload["amount"]) if write.payload.get("amount") is not None else None
         if write.step == "payment":
-            _set_detail(intent, payment_amount=str(write.payload.get("amount")))
+            detail = detail.with_changes(payment_amount=amount)
         if write.step == "deposit":
-            _set_detail(intent, deposit_amount=str(write.payload.get("amount")))
+            detail = detail.with_changes(deposit_amount=amount)
+        _store(intent, detail)
+        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)  # the write is over
         intent.state = "in_flight"
         uow.commit()
 
@@ -570,23 +522,24 @@ ENTITY_BY_KIND = {
 }
 
 
-def _finish(container: Any, intent_id: str, plan: Plan, *, worker: str, cfg: PushConfig) -> None:
-    """Zoho id + mapping + `done` in one transaction."""
+def _finish(container: Any, intent_id: str, *, worker: str, cfg: PushConfig) -> None:
+    """Zoho id + mapping + `done` in one transaction (the intent's turn on its invoices ends here)."""
     with container.uow() as uow:
         s = uow.session
         intent = _held(s, intent_id, worker, lock=True)
-        steps = (intent.detail or {}).get("steps", {})
-        main = next((v.get("zoho_id") for v in steps.values() if v.get("zoho_id")), None)
+        detail = _detail(intent)
+        main = detail.main_zoho_id
         intent.zoho_id = main
         intent.state = "done"
         intent.done_at = cfg.now()
         intent.last_error = None
+        _store(intent, detail.with_changes(holds_invoices=False))
         _release(s, intent)
         if main and intent.connection_id:
             entity = ENTITY_BY_KIND.get(intent.kind, intent.kind)
             if _ref(s, intent.connection_id, entity, intent.subject_id) is None:
                 s.add(ExternalRef(connection_id=intent.connection_id, entity=entity, local_id=intent.subject_id,
-                                  zoho_id=main, extra={"steps": steps, "key": intent.key}))
+                                  zoho_id=main, extra={"steps": detail.to_json()["steps"], "key": intent.key}))
         if intent.kind == outbox.KIND_REVERSAL and intent.connection_id:
             # the payment is no longer in Zoho as a live payment: drop its mapping
             old = _ref(s, intent.connection_id, "payment", intent.subject_id)
@@ -613,10 +566,8 @@ def _park(container: Any, intent_id: str, worker: str, state: str | None, reason
         intent = uow.session.get(PushIntent, intent_id, populate_existing=True, with_for_update=True)
         if intent is None or intent.lease_owner != worker:
             return
-        steps = (intent.detail or {}).get("steps", {})
-        uncertain = any(v.get("state") == "uncertain" for v in steps.values())
         if state is None:
-            state = "uncertain" if uncertain else "pending"
+            state = "uncertain" if _detail(intent).uncertain else "pending"
         intent.state = state
         intent.last_error = reason[:2000]
         intent.next_attempt_at = next_at
@@ -642,35 +593,34 @@ def _fail(container: Any, intent_id: str, worker: str, reason: str) -> None:
         uow.commit()
 
 
-def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...], cfg: PushConfig) -> None:
+def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...]) -> None:
     """Make the platform's invoices show Zoho's balance and status after our write.
 
     Runs after every write of the intent and BEFORE it is `done`: a Zoho error here propagates
     and the intent is retried (its steps are recorded, so only the reads are repeated). Done
     first would let a dependent intent (the reversal of this payment) write to Zoho while this
     refresh still holds an older read; if the dependent's own refresh then failed, the older
-    read stayed on the platform. An invoice deleted in Zoho is left to the pull.
+    read stayed on the platform.
 
-    The read happens while this transaction holds the mapping row's write lock (a no-op UPDATE:
-    row lock on PostgreSQL, the database write lock on SQLite), so two workers refreshing the
-    same invoice serialise and the last writer always read Zoho after the last Zoho change it
-    could race with — a stale read can never overwrite a fresher one.
+    The Zoho read happens outside any transaction (no lock is held while Zoho or the rate
+    limiter makes us wait). Two pushes never refresh one invoice at the same time: the intent
+    holds its turn on its invoices (`push_rules.invoice_turn`) until `_finish`, so the last
+    refresh of an invoice always read Zoho after the last push write to it. An invoice deleted
+    in Zoho is left to the pull.
     """
     for zid in zoho_ids:
         with container.uow() as uow:
-            s = uow.session
-            ref = s.scalars(select(ExternalRef).where(ExternalRef.entity == "invoice",
-                                                      ExternalRef.zoho_id == zid)).first()
-            if ref is None:
-                continue
-            s.execute(update(ExternalRef).where(ExternalRef.id == ref.id)
-                      .values(zoho_last_modified=ExternalRef.zoho_last_modified)
-                      .execution_options(synchronize_session=False))
-            try:
-                zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
-            except ZohoNotFound:
-                continue  # deleted in Zoho: the pull archives it
-            inv = s.get(Invoice, ref.local_id)
+            ref = uow.session.scalars(select(ExternalRef).where(ExternalRef.entity == "invoice",
+                                                                ExternalRef.zoho_id == zid)).first()
+            local_id = ref.local_id if ref is not None else None
+        if local_id is None:
+            continue
+        try:
+            zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
+        except ZohoNotFound:
+            continue  # deleted in Zoho: the pull archives it
+        with container.uow() as uow:
+            inv = uow.session.get(Invoice, local_id)
             if inv is None:
                 continue
             inv.outstanding = Decimal(str(zinv.get("balance", inv.outstanding))).quantize(Decimal("0.01"))
@@ -688,8 +638,10 @@ def retry_intent(container: Any, intent_id: str) -> None:
         intent = uow.session.get(PushIntent, intent_id)
         if intent is None or intent.state not in ("failed", "waiting", "pending", "uncertain"):
             return
-        steps = (intent.detail or {}).get("steps", {})
-        intent.state = "uncertain" if any(v.get("state") == "uncertain" for v in steps.values()) else "pending"
+        detail = _detail(intent)
+        intent.state = "uncertain" if detail.uncertain else "pending"
+        if not detail.started:  # takes its turn on its invoices again, behind earlier pushes
+            _store(intent, detail.with_changes(holds_invoices=False))
         intent.next_attempt_at = utcnow()
         intent.attempts = 0
         uow.commit()
