@@ -264,7 +264,7 @@ def run(
         _print_sandbox(sandbox_port)
         console.print(f"  State:      {persist_path + ' (kept across restarts; delete var/ to start over)' if persist_path else 'in memory only (--no-persist)'}")
     container = Container(settings)  # migrates
-    seed_demo_partner(container)
+    demo_partner_id = seed_demo_partner(container)
     # Build the dashboard (which imports every page module) BEFORE the scheduler thread starts
     # syncing: two threads importing the same modules at once can hit CPython's import
     # deadlock detection (_DeadlockError) — seen on a restart with an existing connection.
@@ -278,7 +278,7 @@ def run(
     console.rule("[bold green]ledgersync is running")
     console.print(f"[bold]Dashboard:[/bold] [link={dashboard}]{dashboard}[/link]")
     console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
-    console.print("Then: Integrations → Connect → Accept on the Zoho consent page → Pending → Connected → Set Up Accounts.")
+    console.print(next_step_line(container, demo_partner_id))
     if webhooks is not None:
         console.print(f"Act as the Zoho user at http://{SANDBOX_HOST}:{settings.zoho_sandbox_port}/_sandbox — "
                       "changes reach the dashboard within seconds (sandbox webhooks).")
@@ -392,6 +392,25 @@ def reconcile(
     from ledgersync.sync.push.reconcile import cli_reconcile
 
     raise typer.Exit(cli_reconcile(Container(get_settings()), partner_email, date_from, date_to, console))
+
+
+def next_step_line(container: Container, partner_id: str) -> str:
+    """The start banner's "what now", from the demo partner's connection as it is after a restart
+    (it used to say "Connect" to a partner already connected)."""
+    from ledgersync.domain.connection import view
+    from ledgersync.services.integration import get_connection
+
+    conn = get_connection(container, partner_id)
+    status = conn.status if conn is not None else "disconnected"
+    org = f" to {conn.organization_name}" if conn is not None and conn.organization_name else ""
+    if status == "connected":
+        accounts = "" if conn is not None and conn.bank_account_id else " Next: Integrations → Set Up Accounts."
+        return f"Zoho Books is connected{org}: pay an invoice on the Payments page and it reaches Zoho within seconds.{accounts}"
+    if status == "pending":
+        return f"Zoho Books is linked{org} and Pending: the initial sync resumes where it stopped (Integrations shows progress)."
+    if status in ("error", "reauth_required"):
+        return f"Zoho Books needs attention ({view(status).label}): Integrations → Reconnect."
+    return "Then: Integrations → Connect → Accept on the Zoho consent page → Pending → Connected → Set Up Accounts."
 
 
 @app.command()

@@ -16,6 +16,7 @@ from ledgersync.domain.connection import view
 from ledgersync.services import integration
 from ledgersync.services.errors import InvalidInput, ServiceError
 from ledgersync.store.orm import Connection
+from ledgersync.web.connection_view import callback_message, clamp_progress, progress_text, show_connected_since, steps
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
@@ -40,7 +41,7 @@ def _status_payload(conn: Connection | None, progress: dict[str, Any] | None) ->
 def _progress(container: Any, conn: Connection | None) -> dict[str, Any] | None:
     if conn is None or conn.status != "pending":
         return None
-    return integration.initial_sync_progress(container, conn.id)
+    return clamp_progress(integration.initial_sync_progress(container, conn.id))
 
 
 def _zoho_problem(request: Request, exc: Exception) -> Response:
@@ -57,6 +58,7 @@ def _zoho_problem(request: Request, exc: Exception) -> Response:
 def integrations_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
     conn = integration.get_connection(container, partner.id)
     status = conn.status if conn is not None else "disconnected"
+    progress = _progress(container, conn)
     return render(
         request,
         "integrations.html",
@@ -64,7 +66,10 @@ def integrations_page(request: Request, container: ContainerDep, partner: Curren
             "conn": conn,
             "status": status,
             "view": view(status),
-            "progress": _progress(container, conn),
+            "progress": progress,
+            "steps": steps((progress or {}).get("phase")),
+            "progress_text": progress_text(progress),
+            "connected_since": show_connected_since(status),
             "choosing_org": conn is not None and conn.refresh_token_enc is not None and not conn.organization_id,
             "accounts_saved": conn is not None and bool(conn.bank_account_id),
         },
@@ -95,10 +100,7 @@ def zoho_callback(request: Request, container: ContainerDep, partner: CurrentPar
         return _zoho_problem(request, exc)
     if outcome.choose_organization:
         return RedirectResponse("/integrations/zoho/organization", status_code=303)
-    if outcome.status == "pending":
-        flash(request, "Zoho Books is connected. The initial sync is running: the last 12 months first, then all history.", "success")
-    else:
-        flash(request, "Zoho Books is reconnected.", "success")
+    flash(request, callback_message(outcome.status), "success")
     return RedirectResponse(BACK, status_code=303)
 
 
