@@ -31,6 +31,7 @@ class Container:
         run_migrations: bool = True,
     ) -> None:
         self.settings = settings
+        settings.require_safe()  # production with demo/missing secrets: no process gets this far
         settings.ensure_sqlite_dir()
         if run_migrations and engine is None:
             migrate(settings.database_url)

@@ -22,10 +22,26 @@ import uvicorn
 from rich.console import Console
 
 from ledgersync.bootstrap import Container
-from ledgersync.settings import Settings, get_settings
+from ledgersync.settings import Settings, UnsafeConfiguration, get_settings
 
 app = typer.Typer(help="ledgersync: Zoho Books integration of the payments platform.", no_args_is_help=True)
 console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+# Commands that neither read tokens nor serve anyone: they run whatever the mode.
+_UNCHECKED_COMMANDS = {"sandbox", "migrate"}
+
+
+@app.callback()
+def _refuse_unsafe_configuration(ctx: typer.Context) -> None:
+    """Production mode with a demo, missing or too short secret: one sentence, exit 2, nothing started."""
+    if ctx.invoked_subcommand in _UNCHECKED_COMMANDS:
+        return
+    try:
+        get_settings().require_safe()
+    except UnsafeConfiguration as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
 
 SANDBOX_HOST = "127.0.0.1"
 
@@ -250,10 +266,11 @@ def run(
         shown = SANDBOX_HOST if host in ("0.0.0.0", "::") else host
         if settings.base_url == "http://127.0.0.1:8000":
             settings.base_url = f"http://{shown}:{port}"  # the OAuth callback must come back to this port
-    _refuse_busy_ports(host, port, settings.zoho_sandbox_port if settings.zoho_sandbox else None)
+    start_sandbox = settings.zoho_sandbox and settings.is_demo  # the sandbox's demo OAuth client is demo-only
+    _refuse_busy_ports(host, port, settings.zoho_sandbox_port if start_sandbox else None)
     settings.ensure_sqlite_dir()
     sandbox_thread, sandbox_app = None, None
-    if settings.zoho_sandbox:
+    if start_sandbox:
         sandbox_port = settings.zoho_sandbox_port
         persist_path = resolve_sandbox_persist(settings, persist, no_persist)
         with console.status("Starting the Zoho Books sandbox and generating its demo organisation…"):
@@ -264,7 +281,7 @@ def run(
         _print_sandbox(sandbox_port)
         console.print(f"  State:      {persist_path + ' (kept across restarts; delete var/ to start over)' if persist_path else 'in memory only (--no-persist)'}")
     container = Container(settings)  # migrates
-    demo_partner_id = seed_demo_partner(container)
+    demo_partner_id = seed_demo_partner(container) if settings.is_demo else None
     # Build the dashboard (which imports every page module) BEFORE the scheduler thread starts
     # syncing: two threads importing the same modules at once can hit CPython's import
     # deadlock detection (_DeadlockError) — seen on a restart with an existing connection.
@@ -277,8 +294,11 @@ def run(
     dashboard = settings.base_url.rstrip("/") if host not in ("0.0.0.0", "::") else f"http://{SANDBOX_HOST}:{port}"
     console.rule("[bold green]ledgersync is running")
     console.print(f"[bold]Dashboard:[/bold] [link={dashboard}]{dashboard}[/link]")
-    console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
-    console.print(next_step_line(container, demo_partner_id))
+    if demo_partner_id is not None:
+        console.print(f"[bold]Demo login:[/bold] {DEMO_EMAIL} / {DEMO_PASSWORD}  (pre-filled: just click Log in)")
+        console.print(next_step_line(container, demo_partner_id))
+    else:
+        console.print(f"Mode: {settings.env}. Log in with a partner user made by `ledgersync create-partner`.")
     if webhooks is not None:
         console.print(f"Act as the Zoho user at http://{SANDBOX_HOST}:{settings.zoho_sandbox_port}/_sandbox — "
                       "changes reach the dashboard within seconds (sandbox webhooks).")
@@ -353,6 +373,26 @@ def create_partner(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
+
+
+@app.command("set-password")
+def set_password(
+    email: str = typer.Option(..., help="The user's login email."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Set a user's password (operator reset); every session of that user ends."""
+    from ledgersync.services import partners
+    from ledgersync.services.errors import ServiceError
+
+    container = Container(get_settings())
+    try:
+        partners.set_password(container, email, password)
+    except ServiceError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        container.close()
+    console.print(f"Password of {email} changed; every session of that user has ended.")
 
 
 @app.command("create-api-key")

@@ -14,6 +14,19 @@ from pydantic import SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_FERNET_KEY = "bGVkZ2Vyc3luYy1kZW1vLWtleS1ub3QtZm9yLXByb2Q="  # demo only; refused in production
+DEMO_SECRET_KEY = "demo-session-secret-change-me"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
+DEMO_ZOHO_CLIENT_ID = "1000.LEDGERSYNCDEMO0000000000000000"
+DEMO_ZOHO_CLIENT_SECRET = "ledgersync-demo-client-secret"
+SANDBOX_ACCOUNTS_URL = "http://127.0.0.1:8900"
+
+ENVIRONMENTS = ("demo", "test", "production")
+MIN_SECRET_CHARS = 32  # session and webhook secrets: at least 32 characters (about 190 bits if random)
+MIN_CLIENT_SECRET_CHARS = 16
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Production mode with a demo, missing or too short secret; the message names each variable."""
 
 
 class Settings(BaseSettings):
@@ -24,13 +37,16 @@ class Settings(BaseSettings):
     env: str = "demo"  # demo | test | production
     database_url: str = "sqlite:///var/ledgersync.db"
     base_url: str = "http://127.0.0.1:8000"
-    secret_key: SecretStr = SecretStr("demo-session-secret-change-me")
+    secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    # One Fernet key, or several separated by commas, NEWEST FIRST: tokens are encrypted with the
+    # first and decrypted with any (rotation: prepend a new key, run `ledgersync rotate-keys`,
+    # then drop the old key).
     token_encryption_key: SecretStr = SecretStr(DEMO_FERNET_KEY)
 
     # Zoho OAuth client and servers. Defaults point at the embedded sandbox.
-    zoho_client_id: str = "1000.LEDGERSYNCDEMO0000000000000000"
-    zoho_client_secret: SecretStr = SecretStr("ledgersync-demo-client-secret")
-    zoho_accounts_url: str = "http://127.0.0.1:8900"
+    zoho_client_id: str = DEMO_ZOHO_CLIENT_ID
+    zoho_client_secret: SecretStr = SecretStr(DEMO_ZOHO_CLIENT_SECRET)
+    zoho_accounts_url: str = SANDBOX_ACCOUNTS_URL
     zoho_sandbox: bool = True  # launch the embedded sandbox with `ledgersync run`
     zoho_sandbox_port: int = 8900
     zoho_http_timeout_s: float = 30.0
@@ -51,7 +67,7 @@ class Settings(BaseSettings):
     # base x 2^(failures-1) seconds, capped: seconds to minutes, never "the next hourly run"
     pull_retry_base_s: float = 30.0
     pull_retry_max_s: float = 900.0
-    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
 
     # Celery deployment (SCHEDULER=celery): queues, fairness, shared state in Redis
     redis_url: str = ""  # shared limiter/semaphores/markers; empty: the broker's URL (when Redis)
@@ -80,6 +96,48 @@ class Settings(BaseSettings):
         return url if url.startswith(("redis://", "rediss://", "unix://")) else None
 
     @property
+    def is_demo(self) -> bool:
+        """Demo mode: the demo partner, the pre-filled login and the embedded sandbox's OAuth client."""
+        return self.env == "demo"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def unsafe_settings(self) -> list[str]:
+        """What is wrong with this configuration for its mode, one clause per variable (empty: fine).
+
+        Any mode refuses an unknown `LEDGERSYNC_ENV` (a typo must not quietly run as the demo).
+        Production refuses every secret that is missing, a public demo value, or too short, the
+        demo OAuth client, and Zoho accounts pointing at the embedded sandbox.
+        """
+        if self.env not in ENVIRONMENTS:
+            return [f"LEDGERSYNC_ENV is {self.env!r} (use one of {', '.join(ENVIRONMENTS)})"]
+        if not self.is_production:
+            return []
+        problems = [
+            _secret_problem(self, "secret_key", DEMO_SECRET_KEY, MIN_SECRET_CHARS),
+            _secret_problem(self, "webhook_secret", DEMO_WEBHOOK_SECRET, MIN_SECRET_CHARS),
+            _secret_problem(self, "zoho_client_secret", DEMO_ZOHO_CLIENT_SECRET, MIN_CLIENT_SECRET_CHARS),
+            _fernet_problem(self),
+        ]
+        if "zoho_client_id" not in self.model_fields_set or self.zoho_client_id in ("", DEMO_ZOHO_CLIENT_ID):
+            problems.append("LEDGERSYNC_ZOHO_CLIENT_ID is " + ("not set" if "zoho_client_id" not in self.model_fields_set
+                                                                 else "the demo sandbox's client"))
+        if "zoho_accounts_url" not in self.model_fields_set or self.zoho_accounts_url.rstrip("/") == SANDBOX_ACCOUNTS_URL:
+            problems.append("LEDGERSYNC_ZOHO_ACCOUNTS_URL is not set to Zoho's accounts server "
+                            "(such as https://accounts.zoho.com)")
+        return [p for p in problems if p]
+
+    def require_safe(self) -> None:
+        """Raise `UnsafeConfiguration` (one sentence naming each bad variable) if `unsafe_settings`."""
+        problems = self.unsafe_settings()
+        if problems:
+            raise UnsafeConfiguration(
+                f"Refusing to start with LEDGERSYNC_ENV={self.env}: " + "; ".join(problems)
+                + " (see .env.example and the README's 'Real Zoho' section).")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -89,6 +147,41 @@ class Settings(BaseSettings):
             path = self.database_url.split(":///", 1)[1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_problem(settings: Settings, name: str, demo_value: str, min_chars: int) -> str | None:
+    var = f"LEDGERSYNC_{name.upper()}"
+    value: str = getattr(settings, name).get_secret_value()
+    if name not in settings.model_fields_set or not value:
+        return f"{var} is not set"
+    if value == demo_value:
+        return f"{var} is the public demo value"
+    if len(value) < min_chars:
+        return f"{var} is too short ({len(value)} characters, at least {min_chars})"
+    return None
+
+
+def _fernet_problem(settings: Settings) -> str | None:
+    from cryptography.fernet import Fernet
+
+    var = "LEDGERSYNC_TOKEN_ENCRYPTION_KEY"
+    keys = fernet_keys(settings.token_encryption_key.get_secret_value())
+    if "token_encryption_key" not in settings.model_fields_set or not keys:
+        return f"{var} is not set"
+    if DEMO_FERNET_KEY in keys:
+        return f"{var} contains the public demo key"
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            return (f"{var} has a key that is not a Fernet key (32 url-safe base64 bytes; make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)")
+    return None
+
+
+def fernet_keys(value: str) -> list[str]:
+    """The keys of `LEDGERSYNC_TOKEN_ENCRYPTION_KEY`, newest first (comma or whitespace separated)."""
+    return [k for k in value.replace(",", " ").split() if k]
 
 
 @lru_cache

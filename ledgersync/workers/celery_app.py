@@ -16,16 +16,31 @@ At most one run per connection and stream across all workers: the stream lease i
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery
 from kombu import Exchange, Queue
 
-from ledgersync.settings import Settings, get_settings
+from ledgersync.settings import Settings, UnsafeConfiguration, get_settings
 from ledgersync.workers.schedule import BACKFILL, PULL, PUSH, kind_of, queue_names
 
 
+def refuse_unsafe_configuration(settings: Settings | None = None) -> None:
+    """A worker or beat started in production mode with demo/missing secrets exits at once, saying why.
+
+    Checked when the app module is imported, i.e. before `celery … worker|beat` connects to the
+    broker or runs anything (a Container would refuse too, but only on the first task).
+    """
+    try:
+        (settings or get_settings()).require_safe()
+    except UnsafeConfiguration as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
 def make_celery(broker_url: str | None = None, settings: Settings | None = None) -> Celery:
+    refuse_unsafe_configuration(settings)
     app = Celery("ledgersync", include=["ledgersync.workers.tasks"])
     return configure_celery(app, settings or get_settings(), broker_url)
 
