@@ -1,7 +1,9 @@
-"""Partners (tenants) and their users: creation and password login.
+"""Partners (tenants) and their users: creation, password login and password change.
 
-Passwords are hashed with scrypt (memory-hard, stdlib) and a random salt per user; the stored
-form carries its parameters so they can be raised later without breaking old hashes.
+Passwords are hashed with argon2id (argon2-cffi's `PasswordHasher`, RFC 9106's recommended
+parameters); the stored PHC string carries its parameters. Hashes of an older scheme (the
+`scrypt$n$r$p$salt$hash` form of earlier releases) or of weaker argon2 parameters keep working
+and are replaced by a current hash at the next successful login.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from ledgersync.bootstrap import Container
@@ -18,25 +22,45 @@ from ledgersync.services._session import detached
 from ledgersync.services.errors import AuthenticationFailed, InvalidInput
 from ledgersync.store import orm
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024  # hashing cost must not be a denial of service
 
 
 def hash_password(password: str) -> str:
-    """`scrypt$n$r$p$salt_hex$hash_hex` of `password` with a fresh 16-byte salt."""
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+    """The argon2id PHC string of `password` (fresh random salt)."""
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of `password` against a `hash_password` string."""
+    """Check `password` against a stored hash of any supported scheme (argon2id, legacy scrypt)."""
+    if len(password) > MAX_PASSWORD_CHARS:
+        return False
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        scheme, n, r, p, salt_hex, hash_hex = stored.split("$")
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when `stored` is not an argon2id hash with today's parameters."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """The scheme of earlier releases: `scrypt$n$r$p$salt_hex$hash_hex` (constant-time compare)."""
+    try:
+        _scheme, n, r, p, salt_hex, hash_hex = stored.split("$")
+        digest = _scrypt(password, bytes.fromhex(salt_hex), int(n), int(r), int(p))
     except ValueError:
         return False
-    if scheme != "scrypt":
-        return False
-    digest = _scrypt(password, bytes.fromhex(salt_hex), int(n), int(r), int(p))
     return hmac.compare_digest(digest, bytes.fromhex(hash_hex))
 
 
@@ -61,8 +85,7 @@ def create_partner(
     email = _normalise_email(email)
     if not name.strip():
         raise InvalidInput("name", "must not be empty")
-    if len(password) < 8:
-        raise InvalidInput("password", "must be at least 8 characters")
+    _check_new_password(password)
     with container.uow() as uow:
         if uow.session.scalar(select(orm.User.id).where(func.lower(orm.User.email) == email)):
             raise InvalidInput("email", "already registered")
@@ -84,7 +107,45 @@ def authenticate(container: Container, email: str, password: str) -> orm.User:
             raise AuthenticationFailed("invalid email or password")
         if not verify_password(password, user.password_hash) or not user.is_active:
             raise AuthenticationFailed("invalid email or password")
+        if needs_rehash(user.password_hash):  # an older scheme or cost: upgrade while we know the password
+            user.password_hash = hash_password(password)
+            uow.commit()
         return detached(uow, user)
+
+
+def change_password(container: Container, user_id: str, current: str, new: str) -> None:
+    """Replace the user's password (the current one is required) and end every session of theirs."""
+    from ledgersync.services.logins import end_all_sessions
+
+    _check_new_password(new)
+    with container.uow() as uow:
+        user = uow.session.get(orm.User, user_id)
+        if user is None or not verify_password(current, user.password_hash):
+            raise AuthenticationFailed("the current password is not correct")
+        user.password_hash = hash_password(new)
+        end_all_sessions(uow, user.id)
+        uow.commit()
+
+
+def set_password(container: Container, email: str, new: str) -> None:
+    """Operator reset (CLI): a new password, every session of the user ended."""
+    from ledgersync.services.logins import end_all_sessions
+
+    _check_new_password(new)
+    with container.uow() as uow:
+        user = uow.session.scalar(select(orm.User).where(func.lower(orm.User.email) == _normalise_email(email)))
+        if user is None:
+            raise InvalidInput("email", "no user with this email")
+        user.password_hash = hash_password(new)
+        end_all_sessions(uow, user.id)
+        uow.commit()
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidInput("password", f"must be at most {MAX_PASSWORD_CHARS} characters")
 
 
 def get_partner(container: Container, partner_id: str) -> orm.Partner | None:

@@ -85,6 +85,30 @@ class ApiKey(Timestamped, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class UserSession(Base):
+    """A dashboard login, server side: the cookie holds only a random token whose SHA-256 is `id`.
+
+    Deleting the row ends every copy of the cookie (logout, password change); `created_at` and
+    `last_seen_at` enforce the absolute and idle lifetimes.
+    """
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """One refused login (for throttling per account and per address); pruned after the window."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Customer(Timestamped, Base):
     __tablename__ = "customers"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

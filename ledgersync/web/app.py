@@ -17,6 +17,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 
 from ledgersync.bootstrap import Container
+from ledgersync.services.logins import ABSOLUTE
+from ledgersync.web.csrf import OriginCheckMiddleware
 from ledgersync.web.deps import LoginRequired
 from ledgersync.web.templating import STATIC_DIR
 
@@ -126,8 +128,10 @@ def create_app(container: Container) -> FastAPI:
         session_cookie="ledgersync_session",
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
-        max_age=14 * 24 * 3600,
+        max_age=int(ABSOLUTE.total_seconds()),  # the server-side session ends then anyway
     )
+    # Added after (so runs before) the session: a cross-site form never reaches a route.
+    app.add_middleware(OriginCheckMiddleware, base_url=settings.base_url, require_header=settings.is_production)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -6,9 +6,11 @@
   the request is redirected to `/login?next=...` (HTML pages) — the REST API under `/api/v1`
   authenticates with API keys instead and does not use these.
 
-The partner is read from the session (`user_id`), re-checked against the database on every
-request (a deactivated user is logged out), and returned detached: its loaded columns are
-readable after the request's session has closed.
+The cookie (signed by Starlette's SessionMiddleware) holds only a random session token
+(`SESSION_KEY`); the session itself lives in the database (`ledgersync.services.logins`), so
+logout, a password change and the idle/absolute lifetimes end every copy of the cookie. The
+user is re-checked on every request (a deactivated user is logged out) and returned detached:
+its loaded columns are readable after the request's session has closed.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ledgersync.bootstrap import Container
+from ledgersync.services import logins
 from ledgersync.store.orm import Partner, User
 from ledgersync.store.uow import SqlAlchemyUnitOfWork
+
+
+SESSION_KEY = "sid"
 
 
 class LoginRequired(Exception):
@@ -47,10 +53,10 @@ UowDep = Annotated[SqlAlchemyUnitOfWork, Depends(get_uow)]
 
 
 def get_current_user(request: Request, container: ContainerDep) -> User:
-    user_id = request.session.get("user_id")
-    if user_id:
+    live = logins.session_user(container, request.session.get(SESSION_KEY))
+    if live is not None:
         with container.uow() as uow:
-            user = uow.session.get(User, user_id)
+            user = uow.session.get(User, live.user_id)
             if user is not None and user.is_active:
                 partner = uow.session.get(Partner, user.partner_id)
                 uow.session.expunge_all()  # leaving the unit of work rolls back; keep loaded columns
