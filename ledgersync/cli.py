@@ -326,6 +326,11 @@ def web_app() -> Any:
     With `SCHEDULER=celery` its dispatcher enqueues Celery tasks; `embedded` starts the scheduler."""
     from ledgersync.web.app import create_app
 
+    try:
+        get_settings().require_safe()
+    except UnsafeConfiguration as exc:  # one sentence, not a traceback, from `uvicorn --factory`
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise SystemExit(2) from exc
     container = Container(get_settings(), run_migrations=False)
     asgi = create_app(container)
     _start_scheduler(container)

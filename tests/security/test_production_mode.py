@@ -112,6 +112,11 @@ def test_celery_worker_and_beat_refuse(tmp_path: Path) -> None:
     _assert_refused([*celery, "beat"], env, tmp_path, SECRET_VARS)
 
 
+def test_uvicorn_web_process_refuses(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "ledgersync.cli:web_app", "--port", str(free_port())]
+    _assert_refused(cmd, _demo_secrets_env(tmp_path), tmp_path, SECRET_VARS)
+
+
 def test_with_real_secrets_it_serves_and_the_demo_login_is_refused(production_app: RunningApp) -> None:
     with httpx.Client(base_url=production_app.base_url) as http:
         page = http.get("/login")
