@@ -1,7 +1,7 @@
 """security: server-side dashboard sessions and login throttling.
 
 Revision ID: 0003_sec_sessions
-Revises: 0002
+Revises: d14_settlement
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision: str = "0003_sec_sessions"
-down_revision: Union[str, Sequence[str], None] = "0002"
+down_revision: Union[str, Sequence[str], None] = "d14_settlement"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
