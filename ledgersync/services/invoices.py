@@ -153,6 +153,7 @@ def page_invoices(
     customer_id: str | None = None,
     origin: str | None = None,
     payable: bool = False,
+    ids: list[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> Page[orm.Invoice]:
@@ -179,6 +180,8 @@ def page_invoices(
         stmt = stmt.where(orm.Invoice.customer_id == customer_id)
     if origin is not None:
         stmt = stmt.where(orm.Invoice.origin == origin)
+    if ids is not None:
+        stmt = stmt.where(orm.Invoice.id.in_(ids))
     if payable:
         stmt = stmt.where(orm.Invoice.status.in_(PAYABLE_STATUSES), orm.Invoice.outstanding > 0,
                           orm.Invoice.archived.is_(False), orm.Customer.archived.is_(False))

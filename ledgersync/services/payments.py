@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +23,7 @@ from ledgersync.domain import payments as pay_rules
 from ledgersync.domain.money import ZERO
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
+from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 from ledgersync.sync import outbox
 
@@ -94,10 +96,12 @@ def _balances(session: Session, partner_id: str, invoice_ids: list[str]) -> dict
             .group_by(orm.PaymentAllocation.invoice_id)
         ).all()
     )
+    archived_customers = set(session.scalars(select(orm.Customer.id).where(
+        orm.Customer.id.in_({r.customer_id for r in rows}), orm.Customer.archived.is_(True)))) if rows else set()
     return {
         r.id: inv_rules.InvoiceBalance(
             r.id, r.currency_code, r.outstanding - (claimed.get(r.id) or ZERO), r.status, r.customer_id,
-            bool(r.archived),
+            bool(r.archived) or r.customer_id in archived_customers,  # an archived customer's invoices too
         )
         for r in rows
     }
@@ -188,7 +192,12 @@ def _refresh_status(invoice: orm.Invoice, day: date) -> None:
     invoice.status = inv_rules.invoice_status(invoice.total, invoice.outstanding, invoice.due_date, day)
 
 
-def list_payments(
+def list_payments(container: Container, partner_id: str, **filters: Any) -> list[orm.Payment]:
+    """The partner's payments, newest first, with their allocations (one page: `page_payments`)."""
+    return page_payments(container, partner_id, **filters).items
+
+
+def page_payments(
     container: Container,
     partner_id: str,
     *,
@@ -198,8 +207,8 @@ def list_payments(
     paid_out: bool | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[orm.Payment]:
-    """The partner's payments, newest first, with their allocations."""
+) -> Page[orm.Payment]:
+    """One page of the partner's payments, newest first, with their allocations and the total."""
     if status is not None and status not in pay_rules.STATUSES:
         raise InvalidInput("status", f"must be one of {', '.join(pay_rules.STATUSES)}")
     stmt = (
@@ -217,9 +226,10 @@ def list_payments(
         )
     if paid_out is not None:
         stmt = stmt.where(orm.Payment.payout_id.is_not(None) if paid_out else orm.Payment.payout_id.is_(None))
-    stmt = stmt.order_by(orm.Payment.created_at.desc(), orm.Payment.id).limit(limit).offset(offset)
+    stmt = stmt.order_by(orm.Payment.created_at.desc(), orm.Payment.id)
     with container.uow() as uow:
-        return detached(uow, list(uow.session.scalars(stmt)))
+        rows, total = fetch(uow.session, stmt, limit, offset)
+        return detached(uow, Page(rows, total, limit, offset))
 
 
 def get_payment(container: Container, partner_id: str, payment_id: str) -> orm.Payment:

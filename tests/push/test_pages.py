@@ -183,3 +183,28 @@ def test_reconciliation_filters_sort_and_csv_export(web: TestClient, world: Worl
     assert [row["state"] for row in rows] == ["explained"] and rows[0]["platform_id"] == gone
     assert web.get("/reconciliation.csv").status_code == 400
     del ok_inv
+
+
+def test_payout_shows_both_zoho_ids_and_a_standalone_deposit_its_accounts(web: TestClient, world: World) -> None:
+    """Issue 14: the payouts page showed the transfer's Zoho id but not the fee expense's; a
+    stand-alone deposit showed no "from"."""
+    zinv, plat = world.zoho_invoice("200.00"), world.zoho_invoice("50.00", origin="platform")
+    web.post("/payments/pay", data={"invoice_id": zinv, "method": "card"})
+    web.post("/payments/pay", data={"invoice_id": plat, "method": "card"})
+    drain(world)
+    web.post("/payouts/create")
+    drain(world)
+    with world.container.uow() as uow:
+        payout_id = uow.session.scalars(select(orm.Payout.id).where(orm.Payout.partner_id == world.partner_id)).one()
+    by_ref = {t.reference_number: t.transaction_id for t in world.org.bank_transactions.values()}
+    page = web.get("/payouts").text
+    shown = dict(re.findall(r'data-zoho-step="(\w+)">#(\w+)<', page))
+    assert shown == {"transfer": by_ref[f"ls:payout:{payout_id}"], "fees": by_ref[f"ls:payout:{payout_id}:fees"]}
+    with world.container.uow() as uow:
+        plat_payment = uow.session.scalars(select(orm.PaymentAllocation.payment_id).where(
+            orm.PaymentAllocation.invoice_id == plat)).one()
+    payments = web.get("/payments").text
+    row = payments.split(f'data-payment-id="{plat_payment}"')[1].split("</tr>")[0]
+    deposit = by_ref[f"ls:pay:{plat_payment}"]
+    assert f"Stand-alone deposit <span class=\"mono\">#{deposit}</span>" in row
+    assert "from Acme" in row and (world.connection().undeposited_account_name or "") in row

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ledgersync.domain.push_intent import IntentDetail
 from ledgersync.store.orm import PushIntent
 from ledgersync.sync import outbox
 
@@ -39,6 +40,10 @@ class SyncState:
     reason: str | None
     flags: tuple[str, ...]
     unused_credit: str | None
+    step_ids: tuple[tuple[str, str], ...] = ()  # (step, Zoho id) of every recorded write: transfer, fees, …
+
+    def step_id(self, step: str) -> str | None:
+        return dict(self.step_ids).get(step)
 
     @property
     def retryable(self) -> bool:
@@ -50,8 +55,10 @@ def _view(intent: PushIntent) -> SyncState:
     detail = intent.detail or {}
     unused = detail.get("unused_credit")
     reason = intent.last_error if intent.state in ("waiting", "failed", "cancelled", "pending", "uncertain") else None
+    steps = IntentDetail.from_json(detail).steps
     return SyncState(intent.id, intent.key, intent.kind, intent.state, label, badge, intent.zoho_id, reason,
-                     tuple(detail.get("flags") or ()), unused if unused not in (None, "0", "0.00") else None)
+                     tuple(detail.get("flags") or ()), unused if unused not in (None, "0", "0.00") else None,
+                     tuple((name, rec.zoho_id) for name, rec in steps.items() if rec.zoho_id))
 
 
 def sync_states(container: Any, partner_id: str, keys: list[str]) -> dict[str, SyncState]:

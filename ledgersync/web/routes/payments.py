@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
-from ledgersync.services import customers as customer_svc
 from ledgersync.services import integration
 from ledgersync.services import invoices as invoice_svc
 from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound, ServiceError
+from ledgersync.store.orm import Invoice
 from ledgersync.sync.push import views
+from ledgersync.web.routes.invoices import customer_names
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import FormError, parse_money, service_message
 from ledgersync.web.templating import format_money as money
@@ -26,7 +30,6 @@ from ledgersync.web.templating import flash, render
 
 router = APIRouter()
 
-PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
 IN_PROGRESS = {"pending", "in_flight", "uncertain"}  # push states that change within seconds
 
 
@@ -35,27 +38,56 @@ def _back(next_path: str | None, default: str = "/payments") -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+PAGE_SIZE = 50
+PICKER_SIZE = 50
+
+
 @router.get("/payments")
 def payments_page(request: Request, container: ContainerDep, partner: CurrentPartner,
-                  invoice_id: str | None = None, amount: str = "") -> Response:
-    payments = pay_svc.list_payments(container, partner.id, limit=200)
-    invoices = invoice_svc.list_invoices(container, partner.id, archived=None, limit=1000)
-    numbers = {i.id: i.number for i in invoices}
-    names = {c.id: c.name for c in customer_svc.list_customers(container, partner.id, archived=None, limit=1000)}
-    payable = [i for i in invoices if i.outstanding > 0 and i.status in PAYABLE and not i.archived]
+                  invoice_id: str | None = None, amount: str = "", pick: str = "", page: str = "1") -> Response:
+    """One page of payments (server-side, with the total) and the Pay form, whose invoice picker
+    searches payable invoices by number or customer (archived ones and archived customers' are
+    never offered)."""
+    number = max(1, int(page)) if page.isdigit() else 1
+    result = pay_svc.page_payments(container, partner.id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    payments = result.items
+    picker = invoice_svc.page_invoices(container, partner.id, payable=True, search=pick.strip() or None,
+                                       limit=PICKER_SIZE)
+    payable = list(picker.items)
+    if invoice_id and all(i.id != invoice_id for i in payable):
+        payable = invoice_svc.page_invoices(container, partner.id, payable=True, ids=[invoice_id], limit=1).items + payable
+    shown_ids = {a.invoice_id for p in payments for a in p.allocations}
+    numbers = invoice_numbers(container, partner.id, shown_ids)
+    names = customer_names(container, partner.id, {p.customer_id for p in payments} | {i.customer_id for i in payable})
     states = views.payment_states(container, partner.id, [p.id for p in payments])
+    pages = max(1, -(-result.total // PAGE_SIZE))
+
+    def page_link(n: int) -> str:
+        return "/payments?" + urlencode({k: v for k, v in {"pick": pick, "page": str(n)}.items() if v})
+
     return render(request, "payments.html", {
         "payments": payments,
+        "page": result, "number": number, "pages": pages, "page_link": page_link,
         "states": states,
         "in_progress": any(st is not None and st.state in IN_PROGRESS
                            for by_kind in states.values() for st in by_kind.values()),
         "numbers": numbers,
         "names": names,
         "payable": payable,
+        "payable_total": picker.total,
+        "pick": pick[:100],
         "selected_invoice": invoice_id,
         "typed_amount": amount[:40],
         "conn": integration.get_connection(container, partner.id),
     })
+
+
+def invoice_numbers(container: object, partner_id: str, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    with container.uow() as uow:  # type: ignore[attr-defined]
+        return {i: n for i, n in uow.session.execute(
+            select(Invoice.id, Invoice.number).where(Invoice.partner_id == partner_id, Invoice.id.in_(ids)))}
 
 
 @router.post("/payments/pay")
@@ -81,8 +113,6 @@ def pay_invoice(
     except FormError as exc:
         flash(request, str(exc), "error")
         if next == "/payments":  # keep what was typed so it can be corrected, not retyped
-            from urllib.parse import urlencode
-
             return RedirectResponse("/payments?" + urlencode({"invoice_id": invoice_id, "amount": amount}),
                                     status_code=303)
         return _back(next)

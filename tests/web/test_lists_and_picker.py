@@ -1,0 +1,94 @@
+"""Issue 14: lists paginate on the server with totals; the Pay form's picker searches and never
+offers an archived invoice or an archived customer's invoice."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledgersync.bootstrap import Container
+from ledgersync.services import customers as customer_svc
+from ledgersync.services import invoices as invoice_svc
+from ledgersync.services import payments as pay_svc
+from ledgersync.services.errors import ServiceError
+from ledgersync.store import orm
+from tests.conftest import DEMO_LIKE_EMAIL, DEMO_LIKE_PASSWORD
+
+N_ACTIVE = 121
+
+
+@pytest.fixture
+def web(container: Container, partner: orm.Partner) -> TestClient:
+    from ledgersync.web.app import create_app
+
+    c = TestClient(create_app(container), base_url="http://testserver")
+    assert c.post("/login", data={"email": DEMO_LIKE_EMAIL, "password": DEMO_LIKE_PASSWORD},
+                  follow_redirects=False).status_code == 303
+    return c
+
+
+@pytest.fixture
+def data(container: Container, partner: orm.Partner) -> dict[str, str]:
+    acme = customer_svc.create_customer(container, partner.id, name="Acme Dental")
+    gone = customer_svc.create_customer(container, partner.id, name="Zed Archived Ltd")
+    item = [invoice_svc.LineItemInput("Service", Decimal("1"), Decimal("10.00"))]
+    for _ in range(N_ACTIVE):
+        invoice_svc.create_invoice(container, partner.id, customer_id=acme.id, line_items=item)
+    orphan = invoice_svc.create_invoice(container, partner.id, customer_id=gone.id, line_items=item, number="ZED-1")
+    archived_inv = invoice_svc.create_invoice(container, partner.id, customer_id=acme.id, line_items=item,
+                                              number="ARCH-1")
+    with container.uow() as uow:
+        uow.session.get(orm.Customer, gone.id).archived = True
+        uow.session.get(orm.Invoice, archived_inv.id).archived = True
+        uow.commit()
+    return {"orphan": orphan.id, "archived": archived_inv.id, "acme": acme.id}
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'data-invoice-id="(\w+)"', html)
+
+
+def test_invoice_list_pages_on_the_server_with_the_total(web: TestClient, data: dict[str, str]) -> None:
+    total = N_ACTIVE + 1  # the archived customer's invoice is itself active
+    first = web.get("/invoices").text
+    assert f"Showing 1–50 of {total} invoices" in first and len(_ids(first)) == 50
+    last = web.get("/invoices", params={"page": 3}).text
+    assert f"Showing 101–{total} of {total}" in last and len(_ids(last)) == total - 100
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+    seen = set(_ids(first)) | set(_ids(web.get("/invoices", params={"page": 2}).text)) | set(_ids(last))
+    assert len(seen) == total  # no invoice on two pages, none skipped
+    assert "There is no page 9" in web.get("/invoices", params={"page": 9}).text
+
+
+def test_picker_searches_and_hides_archived(web: TestClient, data: dict[str, str]) -> None:
+    def options(**params: str) -> list[str]:
+        html = web.get("/payments", params=params).text
+        select = html.split('id="pay-invoice-select"')[1].split("</select>")[0] if "pay-invoice-select" in html else ""
+        return re.findall(r'<option value="(\w+)"', select)
+
+    everything = options()
+    assert len(everything) == 50 and data["orphan"] not in everything and data["archived"] not in everything
+    assert options(pick="ZED") == [] and options(pick="ARCH") == []
+    assert options(pick="PL-00007") and all(len(o) == 32 for o in options(pick="PL-00007"))
+    page = web.get("/payments").text
+    assert f"{N_ACTIVE} payable invoices" in page and "search to narrow" in page
+    assert data["orphan"] not in options(invoice_id=data["orphan"])  # "Pay this invoice" cannot smuggle it in
+
+
+def test_an_archived_customers_invoice_cannot_be_paid(container: Container, partner: orm.Partner,
+                                                      data: dict[str, str]) -> None:
+    with pytest.raises(ServiceError, match="archived"):
+        pay_svc.pay_invoices(container, partner.id, method="card",
+                             allocations=[pay_svc.AllocationInput(data["orphan"], Decimal("10.00"))])
+
+
+def test_customers_list_pages(web: TestClient, container: Container, partner: orm.Partner) -> None:
+    for i in range(55):
+        customer_svc.create_customer(container, partner.id, name=f"Customer {i:03d}")
+    first = web.get("/customers").text
+    assert "Showing 1–50 of 55 customers" in first and 'rel="next"' in first
+    second = web.get("/customers", params={"page": 2}).text
+    assert len(re.findall(r'data-customer-id="', second)) == 5
