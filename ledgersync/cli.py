@@ -380,6 +380,27 @@ def create_partner(
     console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
 
 
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored Zoho token with the newest LEDGERSYNC_TOKEN_ENCRYPTION_KEY.
+
+    Rotation without downtime: put the new key first (`new,old`), restart the processes (they
+    decrypt with either and write the new one), run this, then drop the old key.
+    """
+    from ledgersync.sync.books_factory import rotate_stored_tokens
+
+    container = Container(get_settings())
+    try:
+        counts = rotate_stored_tokens(container)
+    finally:
+        container.close()
+    console.print(f"Tokens re-encrypted with the newest key: {counts['rotated']} connection(s); "
+                  f"already current: {counts['current']}.")
+    if counts["undecryptable"]:
+        console.print(f"[yellow]{counts['undecryptable']} connection(s) had tokens no configured key decrypts: "
+                      "they are now 'Reauthorization required' (their partners reconnect).[/yellow]")
+
+
 @app.command("set-password")
 def set_password(
     email: str = typer.Option(..., help="The user's login email."),

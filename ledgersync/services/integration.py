@@ -44,7 +44,7 @@ from ledgersync.sync.books_factory import (
 from ledgersync.zoho.dc import DATA_CENTRES, UnknownDataCentre, ZohoHosts
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
 from ledgersync.zoho.oauth import DEFAULT_SCOPES
-from ledgersync.zoho.tokens import register_secret
+from ledgersync.zoho.tokens import UndecryptableToken, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -244,31 +244,17 @@ def complete_callback(container: Container, partner_id: str, params: Mapping[str
         accounts_server = hosts.trusted_accounts_server(params.get("location"), params.get("accounts-server"))
         oauth = oauth_client(container, accounts_server)
         tokens = oauth.exchange_code(code, accounts_server)
-        api_domain = hosts.trusted_api_domain(tokens.api_domain or hosts.api_domain(hosts.location_of(accounts_server)))
     except UnknownDataCentre as exc:
         raise OAuthCallbackRefused(f"Unknown Zoho data centre: {exc}") from exc
     except ZohoError as exc:
         raise OAuthCallbackRefused(f"Zoho refused the authorization code ({exc}). Please click Connect again.") from exc
-    if not tokens.refresh_token:
-        raise OAuthCallbackRefused("Zoho gave no offline access (refresh token). Please click Connect again.")
     register_secret(tokens.access_token)
     register_secret(tokens.refresh_token)
-
-    cipher = token_cipher(container)
-    with container.uow() as uow:
-        conn = uow.session.get(Connection, connection_id)
-        assert conn is not None
-        old_refresh = cipher.decrypt(conn.refresh_token_enc) if conn.refresh_token_enc else None
-        old_server = conn.accounts_server
-        conn.access_token_enc = cipher.encrypt(tokens.access_token)
-        conn.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
-        conn.token_expires_at = tokens.expires_at
-        conn.token_version = (conn.token_version or 0) + 1
-        conn.accounts_server = accounts_server
-        conn.api_domain = api_domain
-        conn.data_center = hosts.location_of(accounts_server)
-        conn.scopes = tokens.scope or ",".join(DEFAULT_SCOPES)
-        uow.commit()
+    try:  # from here on Zoho has issued tokens: any failure before they are stored must revoke them
+        old_refresh, old_server = _store_tokens(container, connection_id, hosts, accounts_server, tokens)
+    except BaseException:
+        _revoke_quietly(container, tokens.refresh_token or tokens.access_token, accounts_server)
+        raise
     if old_refresh and old_refresh != tokens.refresh_token:
         _revoke_quietly(container, old_refresh, old_server)  # a reconnect must not leave a live old token
 
@@ -280,6 +266,48 @@ def complete_callback(container: Container, partner_id: str, params: Mapping[str
         return CallbackOutcome(connection_id, status)
     current = get_connection(container, partner_id)
     return CallbackOutcome(connection_id, current.status if current else "disconnected", True, orgs)
+
+
+def _store_tokens(container: Container, connection_id: str, hosts: ZohoHosts, accounts_server: str,
+                  tokens: Any) -> tuple[str | None, str | None]:
+    """Check and store a callback's fresh tokens; the previous (refresh token, accounts server).
+
+    The previous refresh token is None when there was none or no configured key can decrypt it
+    (a dropped key): then it cannot be revoked, but it no longer blocks the reconnect.
+    """
+    try:
+        api_domain = hosts.trusted_api_domain(tokens.api_domain or hosts.api_domain(hosts.location_of(accounts_server)))
+    except UnknownDataCentre as exc:
+        raise OAuthCallbackRefused(f"Unknown Zoho data centre: {exc}") from exc
+    if not tokens.refresh_token:
+        raise OAuthCallbackRefused("Zoho gave no offline access (refresh token). Please click Connect again.")
+    cipher = token_cipher(container)
+    with container.uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        assert conn is not None
+        old_refresh = _readable(cipher, conn.refresh_token_enc, connection_id)
+        old_server = conn.accounts_server
+        conn.access_token_enc = cipher.encrypt(tokens.access_token)
+        conn.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
+        conn.token_expires_at = tokens.expires_at
+        conn.token_version = (conn.token_version or 0) + 1
+        conn.accounts_server = accounts_server
+        conn.api_domain = api_domain
+        conn.data_center = hosts.location_of(accounts_server)
+        conn.scopes = tokens.scope or ",".join(DEFAULT_SCOPES)
+        uow.commit()
+    return old_refresh, old_server
+
+
+def _readable(cipher: Any, encrypted: str | None, connection_id: str) -> str | None:
+    """The plaintext of a stored token, or None when absent or no configured key decrypts it."""
+    if not encrypted:
+        return None
+    try:
+        return str(cipher.decrypt(encrypted))
+    except UndecryptableToken:
+        log.warning("integration.token_undecryptable connection=%s", connection_id)
+        return None
 
 
 def _unbound_books(container: Container, connection_id: str, api_domain: str) -> Any:
@@ -518,7 +546,8 @@ def disconnect(container: Container, partner_id: str) -> bool:
         conn = _partner_connection(uow.session, partner_id, lock=True)
         if conn is None:
             raise NotFound("connection", PROVIDER)
-        refresh = cipher.decrypt(conn.refresh_token_enc) if conn.refresh_token_enc else None
+        refresh = _readable(cipher, conn.refresh_token_enc, conn.id)
+        lost = conn.refresh_token_enc is not None and refresh is None  # undecryptable: cannot be revoked
         server = conn.accounts_server
         if conn.status != ConnectionStatus.DISCONNECTED.value:
             _set_status(conn, ConnectionEvent.DISCONNECT)
@@ -530,6 +559,6 @@ def disconnect(container: Container, partner_id: str) -> bool:
         conn.initial_sync_phase = None
         uow.commit()
         connection_id = conn.id
-    revoked = _revoke_quietly(container, refresh, server) if refresh else True
+    revoked = _revoke_quietly(container, refresh, server) if refresh else not lost
     log.info("integration.disconnected partner=%s connection=%s revoked=%s", partner_id, connection_id, revoked)
     return revoked

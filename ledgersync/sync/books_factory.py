@@ -29,10 +29,11 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ledgersync.bootstrap import Container
 from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
@@ -42,7 +43,7 @@ from ledgersync.zoho.client import CallRecord, ZohoBooks
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
 from ledgersync.zoho.oauth import ZohoOAuth
 from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter, reserves_for
-from ledgersync.zoho.tokens import TokenCipher, register_secret
+from ledgersync.zoho.tokens import TokenCipher, UndecryptableToken, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,54 @@ def _lock_row(session: Session, connection_id: str) -> Connection | None:
     return session.scalars(select(Connection).where(Connection.id == connection_id).with_for_update()).one_or_none()
 
 
+UNDECRYPTABLE_DETAIL = ("The stored Zoho authorization cannot be decrypted with the configured encryption keys "
+                        "(a key was changed or dropped). Reconnect to resume syncing.")
+
+
+def rotate_connection_tokens(session: Session, conn: Connection, cipher: TokenCipher) -> bool:
+    """Re-encrypt the row's tokens with the newest key if an older key made them; True if rewritten.
+
+    A compare-and-swap on `token_version` (unchanged: the plaintext is the same), so a refresh
+    that stored a newer token meanwhile is never overwritten. `UndecryptableToken` if no key fits.
+    """
+    encrypted = {"access_token_enc": conn.access_token_enc, "refresh_token_enc": conn.refresh_token_enc}
+    stale = {col: value for col, value in encrypted.items() if value is not None and not cipher.is_current(value)}
+    if not stale:
+        return False
+    rotated = {col: cipher.rotate(value) for col, value in stale.items()}
+    result = session.execute(update(Connection)
+                             .where(Connection.id == conn.id, Connection.token_version == conn.token_version)
+                             .values(**rotated).execution_options(synchronize_session=False))
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        for col, value in rotated.items():
+            set_committed_value(conn, col, value)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def rotate_stored_tokens(container: Container) -> dict[str, int]:
+    """`ledgersync rotate-keys`: every connection's tokens under the newest key.
+
+    Counts: `rotated`, `current` (nothing to do), `undecryptable` (no key fits: the connection
+    is put in Reauthorization required, its partner reconnects).
+    """
+    cipher = token_cipher(container)
+    counts = {"rotated": 0, "current": 0, "undecryptable": 0}
+    with container.uow() as uow:
+        ids = list(uow.session.scalars(select(Connection.id).where(Connection.refresh_token_enc.is_not(None))))
+    for connection_id in ids:
+        with container.uow() as uow:
+            conn = _lock_row(uow.session, connection_id)
+            if conn is None or conn.refresh_token_enc is None:
+                continue
+            try:
+                counts["rotated" if rotate_connection_tokens(uow.session, conn, cipher) else "current"] += 1
+            except UndecryptableToken:
+                mark_reauth_required(uow.session, connection_id, UNDECRYPTABLE_DETAIL)
+                counts["undecryptable"] += 1
+            uow.commit()
+    return counts
+
+
 def mark_reauth_required(session: Session, connection_id: str, detail: str) -> None:
     """Move the connection to `reauth_required` (if its state allows) and drop the access token."""
     conn = session.get(Connection, connection_id)
@@ -173,12 +222,25 @@ class DbTokenProvider:
             conn = uow.session.get(Connection, self._connection_id)
             if conn is None or conn.refresh_token_enc is None:
                 raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
-            if conn.access_token_enc is not None and self._fresh(conn.token_expires_at):
-                self._remember(self._cipher.decrypt(conn.access_token_enc), conn.token_expires_at)
-                assert self._token is not None
-                return self._token
-            stale = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else ""
+            try:
+                rotate_connection_tokens(uow.session, conn, self._cipher)  # re-encrypt on read
+                access = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+            except UndecryptableToken:
+                self._lost(uow)
+            uow.commit()
+            if access is not None and self._fresh(conn.token_expires_at):
+                self._remember(access, conn.token_expires_at)
+                return access
+            stale = access or ""
         return self.refresh_access_token(stale)
+
+    def _lost(self, uow: Any) -> NoReturn:
+        """No configured key decrypts the stored tokens: Reauthorization required, never a 500."""
+        log.warning("zoho.token.undecryptable connection=%s", self._connection_id)
+        uow.session.rollback()
+        mark_reauth_required(uow.session, self._connection_id, UNDECRYPTABLE_DETAIL)
+        uow.commit()
+        raise ZohoReauthorizationRequired(401, None, "the stored tokens cannot be decrypted with the configured keys")
 
     def refresh_access_token(self, stale: str) -> str:
         with _refresh_lock(self._connection_id):
@@ -198,12 +260,15 @@ class DbTokenProvider:
                 raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
             if conn.status == ConnectionStatus.REAUTH_REQUIRED.value:
                 raise ZohoReauthorizationRequired(401, None, "the connection needs to be reauthorized")
-            current = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+            try:
+                current = self._cipher.decrypt(conn.access_token_enc) if conn.access_token_enc else None
+                refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
+            except UndecryptableToken:
+                self._lost(uow)
             if current is not None and current != stale and self._fresh(conn.token_expires_at):
                 uow.commit()  # another worker refreshed while we waited for the lock
                 self._remember(current, conn.token_expires_at)
                 return current
-            refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
             register_secret(refresh_token)
             version = conn.token_version
             oauth = oauth_client(self._container, conn.accounts_server)

@@ -1,7 +1,7 @@
 """Tokens: encrypted at rest, handed to the client by a provider, never written to a log.
 
-* :class:`TokenCipher` — Fernet (AES + HMAC) with the key from configuration; what the store
-  keeps is ciphertext only.
+* :class:`TokenCipher` — Fernet (AES + HMAC) with the keys from configuration, newest first
+  (MultiFernet, for rotation without downtime); what the store keeps is ciphertext only.
 * :class:`TokenProvider` — what :class:`~ledgersync.zoho.client.ZohoBooks` asks for a token.
   ``refresh_access_token(stale)`` is a compare-and-swap: it refreshes only if ``stale`` is still
   the current token, so N threads (or workers) that all got a 401 with the same token cause ONE
@@ -18,17 +18,37 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol, runtime_checkable
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .errors import ZohoReauthorizationRequired
 from .oauth import TokenSet, ZohoOAuth
 
 
+class UndecryptableToken(ValueError):
+    """No configured key decrypts the stored token (its key was dropped, or the text was altered).
+
+    The token is lost for us: the caller moves the connection to Reauthorization required (the
+    partner reconnects); it is never a 500.
+    """
+
+
 class TokenCipher:
-    """Encrypt/decrypt tokens with a Fernet key (urlsafe base64, 32 bytes)."""
+    """Encrypt/decrypt tokens with one or more Fernet keys (urlsafe base64, 32 bytes), newest first.
+
+    ``key`` is one key or several separated by commas (``LEDGERSYNC_TOKEN_ENCRYPTION_KEY``):
+    encryption always uses the first, decryption tries each (``MultiFernet``). Rotation: put a
+    new key in front, restart, then ``ledgersync rotate-keys`` (or simply use the app: every
+    token read with an older key is written back under the newest, see :meth:`is_current`),
+    then drop the old key.
+    """
 
     def __init__(self, key: str | bytes) -> None:
-        self._fernet = Fernet(key.encode() if isinstance(key, str) else key)
+        text = key.decode() if isinstance(key, bytes) else key
+        keys = [k for k in text.replace(",", " ").split() if k]
+        if not keys:
+            raise ValueError("no token encryption key configured")
+        self._newest = Fernet(keys[0].encode())
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
 
     @staticmethod
     def generate_key() -> str:
@@ -38,11 +58,26 @@ class TokenCipher:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
-        """Raises ``ValueError`` when the ciphertext was not made with this key (or was altered)."""
+        """Raises :class:`UndecryptableToken` when no configured key made it (or it was altered)."""
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
-            raise ValueError("token ciphertext does not match the configured key") from exc
+            raise UndecryptableToken("token ciphertext does not match any configured key") from exc
+
+    def is_current(self, ciphertext: str) -> bool:
+        """True when the newest key made ``ciphertext`` (nothing to rotate)."""
+        try:
+            self._newest.decrypt(ciphertext.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, ciphertext: str) -> str:
+        """``ciphertext`` re-encrypted with the newest key (:class:`UndecryptableToken` if no key fits)."""
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise UndecryptableToken("token ciphertext does not match any configured key") from exc
 
 
 # --- redaction ----------------------------------------------------------------------------
