@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, or_, select
 
 from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
+from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 
 
@@ -29,7 +32,12 @@ def create_customer(
         return row
 
 
-def list_customers(
+def list_customers(container: Container, partner_id: str, **filters: Any) -> list[orm.Customer]:
+    """The partner's customers by name (one page: `page_customers`)."""
+    return page_customers(container, partner_id, **filters).items
+
+
+def page_customers(
     container: Container,
     partner_id: str,
     *,
@@ -37,17 +45,18 @@ def list_customers(
     archived: bool | None = False,
     limit: int = 100,
     offset: int = 0,
-) -> list[orm.Customer]:
-    """The partner's customers by name; `archived=None` means both."""
+) -> Page[orm.Customer]:
+    """One page of the partner's customers by name and the total; `archived=None` means both."""
     stmt = select(orm.Customer).where(orm.Customer.partner_id == partner_id)
     if archived is not None:
         stmt = stmt.where(orm.Customer.archived == archived)
     if search:
         like = f"%{search.lower()}%"
         stmt = stmt.where(or_(func.lower(orm.Customer.name).like(like), func.lower(orm.Customer.email).like(like)))
-    stmt = stmt.order_by(orm.Customer.name, orm.Customer.id).limit(limit).offset(offset)
+    stmt = stmt.order_by(orm.Customer.name, orm.Customer.id)
     with container.uow() as uow:
-        return detached(uow, list(uow.session.scalars(stmt)))
+        rows, total = fetch(uow.session, stmt, limit, offset)
+        return detached(uow, Page(rows, total, limit, offset))
 
 
 def get_customer(container: Container, partner_id: str, customer_id: str) -> orm.Customer:

@@ -14,6 +14,7 @@ from ledgersync.bootstrap import Container
 from ledgersync.domain import payments as pay_rules
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
+from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 from ledgersync.sync import outbox
 
@@ -83,16 +84,20 @@ def _candidate(row: orm.Payment) -> pay_rules.PayoutCandidate:
 
 
 def list_payouts(container: Container, partner_id: str, *, limit: int = 100, offset: int = 0) -> list[orm.Payout]:
-    """The partner's payouts, newest first."""
+    """The partner's payouts, newest first (one page: `page_payouts`)."""
+    return page_payouts(container, partner_id, limit=limit, offset=offset).items
+
+
+def page_payouts(container: Container, partner_id: str, *, limit: int = 100, offset: int = 0) -> Page[orm.Payout]:
+    """One page of the partner's payouts, newest first, and the total."""
     stmt = (
         select(orm.Payout)
         .where(orm.Payout.partner_id == partner_id)
         .order_by(orm.Payout.created_at.desc(), orm.Payout.id)
-        .limit(limit)
-        .offset(offset)
     )
     with container.uow() as uow:
-        return detached(uow, list(uow.session.scalars(stmt)))
+        rows, total = fetch(uow.session, stmt, limit, offset)
+        return detached(uow, Page(rows, total, limit, offset))
 
 
 def get_payout(container: Container, partner_id: str, payout_id: str) -> orm.Payout:

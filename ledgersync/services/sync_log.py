@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
+from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 
 
@@ -16,13 +17,21 @@ def _connection_ids(partner_id: str):  # type: ignore[no-untyped-def]
 def list_sync_runs(
     container: Container, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[orm.SyncRun]:
-    """The partner's sync runs (every connection), newest first."""
+    """The partner's sync runs (every connection), newest first (one page: `page_sync_runs`)."""
+    return page_sync_runs(container, partner_id, stream=stream, limit=limit, offset=offset).items
+
+
+def page_sync_runs(
+    container: Container, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
+) -> Page[orm.SyncRun]:
+    """One page of the partner's sync runs, newest first, and the total."""
     stmt = select(orm.SyncRun).where(orm.SyncRun.connection_id.in_(_connection_ids(partner_id)))
     if stream is not None:
         stmt = stmt.where(orm.SyncRun.stream == stream)
-    stmt = stmt.order_by(orm.SyncRun.started_at.desc(), orm.SyncRun.id).limit(limit).offset(offset)
+    stmt = stmt.order_by(orm.SyncRun.started_at.desc(), orm.SyncRun.id)
     with container.uow() as uow:
-        return detached(uow, list(uow.session.scalars(stmt)))
+        rows, total = fetch(uow.session, stmt, limit, offset)
+        return detached(uow, Page(rows, total, limit, offset))
 
 
 def list_cursors(container: Container, partner_id: str, connection_id: str) -> list[orm.SyncCursor]:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Page modules of the dashboard (each exposes `router`). Order = nothing special.
 _PAGE_MODULES = (
     "ledgersync.web.routes.auth",
+    "ledgersync.web.routes.api_docs",
     "ledgersync.web.routes.integrations",
     "ledgersync.web.routes.invoices",
     "ledgersync.web.routes.customers",
@@ -57,7 +58,7 @@ def _include_optional(app: FastAPI, module_name: str) -> None:
 def _wants_html(request: Request) -> bool:
     """Dashboard pages get an HTML error page; the REST API, webhooks and fetch() calls keep JSON."""
     path = request.url.path
-    if path.startswith(("/api/", "/webhooks/", "/openapi.json", "/docs")):
+    if path.startswith(("/api/", "/webhooks/", "/openapi.json", "/docs", "/redoc")):
         return False
     accept = request.headers.get("accept", "")
     return "text/html" in accept or request.method == "POST" and "application/json" not in accept
@@ -120,7 +121,8 @@ def _install_html_errors(app: FastAPI) -> None:
 
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
-    app = FastAPI(title="ledgersync", version="0.1.0", docs_url="/docs", redoc_url=None)
+    # /docs and /redoc come from routes.api_docs: same pages, assets served from the package (no CDN)
+    app = FastAPI(title="ledgersync", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.container = container
     app.add_middleware(
         SessionMiddleware,

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from ledgersync.services import customers
-from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
+from ledgersync.web.api.deps import ARCHIVED, ApiContainer, ApiPartner, ApiRoute, Archived
+from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import CustomerIn, CustomerOut
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=ApiRoute)
 
 
-@router.get("", response_model=list[CustomerOut])
+@router.get("", response_model=list[CustomerOut], responses=PAGED)
 def list_customers(
+    request: Request,
+    response: Response,
     container: ApiContainer,
     partner_id: ApiPartner,
-    search: str | None = None,
-    archived: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    search: Annotated[str | None, Query(description="name or email contains")] = None,
+    archived: Archived = "false",
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[object]:
-    return customers.list_customers(container, partner_id, search=search, archived=archived, limit=limit, offset=offset)
+    return paged(request, response, customers.page_customers(
+        container, partner_id, search=search, archived=ARCHIVED[archived], limit=limit, offset=offset))
 
 
 @router.post("", response_model=CustomerOut, status_code=201)

@@ -9,9 +9,9 @@ is never disclosed), `Conflict` → 409, bad key → 401.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -51,6 +51,11 @@ def api_partner_id(
 
 
 ApiPartner = Annotated[str, Depends(api_partner_id)]
+
+#: one `archived` filter for every resource that can be archived (customers and invoices)
+Archived = Annotated[Literal["false", "true", "all"], Query(
+    description="false: active only (default); true: archived only; all: both")]
+ARCHIVED: dict[str, bool | None] = {"false": False, "true": True, "all": None}
 
 
 def error_response(exc: Exception, body_prefix: str = "body") -> JSONResponse | None:

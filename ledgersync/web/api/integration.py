@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request, Response
 
 from ledgersync.services import integration, sync_log
 from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
+from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import AccountRef, IntegrationOut, StreamOut, SyncRunOut
 
 router = APIRouter(prefix="/integration", tags=["integration"], route_class=ApiRoute)
@@ -39,12 +38,15 @@ def get_integration(container: ApiContainer, partner_id: ApiPartner) -> Integrat
     )
 
 
-@router.get("/sync-runs", response_model=list[SyncRunOut])
+@router.get("/sync-runs", response_model=list[SyncRunOut], responses=PAGED)
 def list_sync_runs(
+    request: Request,
+    response: Response,
     container: ApiContainer,
     partner_id: ApiPartner,
     stream: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[object]:
-    return sync_log.list_sync_runs(container, partner_id, stream=stream, limit=limit, offset=offset)
+    return paged(request, response, sync_log.page_sync_runs(container, partner_id, stream=stream, limit=limit,
+                                                            offset=offset))

@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from ledgersync.services import invoices
 from ledgersync.services.invoices import LineItemInput
-from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
+from ledgersync.web.api.deps import ARCHIVED, ApiContainer, ApiPartner, ApiRoute, Archived
+from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import InvoiceIn, InvoiceOut
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], route_class=ApiRoute)
 
-_ARCHIVED = {"false": False, "true": True, "all": None}
 
 
-@router.get("", response_model=list[InvoiceOut])
+@router.get("", response_model=list[InvoiceOut], responses=PAGED)
 def list_invoices(
+    request: Request,
+    response: Response,
     container: ApiContainer,
     partner_id: ApiPartner,
-    status: str | None = None,
-    archived: Literal["false", "true", "all"] = "false",
+    status: Annotated[str | None, Query(description=(
+        "stored status or standing: " + ", ".join(invoices.STATUS_FILTERS)))] = None,
+    archived: Archived = "false",
     search: Annotated[str | None, Query(description="invoice number or customer name")] = None,
     customer_id: str | None = None,
     origin: Literal["platform", "zoho"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    payable: Annotated[bool, Query(description="only invoices that can be paid now")] = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[object]:
-    return invoices.list_invoices(
-        container, partner_id, status=status, archived=_ARCHIVED[archived], search=search,
-        customer_id=customer_id, origin=origin, limit=limit, offset=offset,
-    )
+    return paged(request, response, invoices.page_invoices(
+        container, partner_id, status=status, archived=ARCHIVED[archived], search=search,
+        customer_id=customer_id, origin=origin, payable=payable, limit=limit, offset=offset,
+    ))
 
 
 @router.post("", response_model=InvoiceOut, status_code=201)

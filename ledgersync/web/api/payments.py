@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request, Response
 
 from ledgersync.services import payments
 from ledgersync.services.payments import AllocationInput
 from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
+from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import PaymentIn, PaymentOut, SettleIn
 
 router = APIRouter(prefix="/payments", tags=["payments"], route_class=ApiRoute)
 
 
-@router.get("", response_model=list[PaymentOut])
+@router.get("", response_model=list[PaymentOut], responses=PAGED)
 def list_payments(
+    request: Request,
+    response: Response,
     container: ApiContainer,
     partner_id: ApiPartner,
     status: str | None = None,
     customer_id: str | None = None,
     invoice_id: str | None = None,
     paid_out: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[object]:
-    return payments.list_payments(
+    return paged(request, response, payments.page_payments(
         container, partner_id, status=status, customer_id=customer_id, invoice_id=invoice_id,
         paid_out=paid_out, limit=limit, offset=offset,
-    )
+    ))
 
 
 @router.post("", response_model=PaymentOut, status_code=201)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request, Response
 
 from ledgersync.services import payouts
 from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
+from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import PayoutIn, PayoutOut
 
 router = APIRouter(prefix="/payouts", tags=["payouts"], route_class=ApiRoute)
@@ -19,14 +18,17 @@ def _out(container, partner_id: str, payout) -> PayoutOut:  # type: ignore[no-un
     return out
 
 
-@router.get("", response_model=list[PayoutOut])
+@router.get("", response_model=list[PayoutOut], responses=PAGED)
 def list_payouts(
+    request: Request,
+    response: Response,
     container: ApiContainer,
     partner_id: ApiPartner,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[PayoutOut]:
-    return [_out(container, partner_id, p) for p in payouts.list_payouts(container, partner_id, limit=limit, offset=offset)]
+    page = payouts.page_payouts(container, partner_id, limit=limit, offset=offset)
+    return [_out(container, partner_id, p) for p in paged(request, response, page)]
 
 
 @router.post("", response_model=PayoutOut, status_code=201)

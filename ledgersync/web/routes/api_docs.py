@@ -1,0 +1,41 @@
+"""`/docs` (Swagger UI) and `/redoc` (ReDoc) for the REST API, with every asset served from the
+package (`web/static/vendor/`, see its SOURCES.md): the pages work offline and load nothing from
+a CDN (FastAPI's defaults load Swagger UI from jsDelivr and ReDoc's fonts from Google)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from starlette.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+VENDOR = "/static/vendor"
+
+
+@router.get("/docs")
+def swagger_ui(request: Request) -> HTMLResponse:
+    app = request.app
+    return get_swagger_ui_html(
+        openapi_url=app.openapi_url, title=f"{app.title} — API (Swagger UI)",
+        swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+    )
+
+
+@router.get("/docs/oauth2-redirect")
+def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc")
+def redoc(request: Request) -> HTMLResponse:
+    app = request.app
+    return get_redoc_html(
+        openapi_url=app.openapi_url, title=f"{app.title} — API (ReDoc)",
+        redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+        redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        with_google_fonts=False,
+    )
