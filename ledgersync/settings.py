@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # base x 2^(failures-1) seconds, capped: seconds to minutes, never "the next hourly run"
     pull_retry_base_s: float = 30.0
     pull_retry_max_s: float = 900.0
+    # failed runs in a row of one stream after which the connection shows Error (and alerts)
+    connection_failure_threshold: int = 3
+    # Alerts by e-mail (smtp://[user:pass@]host[:port][?starttls=1] or smtps://...); unset: none sent
+    smtp_url: str | None = None
+    mail_from: str = "ledgersync@localhost"
     webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
 
     # Celery deployment (SCHEDULER=celery): queues, fairness, shared state in Redis

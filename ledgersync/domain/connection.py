@@ -76,6 +76,36 @@ def transition(status: str | ConnectionStatus, event: str | ConnectionEvent) -> 
     return target
 
 
+#: Failed runs in a row (any stream of the connection) after which it is shown as Error.
+FAILURE_THRESHOLD = 3
+
+
+def after_sync(status: str | ConnectionStatus, *, failed: bool, failures_in_a_row: int, initial_done: bool,
+               threshold: int = FAILURE_THRESHOLD) -> ConnectionEvent | None:
+    """What a finished sync run means for the connection's health, or None (no change).
+
+    A failure only counts once `failures_in_a_row` (this one included) reaches `threshold`: one
+    Zoho hiccup, retried seconds later, is not worth alarming the partner. The first success
+    after an Error brings the connection back by itself: Connected again, or Pending when the
+    initial sync has not finished (it then completes as usual)."""
+    current = ConnectionStatus(status)
+    if failed:
+        if current in (S.PENDING, S.CONNECTED) and failures_in_a_row >= threshold:
+            return E.FAIL
+        return None
+    if current is S.ERROR:
+        return E.RECOVER if initial_done else E.RETRY
+    return None
+
+
+def on_auth_lost(status: str | ConnectionStatus) -> ConnectionEvent | None:
+    """A revoked, evicted or no longer decryptable token: Reauthorization required (once)."""
+    current = ConnectionStatus(status)
+    if current is S.REAUTH_REQUIRED or not can(current, E.AUTH_REVOKED):
+        return None
+    return E.AUTH_REVOKED
+
+
 def can(status: str | ConnectionStatus, event: str | ConnectionEvent) -> bool:
     """Whether `event` is allowed from `status`."""
     return ConnectionStatus(status) in _TRANSITIONS[ConnectionEvent(event)][0]

@@ -377,3 +377,20 @@ class InvoicePdf(Base):
     zoho_last_modified: Mapped[str | None] = mapped_column(String(40), nullable=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConnectionAlert(Base):
+    """One incident of a connection (reauthorization needed, failing syncs, stale record errors):
+    opened once, closed once; `notified_at` / `resolved_notified_at` say the e-mails went out."""
+
+    __tablename__ = "connection_alerts"
+    __table_args__ = (Index("ix_connection_alerts_open", "connection_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -71,8 +71,34 @@ def render(
         "flashes": pop_flashes(request),
         "nav": ctx_nav(request),
     }
+    ctx.update(connection_notices(request, ctx["partner"], ctx["nav"]))
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+#: pages that say what the sync is doing while Zoho fails ("retrying at 14:03")
+OUTAGE_PAGES = frozenset({"integrations", "sync-log"})
+
+
+def connection_notices(request: Request, partner: Any, nav: str) -> dict[str, Any]:
+    """The partner's open incidents (a banner with the action, on every page) and, on the
+    Integrations and Sync log pages, what the sync is doing while Zoho fails."""
+    container = getattr(request.app.state, "container", None)
+    if partner is None or container is None:
+        return {"alerts": [], "sync_outage": None}
+    from sqlalchemy import select
+
+    from ledgersync.store.orm import Connection
+    from ledgersync.sync import alerts, health
+
+    with container.uow() as uow:
+        banners = alerts.banners(uow.session, partner.id)
+        outage = None
+        if nav in OUTAGE_PAGES:
+            conn_id = uow.session.execute(select(Connection.id).where(
+                Connection.partner_id == partner.id, Connection.status.in_(("pending", "connected", "error")))).scalar()
+            outage = health.outage(uow.session, conn_id) if conn_id else None
+    return {"alerts": banners, "sync_outage": outage}
 
 
 def ctx_nav(request: Request) -> str:

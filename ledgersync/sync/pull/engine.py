@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ledgersync.bootstrap import Container
-from ledgersync.store.orm import Connection, SyncCursor, SyncRun
+from ledgersync.store.orm import Connection, SyncCursor
+from ledgersync.sync import health
 from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun
@@ -101,6 +102,7 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
                       books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)),
                       fault_hook=container.extras.get("pull_fault_hook"), params=params)
         status, message, next_run = "failed", "interrupted", None
+        auth_lost = disconnected = False
         try:
             try:
                 state = runner(run, state)
@@ -110,13 +112,13 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
                 run.budget_retry_at = exc.retry_at
                 message = f"Zoho's daily API budget is used up; continuing at {exc.retry_at.isoformat()}"
             except ZohoReauthorizationRequired as exc:
-                message = f"Zoho needs re-authorisation: {exc}"
+                message, auth_lost = f"Zoho needs re-authorisation: {exc}", True
             except ZohoError as exc:
                 next_run = retry_at(container, connection_id, stream, exc)
                 message = f"{outage_text(exc)}; retrying at {next_run.strftime('%H:%M:%S')} UTC"
                 log.warning("pull stream failed", extra={"connection_id": connection_id, "stream": stream})
             except ConnectionNotReady:  # disconnected while this run was going: stop quietly, say so
-                message = "stopped: Zoho Books was disconnected"
+                message, disconnected = "stopped: Zoho Books was disconnected", True
             except Exception as exc:  # never leave the run row 'running' forever (QA: after a disconnect)
                 message = (f"interrupted by an internal error ({type(exc).__name__}: {str(exc)[:200]}); "
                            "resumed by a later run")
@@ -126,12 +128,26 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
             _set_next_run(container, connection_id, stream, next_run)
         finally:
             finish_run(container.session_factory, run, status, message)
+            if not disconnected:
+                _report_health(container, connection_id, stream, status, message, auth_lost)
         with container.uow() as uow:
             state = leases.read_state(uow.session, connection_id, stream)
         return RunResult(stream=stream, status=status, run_id=run.run_id, message=message,
                          budget_retry_at=next_run, state=state, **run.stats.as_dict())
     finally:
         leases.release(container.session_factory, connection_id, stream, owner)
+
+
+def _report_health(container: Container, connection_id: str, stream: str, status: str, message: str | None,
+                   auth_lost: bool) -> None:
+    """The connection's health follows its runs (never raises: the run is what matters here)."""
+    try:
+        if auth_lost:
+            health.auth_lost(container, connection_id, message or "Zoho refused the authorization")
+        else:
+            health.note_run(container, connection_id, stream, failed=status == "failed", detail=message)
+    except Exception:
+        log.exception("connection health update failed", extra={"connection_id": connection_id})
 
 
 def _set_next_run(container: Container, connection_id: str, stream: str, next_run: datetime | None) -> None:
@@ -155,28 +171,13 @@ def outage_text(exc: ZohoError) -> str:
     return f"Zoho call failed: {str(exc)[:200]}"
 
 
-def consecutive_failures(session: Any, connection_id: str, stream: str, limit: int = 12) -> int:
-    """How many of the stream's latest finished runs failed in a row (the backoff's exponent)."""
-    statuses = session.execute(
-        select(SyncRun.status).where(SyncRun.connection_id == connection_id, SyncRun.stream == stream,
-                                     SyncRun.status != "running")
-        .order_by(SyncRun.started_at.desc()).limit(limit)
-    ).scalars().all()
-    count = 0
-    for status in statuses:
-        if status != "failed":
-            break
-        count += 1
-    return count
-
-
 def retry_at(container: Container, connection_id: str, stream: str, exc: ZohoError) -> datetime:
     """When to try a failed stream again: Zoho's own reset for a 429 when it gives one, else an
     exponential backoff from `pull_retry_base_s` capped at `pull_retry_max_s` (this run counts)."""
     settings = container.settings
     with container.uow() as uow:
-        failures = consecutive_failures(uow.session, connection_id, stream) + 1
+        failures = health.failures_in_a_row(uow.session, connection_id, stream) + 1
     delay = min(settings.pull_retry_max_s, settings.pull_retry_base_s * (2 ** min(failures - 1, 16)))
     if isinstance(exc, ZohoRateLimited) and exc.retry_after:
-        delay = max(delay, min(float(exc.retry_after), 86400.0))
+        delay = max(delay, min(float(exc.retry_after), settings.pull_retry_max_s))
     return datetime.now(timezone.utc) + timedelta(seconds=delay)

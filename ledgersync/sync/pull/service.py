@@ -33,7 +33,10 @@ def sync_connection(container: Container, connection_id: str, *, trigger: str = 
         return []
     results = []
     for stream in streams or INCREMENTAL_STREAMS:
-        results.append(run_stream(container, connection_id, stream, trigger=trigger, books=books))
+        result = run_stream(container, connection_id, stream, trigger=trigger, books=books)
+        results.append(result)
+        if result.status == "failed":  # Zoho is failing: the failed stream's backoff resumes them all
+            break
     return results
 
 
