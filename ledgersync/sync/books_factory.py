@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ledgersync.bootstrap import Container
-from ledgersync.domain.connection import ConnectionStatus, on_auth_lost, transition
+from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
 from ledgersync.settings import Settings
 from ledgersync.store.orm import Connection
 from ledgersync.zoho.client import CallRecord, ZohoBooks
@@ -184,10 +184,9 @@ def rotate_stored_tokens(container: Container) -> dict[str, int]:
 def mark_reauth_required(session: Session, connection_id: str, detail: str) -> None:
     """Move the connection to `reauth_required` (if its state allows) and drop the access token."""
     conn = session.get(Connection, connection_id)
-    event = on_auth_lost(conn.status) if conn is not None else None
-    if conn is None or event is None:
+    if conn is None or not can(conn.status, ConnectionEvent.AUTH_REVOKED):
         return
-    conn.status = transition(conn.status, event)
+    conn.status = transition(conn.status, ConnectionEvent.AUTH_REVOKED)
     conn.status_detail = detail
     conn.access_token_enc = None
     conn.token_expires_at = None
