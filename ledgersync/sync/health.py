@@ -84,7 +84,7 @@ def outage(session: object, connection_id: str) -> str | None:
     latest = session.execute(  # type: ignore[attr-defined]
         select(SyncRun.status, SyncRun.message).where(
             SyncRun.connection_id == connection_id, SyncRun.status != "running",
-            SyncRun.stream.not_like("record:%"))
+            SyncRun.stream.not_like("record:%"), SyncRun.stream != "webhook")
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)
     ).first()
     if latest is None or latest.status != "failed":

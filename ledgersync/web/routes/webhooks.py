@@ -1,16 +1,17 @@
 """Zoho webhooks receiver: `POST /webhooks/zoho/{connection webhook_token}`.
 
 Authenticated by the shared secret header (`X-Ledgersync-Webhook-Secret`, configured in the
-Zoho workflow rule's custom headers; compared in constant time), replay-safe (each delivery id —
-or the body's hash when there is none — is stored in `webhook_events` once; a repeat answers 200
-without work; an `event_time` older than an hour or from the future is refused), and the
+Zoho workflow rule's custom headers; compared in constant time), replay-safe (a delivery is a repeat only when
+the same id comes with the same body within a bounded window — `sync/pull/webhook_events.py`: a
+sender's ids restart with it, so an id alone never discards a new event; a repeat answers 200
+without work; an `event_time` older than an hour or from the future is refused; both leave a
+row in the sync log), and the
 payload is only a hint: it schedules a re-read of the affected record within seconds through
 the dispatcher and never applies the payload's amounts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta, timezone
@@ -20,10 +21,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ledgersync.domain.pull_rules import parse_zoho_timestamp
-from ledgersync.store.orm import Connection, WebhookEvent
+from ledgersync.store.orm import Connection
+from ledgersync.sync.pull import webhook_events
 from ledgersync.sync.pull.context import now_of
 from ledgersync.sync.pull.service import work_for_webhook
 from ledgersync.sync.pull.dispatch import get_dispatcher
@@ -46,6 +47,15 @@ def _record_id(payload: dict[str, Any], module: str) -> str | None:
         if payload.get(id_key):
             return str(payload[id_key])
     return None
+
+
+def _discarded(container: Any, connection_id: str, payload: dict[str, Any], why: str) -> None:
+    """Leave a trace in the sync log of a delivery we did not act on."""
+    module, event = str(payload.get("module") or "?")[:40], str(payload.get("event") or "?")[:40]
+    delivery = str(payload.get("delivery_id") or payload.get("event_id") or "without id")[:80]
+    with container.uow() as uow:
+        webhook_events.trace_discarded(uow, connection_id, f"Webhook {module} {event} ({delivery}) not acted on: {why}",
+                                       datetime.now(timezone.utc))
 
 
 @router.post("/webhooks/zoho/{token}", include_in_schema=False)
@@ -74,16 +84,15 @@ async def zoho_webhook(token: str, request: Request) -> JSONResponse:
             return JSONResponse({"error": "bad event_time"}, status_code=400)
         now = now_of(container)
         if moment < now - MAX_AGE or moment > now + MAX_SKEW:
+            _discarded(container, connection_id, payload, f"its event_time {str(event_time)[:40]} is stale or in the future")
             return JSONResponse({"error": "stale or future event_time"}, status_code=400)
-    key = str(payload.get("delivery_id") or payload.get("event_id") or hashlib.sha256(raw).hexdigest())
+    delivery_id = str(payload.get("delivery_id") or payload.get("event_id") or "")[:200] or None
     module = str(payload.get("module") or "invoice")
     event = str(payload.get("event") or "update")
     with container.uow() as uow:
-        uow.session.add(WebhookEvent(connection_id=connection_id, event_key=f"{connection_id}:{key}"[:200],
-                                     payload={"module": module, "event": event}))
-        try:
-            uow.commit()
-        except IntegrityError:
+        if not webhook_events.admit(uow, connection_id, delivery_id, raw, {"module": module, "event": event},
+                                    datetime.now(timezone.utc)):
+            _discarded(container, connection_id, payload, "the same delivery (id and body) was received already")
             return JSONResponse({"status": "duplicate"}, status_code=200)
     work = work_for_webhook(module, event, _record_id(payload, module))
     get_dispatcher(container).pull_requested(connection_id, work, "webhook")
