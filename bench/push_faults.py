@@ -1,10 +1,17 @@
 """Exactly-once fault campaign at any size: `python bench/push_faults.py --faults N --seed S`.
 
 Runs `tests/push/campaign.py` on a scratch SQLite database (or `--database-url`) over the
-product's real wire: `books_for` → `ZohoBooks` → `httpx.Client(transport=SandboxTransport(app))`
-→ the sandbox app, whose guard injects seeded faults (dropped-after-write, malformed, 500/503,
+product's real wire: `books_for` → `ZohoBooks` (real limiter, 100/min) →
+`httpx.Client(transport=SandboxTransport(app))` → the sandbox app (limits on), whose guard
+injects seeded faults (drops after and before a write, latency and timeouts, malformed, 500/503,
 429 bursts and storms, grant revoked) on top of token expiry, engine crashes at every step and
-concurrent drains. Prints a table, and LAST one JSON line.
+concurrent drains; faults are counted when they fire. Zoho's end state is judged by the
+independent oracle (`tests/push/oracle.py`: the platform's ledger + Zoho before the workload).
+
+Prints a table, and LAST one JSON line: `faults_fired`, `faults_by_kind`, `kills`, `payments`,
+`payouts`, `returns`, `duplicates`, `lost`, `wrong_amount`, `not_reversed`,
+`balance_mismatches`, `undeposited_mismatch` (cents), … Exit status 1 when the oracle found
+anything.
 """
 
 from __future__ import annotations
@@ -45,23 +52,23 @@ def main() -> None:
     started = time.monotonic()
     r = run_campaign(container, app, faults=args.faults, seed=args.seed)
     elapsed = time.monotonic() - started
+    out = r.as_dict()
     table = Table(title=f"push fault campaign (seed {args.seed}, {elapsed:.1f} s)")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for k, v in [("faults injected", r.faults), ("payments in Zoho", r.payments), ("payout deposits", r.deposits),
-                 ("failed payments handled", r.reversals), ("drains", r.drains), ("duplicates", r.duplicates),
-                 ("lost", r.lost), ("balance mismatches", r.balance_mismatches)]:
-        table.add_row(k, str(v))
-    for k, v in sorted(r.by_fault.items()):
-        table.add_row(f"  fault {k}", str(v))
+    for k, v in out.items():
+        if k != "faults_by_kind":
+            table.add_row(k, str(v))
+    for k, v in sorted(r.faults_by_kind.items()):
+        table.add_row(f"  fired: {k}", str(v))
     Console(stderr=False).print(table)
     for p in r.problems[:20]:
         print("PROBLEM", p)
     http_calls = sum(app.state.sandbox.guard.stats(org)["total_calls"] for org in app.state.sandbox.orgs.values())
-    print(json.dumps({"faults": r.faults, "payments": r.payments, "deposits": r.deposits, "reversals": r.reversals,
-                      "duplicates": r.duplicates, "lost": r.lost, "balance_mismatches": r.balance_mismatches,
-                      "http_calls": http_calls, "seed": args.seed, "seconds": round(elapsed, 1)}))
+    print(json.dumps(out | {"http_calls": http_calls, "seed": args.seed, "seconds": round(elapsed, 1)}))
     container.close()
+    if not r.clean:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,13 @@ def _authenticate(sandbox: Sandbox, request: Request, dc: str) -> Token:
     if scheme.lower() not in ("zoho-oauthtoken", "bearer") or not value.strip():
         raise errors.invalid_token()
     tok = sandbox.tokens.get(value.strip())
-    if (tok is None or tok.kind != "access" or tok.revoked or tok.dc != dc
-            or (tok.expires_at is not None and tok.expires_at <= sandbox.clock.monotonic())):
+    if tok is None or tok.kind != "access" or tok.revoked or tok.dc != dc:
+        raise errors.invalid_token()
+    if tok.expires_at is not None and tok.expires_at <= sandbox.clock.monotonic():
+        org_id = (request.query_params.get("organization_id")
+                  or request.headers.get("x-com-zoho-books-organizationid") or tok.org_id or "").strip()
+        if org_id:
+            sandbox.guard.token_expired(org_id)
         raise errors.invalid_token()
     return tok
 

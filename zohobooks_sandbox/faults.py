@@ -18,6 +18,14 @@ Fault kinds (what the guard does with them):
 * ``malformed`` – the handler runs, the JSON body is cut in half.
 * ``drop_after_write`` – "accepted then connection dropped": the handler runs and its write
   is applied, then the connection is dropped so the client never sees the answer.
+* ``drop_before_write`` – the connection drops before the request reaches the handler: nothing
+  is applied, and the client cannot tell this from ``drop_after_write``.
+
+Decided is not fired: ``injected`` counts decisions; ``fired`` counts what really happened to a
+call, recorded by the guard at the moment it happens (a 429 burst fires once, however many 429
+answers it makes; a malformed body only when there was a body to cut; a drop after write only
+when the write was applied; a revocation only when a token was revoked). Each rule may carry a
+``name`` under which it is counted (``"timeout"`` for a latency longer than the client waits).
 
 Filters: ``ops`` (glob patterns on the operation name, e.g. ``"invoices.*"``,
 ``"customerpayments.create"``) and ``methods`` (HTTP methods, or ``"write"`` for
@@ -43,6 +51,7 @@ class FaultKind(str, Enum):
     TOKEN_REVOKED = "token_revoked"
     MALFORMED = "malformed"
     DROP_AFTER_WRITE = "drop_after_write"
+    DROP_BEFORE_WRITE = "drop_before_write"
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -58,6 +67,11 @@ class FaultRule(BaseModel):
     burst: int = Field(default=1, ge=1, description="Consecutive 429 answers of a rate_limit fault.")
     ops: list[str] | None = Field(default=None, description="Glob patterns on the op name, e.g. invoices.*")
     methods: list[str] | None = Field(default=None, description="HTTP methods, or 'write' / 'read'.")
+    name: str | None = Field(default=None, description="Counted under this name when it fires (default: kind).")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind.value
 
     def matches(self, op: str, method: str) -> bool:
         """Whether a call of ``op`` with HTTP ``method`` is subject to this rule."""
@@ -93,6 +107,7 @@ class Fault:
 
     kind: FaultKind
     rule: FaultRule
+    continues_burst: bool = False  # a later 429 of a burst that already fired
 
     @property
     def status(self) -> int:
@@ -116,6 +131,7 @@ class FaultInjector:
         self.default_seed = default_seed
         self._lock = threading.Lock()
         self._orgs: dict[str, _OrgFaultState] = {}
+        self._fired: dict[str, dict[str, int]] = {}
 
     def set_plan(self, org_id: str, plan: FaultPlan | None) -> None:
         """Install (or with ``None`` clear) the plan of ``org_id``; reseeds its RNG."""
@@ -153,6 +169,19 @@ class FaultInjector:
             state = self._orgs.get(org_id)
             return dict(state.injected) if state else {}
 
+    def fire(self, org_id: str, label: str) -> None:
+        """Record that a fault really happened to a call (the guard calls this when it does)."""
+        with self._lock:
+            counts = self._fired.setdefault(org_id, {})
+            counts[label] = counts.get(label, 0) + 1
+
+    def fired(self, org_id: str) -> dict[str, int]:
+        """Faults that really happened to calls of ``org_id``, by rule label (see module doc).
+
+        Kept apart from the plan: clearing or replacing a plan does not forget what fired."""
+        with self._lock:
+            return dict(self._fired.get(org_id, {}))
+
     def decide(self, org_id: str, op: str, method: str) -> Fault | None:
         """The fault for this call, or ``None``; consumes script entries and RNG draws."""
         with self._lock:
@@ -169,7 +198,7 @@ class FaultInjector:
     def _decide(state: _OrgFaultState, op: str, method: str) -> Fault | None:
         if state.burst_left > 0 and state.burst_rule is not None and state.burst_rule.matches(op, method):
             state.burst_left -= 1
-            return Fault(FaultKind.RATE_LIMIT, state.burst_rule)
+            return Fault(FaultKind.RATE_LIMIT, state.burst_rule, continues_burst=True)
         for index, entry in enumerate(state.script):
             if entry.matches(op, method):
                 del state.script[index]

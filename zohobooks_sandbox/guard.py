@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from . import errors
-from .faults import Fault, FaultInjector, FaultKind, truncate_body
+from .faults import WRITE_METHODS, Fault, FaultInjector, FaultKind, truncate_body
 from .limits import OrgLimits, RateLimiter
 from .poison import Poisoner
 from .state import Guard, OrgData
@@ -178,21 +178,31 @@ class OpsGuard(Guard):
         call.fault = fault
         if fault is None:
             return None
+        fire = self.faults.fire
+        oid = org.organization_id
         if fault.kind is FaultKind.SERVER_ERROR:
             status = fault.status if fault.status in SERVER_ERROR_BODIES else 500
+            fire(oid, fault.rule.label)
             return _json(status, SERVER_ERROR_BODIES[status])
         if fault.kind is FaultKind.RATE_LIMIT:
             self._count_429(org, op_name)
+            if not fault.continues_burst:  # a burst is one fault, however many 429s it answers
+                fire(oid, fault.rule.label)
             call.headers = dict(call.headers, **{"X-Rate-Limit-Remaining": "0"})
             return _json(429, {"code": 44, "message": (
                 f"You have made too many requests continuously: the limit is {limits.per_minute} "
                 "requests per minute per organization. Please try again after some time.")})
         if fault.kind is FaultKind.TOKEN_REVOKED:
-            self._revoke_caller(request)
+            if self._revoke_caller(request):
+                fire(oid, fault.rule.label)
             err = errors.invalid_token()
             return _json(err.status, err.body())
+        if fault.kind is FaultKind.DROP_BEFORE_WRITE:
+            # The handler must not run: answer with a placeholder that `after` turns into a drop.
+            return Response(b"", status_code=599)
         if fault.kind is FaultKind.LATENCY and fault.rule.latency_seconds > 0:
             scale = self.sandbox.clock.time_scale or 1.0
+            fire(oid, fault.rule.label)
             await asyncio.sleep(fault.rule.latency_seconds / scale)
         return None
 
@@ -209,7 +219,12 @@ class OpsGuard(Guard):
             if "retry-after" in response.headers:  # MutableHeaders has no pop() on Starlette 1.x
                 del response.headers["retry-after"]
             fault = call.fault
+            if fault is not None and fault.kind is FaultKind.DROP_BEFORE_WRITE and org is not None:
+                self.faults.fire(org.organization_id, fault.rule.label)
+                raise errors.ConnectionDropped(f"{op_name}: connection dropped before the request was handled")
             if fault is not None and fault.kind is FaultKind.MALFORMED and response.status_code < 400:
+                if org is not None:
+                    self.faults.fire(org.organization_id, fault.rule.label)
                 body = truncate_body(bytes(getattr(response, "body", b"") or b""))
                 headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
                 response = Response(body, status_code=response.status_code, headers=headers,
@@ -222,11 +237,17 @@ class OpsGuard(Guard):
             if not deliberately_broken:  # not Zoho's shape: kept out of the conformance recorder
                 self._record(op_name, request, response)
             if fault is not None and fault.kind is FaultKind.DROP_AFTER_WRITE:
+                if org is not None:  # fired as a drop after an APPLIED write only if the handler succeeded
+                    applied = response.status_code < 400 and request.method.upper() in WRITE_METHODS
+                    self.faults.fire(org.organization_id, fault.rule.label if applied else "drop_after_answer")
                 raise errors.ConnectionDropped(f"{op_name}: accepted, then the connection was dropped")
             return response
         finally:
             if call.admitted and org is not None:
                 self.limiter.release(org.organization_id)
+
+    def token_expired(self, org_id: str) -> None:
+        self.faults.fire(org_id, "token_expired")
 
     # ------------------------------------------------------------------ helpers
     def _poison(self, org: OrgData, response: Response) -> tuple[Response, bool]:
@@ -266,17 +287,18 @@ class OpsGuard(Guard):
             org_id = match.group(1) if match else ""
         return self.sandbox.orgs.get(org_id) if org_id else None
 
-    def _revoke_caller(self, request: "Request") -> None:
-        """Revoke the caller's access token and the refresh token that minted it."""
+    def _revoke_caller(self, request: "Request") -> bool:
+        """Revoke the caller's access token and the refresh token that minted it (False: no such token)."""
         auth = request.headers.get("authorization", "")
         value = auth.split(" ", 1)[1].strip() if " " in auth else ""
         with self.sandbox.lock:
             token = self.sandbox.tokens.get(value)
             if token is None:
-                return
+                return False
             token.revoked = True
             if token.parent and token.parent in self.sandbox.tokens:
                 self.sandbox.tokens[token.parent].revoked = True
+            return True
 
     def _log(self, org: OrgData | None, op_name: str, request: "Request", response: Response,
              call: _CallState) -> None:
@@ -325,6 +347,7 @@ class OpsGuard(Guard):
             "http_429": http_429,
             "http_429_by_op": http_429_by_op,
             "faults_injected": self.faults.injected(org.organization_id),
+            "faults_fired": self.faults.fired(org.organization_id),
             "in_flight": self.limiter.in_flight(org.organization_id),
             "limits": {"per_minute": limits.per_minute, "daily": limits.daily,
                        "concurrency": limits.concurrency, "enabled": limits.enabled},

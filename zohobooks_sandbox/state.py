@@ -650,6 +650,11 @@ class Guard:
             org.api_calls[op_name] += 1
         return response
 
+    def token_expired(self, org_id: str) -> None:
+        """A call of ``org_id`` came with an access token past its lifetime (answered 401 before
+        ``before``); sandbox-ops counts it as a fault that fired."""
+        return None
+
 
 ChangeListener = Callable[[str, str, str, str], None]
 
