@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-pg test-sqlite lint bench browser-deps clean
+.PHONY: run test test-pg test-sqlite lint bench browser-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(STAMP) browser-deps lint
 ## test-pg: the suite again against PostgreSQL (CI runs it after `make test`)
 test-pg: $(STAMP)
 	LEDGERSYNC_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+## screenshots: PNGs of the main pages at 1280 px and phone width in var/screenshots/ (for review)
+screenshots: $(STAMP) browser-deps
+	$(PY) -m pytest -q -m browser tests/browser/test_dashboard_browser.py -k screenshots
+	@ls var/screenshots/*.png
 
 ## bench: the benchmarks with their default sizes (printed tables, last line JSON)
 bench: $(STAMP)

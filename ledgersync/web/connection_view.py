@@ -63,8 +63,8 @@ def progress_text(progress: dict[str, Any] | None) -> str:
 def callback_message(status: str) -> str:
     """The flash after Zoho's consent: Pending is not Connected yet, so it must not say so."""
     if status == ConnectionStatus.PENDING:
-        return ("Zoho Books is linked. Status: Pending while the initial sync runs (the last 12 months first, "
-                "then all history); it turns Connected when that finishes.")
+        return ("Zoho Books is linked and Pending: the initial sync is running (the last 12 months first, "
+                "then all history); the status turns Connected when it finishes.")
     if status == ConnectionStatus.CONNECTED:
         return "Zoho Books is reconnected."
     return f"Zoho Books answered; the connection is {status.replace('_', ' ')}."

@@ -11,18 +11,27 @@ from starlette.responses import HTMLResponse
 router = APIRouter(include_in_schema=False)
 
 VENDOR = "/static/vendor"
+#: the pages may load only from here: ReDoc's bundle would fetch its "powered by" logo from its
+#: CDN, which the browser then refuses (the page works the same without it)
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
+
+
+def _own_assets_only(response: HTMLResponse) -> HTMLResponse:
+    response.headers["Content-Security-Policy"] = CSP
+    return response
 
 
 @router.get("/docs")
 def swagger_ui(request: Request) -> HTMLResponse:
     app = request.app
-    return get_swagger_ui_html(
+    return _own_assets_only(get_swagger_ui_html(
         openapi_url=app.openapi_url, title=f"{app.title} — API (Swagger UI)",
         swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
         swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
         swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
         oauth2_redirect_url="/docs/oauth2-redirect",
-    )
+    ))
 
 
 @router.get("/docs/oauth2-redirect")
@@ -33,9 +42,9 @@ def swagger_ui_redirect() -> HTMLResponse:
 @router.get("/redoc")
 def redoc(request: Request) -> HTMLResponse:
     app = request.app
-    return get_redoc_html(
+    return _own_assets_only(get_redoc_html(
         openapi_url=app.openapi_url, title=f"{app.title} — API (ReDoc)",
         redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
         redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
         with_google_fonts=False,
-    )
+    ))
