@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
 from ledgersync.settings import Settings, get_settings
-from ledgersync.store.orm import Connection, SyncCursor
+from ledgersync.store.orm import Connection, PushIntent, SyncCursor
 from ledgersync.workers import jobs
 from ledgersync.workers.celery_app import app
 from ledgersync.workers.coordination import Coordination
@@ -259,11 +259,24 @@ def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
     return counts
 
 
+def _connections_with_due_pushes() -> list[str]:
+    """Connections whose outbox holds an intent due now (not done or failed): the safety net
+    drains only those, so its cost follows the payments, not the number of partners."""
+    now = datetime.now(timezone.utc)
+    with get_container().uow() as uow:
+        partner_ids = select(PushIntent.partner_id).where(
+            PushIntent.state.not_in(("done", "failed")), PushIntent.next_attempt_at <= now).distinct()
+        return list(uow.session.execute(select(Connection.id).where(
+            Connection.partner_id.in_(partner_ids), Connection.status.in_(LIVE_STATUSES),
+            Connection.organization_id.is_not(None))).scalars())
+
+
 @app.task(name="ledgersync.schedule_pushes")
 def schedule_pushes() -> int:
-    """The safety net: every connection's outbox is drained at least every `push_interval_s`."""
+    """The safety net behind event-driven pushes: every connection with a due intent is drained
+    at least every `push_interval_s` (a lost wake-up, a retry's back-off that ended)."""
     dispatcher = get_container().extras["dispatcher"]
-    ids = [cid for cid, _ in _live_connections()]
+    ids = _connections_with_due_pushes()
     for cid in ids:
         dispatcher.push_requested(cid)
     return len(ids)

@@ -165,3 +165,25 @@ def test_beat_tick_queues_each_due_slot_once(container, connection_id, zoho, cel
     finally:
         tasks.set_container(None)
         coord.forget()
+
+
+def test_push_safety_net_drains_only_connections_with_due_intents(container, sandbox_app):
+    from ledgersync.sync.push import PushConfig, drain_outbox
+
+    w = build_world(container, sandbox_app)
+    idle = build_world(container, sandbox_app)  # a second partner with nothing to push
+    asked: list[str] = []
+    container.extras["dispatcher"] = type("D", (), {
+        "pull_requested": lambda self, *a: None, "push_requested": lambda self, cid: asked.append(cid)})()
+    tasks.set_container(container)
+    try:
+        assert tasks.schedule_pushes.run() == 0
+        inv = w.zoho_invoice("12.00")
+        p = pay_svc.pay_invoices(container, w.partner_id, allocations=[pay_svc.AllocationInput(inv, D("12.00"))])
+        pay_svc.settle(container, w.partner_id, p.id, "succeeded")
+        asked.clear()  # settle's own wake-up
+        assert tasks.schedule_pushes.run() == 1 and asked == [w.connection_id] and idle.connection_id not in asked
+        drain_outbox(container, w.connection_id, cfg=PushConfig(backoff_base_s=0.0, defer_s=0.0))
+        assert tasks.schedule_pushes.run() == 0
+    finally:
+        tasks.set_container(None)
