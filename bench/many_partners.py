@@ -61,7 +61,8 @@ from ledgersync.settings import Settings  # noqa: E402
 from ledgersync.store import orm  # noqa: E402
 
 PULL_ON_TIME_S = 300.0  # "started within 5 Zoho minutes of due"
-SIZES = {"small": (5, 15), "medium": (30, 200), "large": (150, 2500)}  # customers, invoices
+SIZES = {"small": (5, 20), "medium": (30, 200), "large": (150, 2500)}  # customers, invoices
+YEARS = {"small": 1, "medium": 2, "large": 5}
 
 
 @dataclass
@@ -122,6 +123,11 @@ def build_sandbox(seed: int, scale: float, port: int) -> Any:
                               rate_limits_enabled=True)
     app = zs.create_app(config)
     app.state.sandbox.guard.log = deque()  # the whole run's request log (the default keeps the last 500)
+    from zohobooks_sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from zohobooks_sandbox.state import OAuthClient
+
+    app.state.sandbox.clients[DEMO_CLIENT_ID] = OAuthClient(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, "ledgersync bench",
+                                                            [], demo=True)  # the settings' default client
     return app
 
 
@@ -151,7 +157,8 @@ def create_orgs(sandbox: Any, partners: list[Partner], seed: int) -> None:
             if org.organization_id not in user.org_ids:
                 user.org_ids.append(org.organization_id)
         customers, invoices = SIZES[p.size]
-        generate(sandbox, org.organization_id, customers=customers, invoices=invoices, years=3, seed=seed + p.index)
+        generate(sandbox, org.organization_id, customers=customers, invoices=invoices, years=YEARS[p.size],
+                 seed=seed + p.index)
         p.org_id = org.organization_id
 
 
@@ -384,6 +391,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
         "worst_pull_delay_s": round(max(late), 1) if late else 0.0,
         "push_p95_s": round(p95, 2) if p95 is not None else None,
         "push_max_s": round(latencies[-1], 2) if latencies else None,
+        "push_p95_real_s": round(p95 / scale, 3) if p95 is not None else None,
         "payments": len(obs.settled), "payouts": len(obs.payouts),
         "calls": calls, "calls_over_budget": refused, "http_429": http_429,
         "edits": len(obs.edits), "edits_unseen": len(unseen),

@@ -252,7 +252,12 @@ def run(
     from ledgersync.services.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo_partner
     from ledgersync.web.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if get_settings().log_format == "json":
+        from ledgersync.observability.logs import configure_logging
+
+        configure_logging("json")
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Zoho call is already logged by the client
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if not verbose:  # one line per Zoho call buries the URL and login printed below; the Sync log page has it all
@@ -324,6 +329,7 @@ def web_app() -> Any:
     """ASGI factory of a deployment's web process (no sandbox, no demo seed, migrations already
     run by `ledgersync migrate`): `uvicorn --factory ledgersync.cli:web_app --host 0.0.0.0`.
     With `SCHEDULER=celery` its dispatcher enqueues Celery tasks; `embedded` starts the scheduler."""
+    from ledgersync.observability.logs import configure_logging
     from ledgersync.web.app import create_app
 
     try:
@@ -331,6 +337,7 @@ def web_app() -> Any:
     except UnsafeConfiguration as exc:  # one sentence, not a traceback, from `uvicorn --factory`
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise SystemExit(2) from exc
+    configure_logging(get_settings().log_format)
     container = Container(get_settings(), run_migrations=False)
     asgi = create_app(container)
     _start_scheduler(container)

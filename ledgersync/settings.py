@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     backfill_slots: int = 2  # initial syncs (backfills) running at once across all workers
     task_soft_time_limit_s: float = 900.0  # prefork pool: a task running longer is interrupted ...
     task_time_limit_s: float = 1200.0  # ... and then killed (its lease expires, the cursor resumes it)
+    log_format: str = "text"  # text (the demo's console) | json (one object a line, ids bound)
+    metrics_port: int = 0  # a Celery worker serves /metrics here (the next free port if taken); 0: off
     # Zoho time for benches/tests: Zoho's clock runs `time_scale` times faster than real time
     # from the real instant `time_origin` (unix seconds); 1.0 = real time.
     time_scale: float = 1.0

@@ -37,6 +37,7 @@ _PAGE_MODULES = (
     "ledgersync.web.routes.reconciliation",
     "ledgersync.web.routes.webhooks",
     "ledgersync.web.routes.api_keys",
+    "ledgersync.web.routes.ops",
     "ledgersync.web.api",
 )
 
@@ -121,6 +122,9 @@ def _install_html_errors(app: FastAPI) -> None:
 
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
+    from ledgersync.observability.metrics import instrument_http
+
+    instrument_http(container)  # /metrics counts this process's Zoho calls
     # /docs and /redoc come from routes.api_docs: same pages, assets served from the package (no CDN)
     app = FastAPI(title="ledgersync", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.container = container

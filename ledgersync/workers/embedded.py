@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
+from ledgersync.observability import logs
 from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.workers import jobs
 
@@ -149,6 +150,8 @@ class EmbeddedScheduler:
 
     def _run(self, job: Job) -> None:
         kind, connection_id, stream, trigger = job
+        logs.clear()  # a pool thread runs many jobs: no id of the previous one on this one's lines
+        logs.bind(connection_id=connection_id, job=kind, stream=stream, trigger=trigger)
         try:
             if kind == "push":
                 jobs.push_drain(self.container, connection_id)

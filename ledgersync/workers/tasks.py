@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgersync.bootstrap import Container
+from ledgersync.observability import logs, metrics
 from ledgersync.settings import Settings, get_settings
 from ledgersync.store.orm import Connection, PushIntent, SyncCursor
 from ledgersync.workers import jobs
 from ledgersync.workers.celery_app import app
 from ledgersync.workers.coordination import Coordination
-from ledgersync.workers.schedule import BACKFILL, PUSH, kind_of, slot_index, zoho_clock
+from ledgersync.workers.schedule import BACKFILL, kind_of, slot_index, zoho_clock
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def install_celery(container: Container, celery: Any = None) -> CeleryDispatcher
     """Make `container` part of a Celery deployment: its dispatcher enqueues tasks, its Zoho
     budget lives in Redis. The web process (SCHEDULER=celery) and every worker call it."""
     settings = container.settings
+    metrics.instrument_http(container)
     coordination = coordination_for(settings)
     dispatcher = CeleryDispatcher(celery, container=container, coordination=coordination)
     container.extras["dispatcher"] = dispatcher
@@ -162,6 +164,7 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
     """One stream (or "all", "initial", "record:<entity>:<id>", or "a,b"); returns a summary."""
     container = get_container()
     coord = _coord()
+    _bind(connection_id, "ledgersync.pull_stream", self.request.id, stream=stream, trigger=trigger)
     _clear_marker(f"pull:{connection_id}:{stream or 'all'}")
     if stream in (None, "", "all") and _needs_initial(connection_id):
         # "Sync now" or a tick on a connection still backfilling: the backfill queue's job
@@ -171,19 +174,38 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
     held = _held_slots(coord, connection_id, kind)
     if held is None:  # the connection (or the backfill pool) is busy: back on the queue, thread freed
         raise self.retry(countdown=SLOT_RETRY_S[kind])
-    started = time.perf_counter()
     try:
-        if stream and "," not in stream and not stream.startswith("record:") and stream not in ("all", "initial"):
-            from ledgersync.sync.pull.engine import run_stream
-
-            result = run_stream(container, connection_id, stream, trigger=trigger)
-            return {"stream": stream, "status": result.status, "skipped": result.skipped, "calls": result.calls,
-                    "created": result.created, "updated": result.updated, "archived": result.archived}
-        jobs.pull(container, connection_id, stream, trigger)
-        return {"stream": stream or "all", "status": "done", "seconds": round(time.perf_counter() - started, 3)}
+        with metrics.timed(f"ledgersync.pull_stream:{kind}"):
+            return _run_pull(container, connection_id, stream, trigger)
     finally:
         for name, token in held:
             coord.release_slot(name, token)  # type: ignore[union-attr]
+
+
+def _run_pull(container: Container, connection_id: str, stream: str | None, trigger: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    if stream and "," not in stream and not stream.startswith("record:") and stream not in ("all", "initial"):
+        from ledgersync.sync.pull.engine import run_stream
+
+        result = run_stream(container, connection_id, stream, trigger=trigger)
+        return {"stream": stream, "status": result.status, "skipped": result.skipped, "calls": result.calls,
+                "created": result.created, "updated": result.updated, "archived": result.archived}
+    jobs.pull(container, connection_id, stream, trigger)
+    return {"stream": stream or "all", "status": "done", "seconds": round(time.perf_counter() - started, 3)}
+
+
+_partner_of: dict[str, str | None] = {}
+
+
+def _bind(connection_id: str, task: str, task_id: str | None, **extra: Any) -> None:
+    """Every log line of this task carries the partner, connection, task and its arguments."""
+    if connection_id not in _partner_of:
+        with get_container().uow() as uow:
+            conn = uow.session.get(Connection, connection_id)
+            _partner_of[connection_id] = conn.partner_id if conn is not None else None
+    logs.clear()
+    logs.bind(partner_id=_partner_of[connection_id], connection_id=connection_id, task=task, task_id=task_id,
+              **extra)
 
 
 def _needs_initial(connection_id: str) -> bool:
@@ -195,12 +217,14 @@ def _needs_initial(connection_id: str) -> bool:
     return phase not in (None, "done") or (phase is None and status == "pending")
 
 
-@app.task(name="ledgersync.push_drain", ignore_result=False)
-def push_drain(connection_id: str) -> dict[str, Any]:
+@app.task(name="ledgersync.push_drain", bind=True, ignore_result=False)
+def push_drain(self: Any, connection_id: str) -> dict[str, Any]:
     """Drain the connection's outbox (pushes are never held back by the pull slots)."""
     container = get_container()
+    _bind(connection_id, "ledgersync.push_drain", self.request.id)
     _clear_marker(f"push:{connection_id}")
-    result = jobs.push_drain(container, connection_id)
+    with metrics.timed("ledgersync.push_drain"):
+        result = jobs.push_drain(container, connection_id)
     fields = ("done", "waiting", "failed", "retried", "deferred", "calls")
     return {k: getattr(result, k, None) for k in fields} if result is not None else {"status": "unavailable"}
 
@@ -282,4 +306,35 @@ def schedule_pushes() -> int:
     return len(ids)
 
 
-__all__ = ["CeleryDispatcher", "install_celery", "get_container", "set_container", "PUSH"]
+
+
+
+# ---------------------------------------------------------------------- worker process set-up
+from celery import signals  # noqa: E402
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    """A worker/beat logs like the web process: JSON with bound ids when LOG_FORMAT=json."""
+    logs.configure_logging(get_settings().log_format)
+
+
+@signals.worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    """Each worker process serves its own /metrics (the next free port after METRICS_PORT)."""
+    port = get_settings().metrics_port
+    if port:
+        served = serve_metrics(port)
+        log.info("metrics on port %s", served)
+
+
+def serve_metrics(first_port: int, tries: int = 64) -> int | None:
+    from prometheus_client import start_http_server
+
+    for port in range(first_port, first_port + tries):
+        try:
+            start_http_server(port, addr="0.0.0.0", registry=metrics.REGISTRY)
+            return port
+        except OSError:
+            continue
+    return None

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledgersync.observability import logs
 from ledgersync.store.orm import SyncError, SyncRun
 from ledgersync.sync.pull.context import PullRun
 
@@ -34,6 +35,7 @@ def start_run(session_factory: sessionmaker[Session], connection_id: str, stream
         run = SyncRun(connection_id=connection_id, stream=stream, trigger=trigger, status="running")
         session.add(run)
         session.commit()
+        logs.bind(run_id=run.id, stream=stream)  # every log line of the run carries its id
         return run.id
 
 

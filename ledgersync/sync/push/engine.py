@@ -46,6 +46,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from ledgersync.observability import logs
 from ledgersync.domain import push_rules as rules
 from ledgersync.domain.push_intent import IntentDetail, StepRecord
 from ledgersync.store.orm import (
@@ -365,6 +366,7 @@ def process_intent(
     mark and record, each refresh's write, `_finish`).
     """
     key = ""
+    logs.bind(intent_id=intent_id)  # every log line of this intent's steps carries its id
     try:
         with container.uow() as uow:
             s = uow.session

@@ -1,0 +1,1 @@
+"""Metrics, JSON logs and health checks: used by every process, importing only store and zoho."""
