@@ -350,6 +350,10 @@ class PushIntent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Fencing token: +1 at every claim; a worker writes (and sends to Zoho) only while it holds it.
+    fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A write attempt may be on its way to Zoho until then: nobody takes the intent over before.
+    write_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     zoho_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -130,6 +130,12 @@ class EmbeddedScheduler:
                 if self._resumed.get(cid) is None or at > self._resumed[cid]:  # once per reset time
                     self._resumed[cid] = at
                     resumable.add(cid)
+        # pushes that became due (a backoff ended, a dead worker's lease ran out): at once, not
+        # at the next safety-net round
+        from ledgersync.sync.push import connections_with_due_pushes
+
+        for cid in connections_with_due_pushes(self.container):
+            self._enqueue(("push", cid, None, "schedule"))
         for cid in ids:
             if cid in resumable or now - self._last_pull.get(cid, -1e18) >= self.settings.pull_interval_s:
                 self._last_pull[cid] = now

@@ -119,6 +119,9 @@ class ZohoBooks(BooksEndpoints):
         self._backoff_cap = backoff_cap
         self.calls_made = 0
         self.calls_by_op: Counter[str] = Counter()
+        # Called with (method, op) right before a write attempt is sent (after the limiter's
+        # wait); raising stops it unsent. The push engine checks its fencing token here.
+        self.before_send: Callable[[str, str], None] | None = None
 
     # --- public verbs ----------------------------------------------------------------------
 
@@ -235,6 +238,8 @@ class ZohoBooks(BooksEndpoints):
         status: int | None = None
         error: str | None = None
         try:
+            if self.before_send is not None and method != "GET":
+                self.before_send(method, op)
             response = self.http.request(method, url, params=query, content=content, headers=request_headers,
                                          timeout=self.timeout)
             status = response.status_code

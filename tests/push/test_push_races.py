@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ledgersync.services import payments as pay_svc
 from ledgersync.store import orm
 from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
+from ledgersync.sync.push.engine import Heartbeat, Lease, claim, renew_lease
 from tests.push.world import World, build_world
 
 
@@ -32,7 +33,9 @@ class ManualClock:
 
 
 def _cfg(clock: ManualClock) -> PushConfig:
-    return PushConfig(lease_seconds=120, backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0, now=clock.now)
+    # heartbeat_s=None: no heartbeat thread; a test renews a live worker's lease by hand
+    return PushConfig(lease_seconds=15, write_timeout_s=60, heartbeat_s=None, backoff_base_s=0.0, defer_s=0.0,
+                      waiting_recheck_s=0.0, now=clock.now)
 
 
 def _pay(w: World, amount: str) -> str:
@@ -53,36 +56,92 @@ def _intent(w: World, pid: str) -> orm.PushIntent:
         return row
 
 
-def test_write_slower_than_the_lease_is_not_sent_twice_by_a_second_worker(container, sandbox_app) -> None:
-    """Regression: worker A marked the step uncertain and its POST is still in flight (a 429 storm,
-    a slow Zoho) when a lease of `lease_seconds` would have expired. Worker B must not take the
-    intent over, look Zoho up (nothing there yet) and post again: the write's lease covers the
-    longest a write can be in flight (`PushConfig.write_timeout_s`), not just `lease_seconds`."""
+def _lease_of(w: World, pid: str) -> Lease:
+    it = _intent(w, pid)
+    assert it.lease_owner is not None
+    return Lease(it.id, it.lease_owner, it.fence)
+
+
+class _SlowPost:
+    """The product's client whose POST runs `meanwhile()` after the fence check and before the
+    request leaves: the window in which the write is on its way to Zoho."""
+
+    def __init__(self, books: Any, meanwhile: Any) -> None:
+        self.books, self.meanwhile, self.calls_made = books, meanwhile, 0
+
+    def post(self, *a: Any, **k: Any) -> dict:
+        self.meanwhile()
+        return self.books.post(*a, **k)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.books, name)
+
+
+def test_a_live_worker_keeps_its_write_while_it_is_on_its_way(container, sandbox_app) -> None:
+    """Worker A's POST is slow (a 429 storm, a slow Zoho). While A lives its heartbeat renews
+    the lease, and while its attempt can still land the write deadline holds: B leaves the
+    intent either way (B posting after a look-up that found nothing yet would be a duplicate)."""
+    from ledgersync.sync.books_factory import books_for
+
     w = build_world(container, sandbox_app)
     pid = _pay(w, "42.00")
     clock = ManualClock()
+    clock.catch_up()
     cfg = _cfg(clock)
     seen: dict[str, Any] = {}
 
-    class SlowWrite(Hooks):
-        def at(self, point: str, intent_key: str) -> None:
-            if point == "before_write" and "b" not in seen:
-                clock.advance(cfg.lease_seconds + 1)  # A's request is still on its way to Zoho
-                seen["b"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+    def meanwhile() -> None:
+        lease = _lease_of(w, pid)
+        for _ in range(40):  # ten minutes of a live worker: a heartbeat every 15 s
+            clock.advance(cfg.lease_seconds - 1)
+            assert renew_lease(container, lease, cfg)
+        seen["alive"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+        clock.advance(cfg.lease_seconds + 1)  # A stops beating, but its attempt may still land
+        with container.uow() as uow:  # (its deadline counts from the fence check, just now)
+            uow.session.execute(update(orm.PushIntent).where(orm.PushIntent.id == lease.intent_id)
+                                .values(write_deadline=clock.now() + timedelta(seconds=10)))
+            uow.commit()
+        seen["in_flight"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-c")
 
-    a = drain_outbox(container, w.connection_id, cfg=cfg, hooks=SlowWrite(), worker_id="worker-a")
-    assert seen["b"].done == 0  # B left the intent to A
-    assert a.done == 1
-    assert len(_zoho_payments(w, pid)) == 1
+    books = _SlowPost(books_for(container, w.connection_id), meanwhile)
+    a = drain_outbox(container, w.connection_id, cfg=cfg, books=books, worker_id="worker-a")
+    assert seen["alive"].done == 0 and seen["in_flight"].done == 0  # both left the intent to A
+    assert a.done == 1 and len(_zoho_payments(w, pid)) == 1
     assert _intent(w, pid).state == "done"
 
 
-def test_crash_during_a_write_is_recovered_once_the_write_can_no_longer_land(container, sandbox_app) -> None:
-    """The other side of the same rule: a worker that died with its write in flight holds the
-    intent until `write_timeout_s` has passed; then the next drain looks Zoho up and adopts."""
+def test_a_worker_that_lost_its_lease_sends_nothing(container, sandbox_app) -> None:
+    """The fencing token: A marked its write uncertain, then stalled (a paused VM, a stopped
+    process) past its lease without a heartbeat. B took the intent over, looked Zoho up (nothing)
+    and posted. When A wakes up, its fence check refuses the send: still one payment in Zoho."""
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "23.40")
+    clock = ManualClock()
+    clock.catch_up()
+    cfg = _cfg(clock)
+    seen: dict[str, Any] = {}
+
+    class Stall(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "before_write" and "b" not in seen:
+                clock.advance(cfg.lease_seconds + 1)
+                seen["b"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+
+    a = drain_outbox(container, w.connection_id, cfg=cfg, hooks=Stall(), worker_id="worker-a")
+    assert seen["b"].done == 1 and a.done == 0 and a.skipped == 1
+    assert len(_zoho_payments(w, pid)) == 1
+    it = _intent(w, pid)
+    assert it.state == "done" and it.fence == 2  # claimed twice: A, then B
+
+
+def test_a_push_whose_worker_died_mid_write_is_taken_over_within_a_minute_not_ten(container, sandbox_app) -> None:
+    """A died right after its POST landed (the answer never recorded). No heartbeat renews its
+    lease; the next drain after the lease AND the write deadline (not a fixed 600 s) looks Zoho
+    up and adopts the payment."""
     w = build_world(container, sandbox_app)
     pid = _pay(w, "17.50")
     clock = ManualClock()
+    clock.catch_up()
     cfg = _cfg(clock)
 
     class CrashAfterWrite(Hooks):
@@ -96,12 +155,64 @@ def test_crash_during_a_write_is_recovered_once_the_write_can_no_longer_land(con
         pass
     assert len(_zoho_payments(w, pid)) == 1 and _intent(w, pid).state == "uncertain"
     clock.advance(cfg.lease_seconds + 1)
-    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 0  # the write may still land
-    clock.advance(cfg.write_timeout_s)
-    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 1
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 0  # its attempt may still land
+    clock.advance(cfg.write_timeout_s - cfg.lease_seconds)
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 1  # 61 s after the send
     it = _intent(w, pid)
     assert it.state == "done" and it.detail["steps"]["payment"]["adopted"] is True
     assert len(_zoho_payments(w, pid)) == 1
+
+
+def test_a_push_whose_worker_died_before_sending_is_taken_over_after_the_lease(container, sandbox_app) -> None:
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "9.99")
+    clock = ManualClock()
+    clock.catch_up()
+    cfg = _cfg(clock)
+
+    class CrashBeforeWrite(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "before_write":
+                raise SimulatedCrash(point)
+
+    try:
+        drain_outbox(container, w.connection_id, cfg=cfg, hooks=CrashBeforeWrite())
+    except SimulatedCrash:
+        pass
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 0  # lease still running
+    clock.advance(cfg.lease_seconds + 1)
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 1
+    assert len(_zoho_payments(w, pid)) == 1
+
+
+def test_the_heartbeat_thread_keeps_the_lease_and_stops_with_the_worker(container, sandbox_app) -> None:
+    """The real thread (waits on an event, no sleeps): while it runs, the lease follows the
+    clock and nobody can claim; once stopped, the lease runs out and a claim takes a new token,
+    after which the old heartbeat can renew nothing."""
+    import threading
+
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "5.00")
+    clock = ManualClock()
+    clock.catch_up()
+    cfg = PushConfig(lease_seconds=15, heartbeat_s=0.01, now=clock.now)
+    intent_id = _intent(w, pid).id
+    assert claim(container, intent_id, "worker-a", cfg)
+    lease = _lease_of(w, pid)
+    clock.advance(60)  # far past the first lease
+    with Heartbeat(container, lease, cfg):
+        renewed = threading.Event()
+        for _ in range(2000):  # wait for a beat at the new time (bounded; no timing assert)
+            if _intent(w, pid).lease_until >= clock.now():
+                renewed.set()
+                break
+            threading.Event().wait(0.005)
+        assert renewed.is_set()
+        assert not claim(container, intent_id, "worker-b", cfg)
+    clock.advance(cfg.lease_seconds + 1)
+    assert claim(container, intent_id, "worker-b", cfg)
+    assert _intent(w, pid).fence == lease.fence + 1
+    assert not renew_lease(container, lease, cfg)
 
 
 class _FailingRefresh:
@@ -143,6 +254,7 @@ def test_a_failed_invoice_refresh_keeps_the_push_open_until_the_platform_shows_z
     w.guard.faults.add_script(w.org.organization_id, [
         FaultRule(kind=FaultKind.DROP_AFTER_WRITE, ops=["customerpayments.create"])])
     drain_outbox(container, w.connection_id, cfg=cfg)  # applied in Zoho, answer lost: uncertain
+    clock.advance(cfg.write_timeout_s + 1)  # the lost answer's attempt can no longer land
     books = _FailingRefresh(books_for(container, w.connection_id), fail_on=2)  # 1 = plan, 2 = refresh
     r = drain_outbox(container, w.connection_id, cfg=cfg, books=books)
     assert r.done == 0 and r.retried == 1
@@ -293,3 +405,30 @@ def test_two_payments_on_one_invoice_pushed_concurrently_leave_both_sides_exact(
     assert [_intent(w, pid).state for pid in ids] == ["done", "done"]
     assert w.zinv(inv)["balance"] == D("15.00") and _outstanding(w, inv) == D("15.00")
     assert all(_intent(w, pid).detail.get("unused_credit") in ("0", "0.00") for pid in ids)
+
+
+def test_the_embedded_scheduler_takes_a_dead_workers_push_over_once_its_lease_ran_out(container, sandbox_app) -> None:
+    """No event, no safety-net round: the scheduler's tick asks which pushes are due, and a push
+    whose worker died (its lease no longer renewed) is due as soon as the lease ran out."""
+    import threading
+
+    from ledgersync.workers.embedded import EmbeddedScheduler
+
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "12.00")
+    with container.uow() as uow:  # a worker of another process claimed it, then died
+        uow.session.execute(update(orm.PushIntent).where(orm.PushIntent.key == f"ls:pay:{pid}").values(
+            state="in_flight", lease_owner="dead-worker", fence=1,
+            lease_until=datetime.now(timezone.utc) + timedelta(seconds=0.3)))
+        uow.commit()
+    # clock=0: the periodic rounds (pull, the push safety net) run once, at the start, while the lease holds
+    sched = EmbeddedScheduler(container, workers=1, tick_s=0.02, clock=lambda: 0.0).start()
+    try:
+        for _ in range(1000):  # wait for the outcome (bounded), no timing assert
+            if _intent(w, pid).state == "done":
+                break
+            threading.Event().wait(0.02)
+    finally:
+        sched.stop()
+    it = _intent(w, pid)
+    assert it.state == "done" and it.fence == 2 and len(_zoho_payments(w, pid)) == 1

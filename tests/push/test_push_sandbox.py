@@ -179,7 +179,12 @@ def test_dropped_response_retry_creates_one_payment(container, sandbox_app) -> N
         FaultRule(kind=FaultKind.DROP_AFTER_WRITE, ops=["customerpayments.create"])])
     drain(w)  # accepted by Zoho, then the connection dropped: outcome unknown
     assert intent(w, f"ls:pay:{pid}").state == "uncertain" and len(w.org.payments) == 1
-    drain(w)
+    assert drain(w).done == 0  # the lost answer's attempt could still land: nobody re-sends yet
+    from datetime import timedelta
+
+    later = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0,  # its write deadline passed
+                       now=lambda: FAST.now() + timedelta(seconds=FAST.write_timeout_s + 1))
+    drain_outbox(w.container, w.connection_id, cfg=later)
     assert intent(w, f"ls:pay:{pid}").state == "done" and len(payments_with_ref(w, f"ls:pay:{pid}")) == 1
     assert intent(w, f"ls:pay:{pid}").detail["steps"]["payment"]["adopted"] is True
 

@@ -16,6 +16,7 @@ a drain makes several passes so a whole chain usually goes in one call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -33,7 +34,8 @@ from ledgersync.sync.push.engine import (
 )
 from ledgersync.sync.push.zoho_writes import Books
 
-__all__ = ["DrainResult", "Hooks", "PushConfig", "SimulatedCrash", "drain_outbox", "retry_intent"]
+__all__ = ["DrainResult", "Hooks", "PushConfig", "SimulatedCrash", "connections_with_due_pushes", "drain_outbox",
+           "retry_intent"]
 
 
 def _default_books(container: Any, connection_id: str) -> Books:
@@ -63,10 +65,33 @@ def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tup
                     PushIntent.state == "waiting",
                 ),
                 or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
+                or_(PushIntent.write_deadline.is_(None), PushIntent.write_deadline < now),
             )
         ).all()
     rows = sorted(rows, key=lambda r: (r[2], r[0]))  # the order of their causes (see invoice_turn)
     return [(r[0], r[1]) for r in rows]
+
+
+def connections_with_due_pushes(container: Any, now: datetime | None = None) -> list[str]:
+    """Connections with an intent that a drain could work right now (one indexed query).
+
+    Due: not waiting for the partner, its next attempt time reached, no live lease (a worker that
+    died stops renewing its lease, see `engine.Heartbeat`) and no write that could still land.
+    A scheduler that asks this every few seconds takes over a dead worker's push within seconds
+    of its lease running out, instead of at the next safety-net round.
+    """
+    now = now or datetime.now(timezone.utc)
+    with container.uow() as uow:
+        rows = uow.session.execute(
+            select(PushIntent.connection_id).distinct().where(
+                PushIntent.state.in_(("pending", "uncertain", "in_flight")),
+                PushIntent.next_attempt_at <= now,
+                PushIntent.connection_id.is_not(None),
+                or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
+                or_(PushIntent.write_deadline.is_(None), PushIntent.write_deadline < now),
+            )
+        ).scalars().all()
+    return [r for r in rows if r]
 
 
 def drain_outbox(

@@ -13,9 +13,15 @@ transaction) → for each write of the plan:
    write;
 2. persist the step as `uncertain` (and the intent as `uncertain`) and COMMIT — before the
    write leaves the process, so a crash after Zoho applied it is always followed by a look-up;
-   the same commit extends the lease to `PushConfig.write_timeout_s`, so no other worker looks
-   up (and re-sends) while this write could still land;
-3. write; 4. commit the step's Zoho id.
+3. write: right before each attempt is sent, check the fencing token and set the intent's
+   `write_deadline` (`fence_write`), so a worker that lost the intent sends nothing and no
+   taker-over looks up (and re-sends) while this attempt could still land;
+4. commit the step's Zoho id.
+
+Leases: the claim takes a new fencing token (`fence`); a heartbeat thread renews the lease
+while the worker lives, so a worker that died (any host, any scheduler) loses the intent
+within `PushConfig.lease_seconds`, and the next drain takes it over (after the write deadline,
+if a write was on its way) instead of after a fixed 600 s.
 
 When every step is recorded, the affected invoices are refreshed from Zoho (so the platform
 shows Zoho's result; a failed read retries the intent: it is part of the push), then the
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -59,7 +66,7 @@ from ledgersync.store.orm import (
 )
 from ledgersync.sync import outbox
 from ledgersync.sync.push.planners import IntentFacts, Plan, PlanContext, Planner, planner_for
-from ledgersync.sync.push.zoho_writes import Books, find_existing, perform
+from ledgersync.sync.push.zoho_writes import Books, FencedBooks, find_existing, perform
 from ledgersync.zoho.errors import (
     BudgetExhausted,
     ZohoAPIError,
@@ -116,15 +123,24 @@ def utcnow() -> datetime:
 class PushConfig:
     """Engine timing. `now` is the clock of every lease and schedule decision (tests move it).
 
-    `lease_seconds` is how long a claimed intent is ours between steps. While a Zoho WRITE is on
-    its way the lease is extended to `write_timeout_s`: the longest one connector call can take
-    (5 attempts x (limiter wait <= 60 s + HTTP timeout 30 s) + backoff <= 600 s). Another worker
-    may only take an uncertain step over (look Zoho up, then re-send) once that write can no
-    longer land, otherwise a slow first POST and the second worker's POST both arrive: a duplicate.
+    A claimed intent's lease lasts `lease_seconds` and is renewed every `heartbeat_s` by a
+    heartbeat thread while its worker lives (`None`: no thread; tests renew by hand with
+    `renew_lease`). A worker that died stops renewing, so its lease runs out within
+    `lease_seconds` of the death, and the next drain takes the intent over, with a new fencing
+    token (`push_intents.fence`).
+
+    `write_timeout_s` is the longest one HTTP attempt of a Zoho write can be on its way (connect,
+    send, Zoho's answer: each bounded by the connector's 30 s timeout). Right before every
+    attempt is sent, the worker checks its fencing token and sets the intent's `write_deadline`
+    to now + `write_timeout_s` in one conditional UPDATE; a taker-over waits for that deadline,
+    then looks Zoho up before writing. So a write is never sent by a worker that lost the
+    intent, and never re-sent while the old attempt could still land: no duplicate, and no fixed
+    600 s wait either.
     """
 
-    lease_seconds: float = 120.0
-    write_timeout_s: float = 600.0
+    lease_seconds: float = 15.0
+    heartbeat_s: float | None = 5.0
+    write_timeout_s: float = 60.0
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     defer_s: float = 2.0
@@ -168,16 +184,91 @@ def claim(container: Any, intent_id: str, worker: str, cfg: PushConfig, *, inclu
                 PushIntent.id == intent_id,
                 PushIntent.state.in_(states),
                 or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
+                or_(PushIntent.write_deadline.is_(None), PushIntent.write_deadline < now),
                 or_(PushIntent.state == "waiting", PushIntent.next_attempt_at <= now),
             )
-            .values(lease_owner=worker, lease_until=now + timedelta(seconds=cfg.lease_seconds))
+            .values(lease_owner=worker, lease_until=now + timedelta(seconds=cfg.lease_seconds),
+                    fence=PushIntent.fence + 1, write_deadline=None)
             .execution_options(synchronize_session=False)
         )
         uow.commit()
-        return res.rowcount == 1
+        return bool(res.rowcount == 1)
 
 
-def _held(session: Session, intent_id: str, worker: str, *, lock: bool = False) -> PushIntent:
+@dataclass(frozen=True)
+class Lease:
+    """One claim of an intent: its owner and the fencing token the claim took."""
+
+    intent_id: str
+    worker: str
+    fence: int
+
+
+def _owned_by(lease: Lease) -> Any:
+    return ((PushIntent.id == lease.intent_id) & (PushIntent.lease_owner == lease.worker)
+            & (PushIntent.fence == lease.fence))
+
+
+def renew_lease(container: Any, lease: Lease, cfg: PushConfig) -> bool:
+    """The heartbeat: extend our lease; False once the intent is no longer ours."""
+    with container.uow() as uow:
+        res = uow.session.execute(
+            update(PushIntent).where(_owned_by(lease))
+            .values(lease_until=cfg.now() + timedelta(seconds=cfg.lease_seconds))
+            .execution_options(synchronize_session=False))
+        uow.commit()
+        return bool(res.rowcount == 1)
+
+
+def fence_write(container: Any, lease: Lease, cfg: PushConfig) -> None:
+    """Right before a write attempt leaves: still ours? Then nobody may take over until it can
+    no longer land (`write_deadline`). One conditional UPDATE: a claim either committed first
+    (the token moved: raise `LeaseLost`, nothing is sent) or waits for the deadline."""
+    now = cfg.now()
+    with container.uow() as uow:
+        res = uow.session.execute(
+            update(PushIntent).where(_owned_by(lease))
+            .values(write_deadline=now + timedelta(seconds=cfg.write_timeout_s),
+                    lease_until=now + timedelta(seconds=cfg.lease_seconds))
+            .execution_options(synchronize_session=False))
+        uow.commit()
+        if res.rowcount != 1:
+            raise LeaseLost(lease.intent_id)
+
+
+class Heartbeat:
+    """Renews a lease every `cfg.heartbeat_s` on a daemon thread while the worker works it."""
+
+    def __init__(self, container: Any, lease: Lease, cfg: PushConfig) -> None:
+        self.container, self.lease, self.cfg = container, lease, cfg
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if self.cfg.heartbeat_s:
+            self._thread = threading.Thread(target=self._run, name=f"push-heartbeat-{self.lease.intent_id[:8]}",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        assert self.cfg.heartbeat_s
+        while not self._stop.wait(self.cfg.heartbeat_s):
+            try:
+                if not renew_lease(self.container, self.lease, self.cfg):
+                    self.lost = True
+                    return
+            except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the fence guards writes
+                log.warning("push heartbeat of %s failed", self.lease.intent_id, exc_info=True)
+
+
+def _held(session: Session, lease: Lease, *, lock: bool = False) -> PushIntent:
     """Re-read our intent; raise if the lease was lost (another worker may be on it).
 
     `lock=True` (every transaction that writes the intent) reads it `FOR UPDATE`: on PostgreSQL
@@ -185,9 +276,9 @@ def _held(session: Session, intent_id: str, worker: str, *, lock: bool = False) 
     then overwrite that worker's state with ours; the row lock makes the ownership check and
     the write one atomic step (SQLite serialises writers anyway).
     """
-    intent = session.get(PushIntent, intent_id, populate_existing=True, with_for_update=lock or None)
-    if intent is None or intent.lease_owner != worker:
-        raise LeaseLost(intent_id)
+    intent = session.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=lock or None)
+    if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
+        raise LeaseLost(lease.intent_id)
     return intent
 
 
@@ -275,7 +366,7 @@ class Prepared:
     cancelled: str | None = None
 
 
-def _prepare(container: Any, intent_id: str, worker: str, cfg: PushConfig) -> Prepared:
+def _prepare(container: Any, lease: Lease, cfg: PushConfig) -> Prepared:
     """Facts from the database and the when-to-write rules, in one short transaction.
 
     Decides (pure rules, `push_rules`) whether the intent is planned now, deferred behind another
@@ -284,15 +375,15 @@ def _prepare(container: Any, intent_id: str, worker: str, cfg: PushConfig) -> Pr
     """
     with container.uow() as uow:
         s = uow.session
-        row = s.get(PushIntent, intent_id)
-        if row is None or row.lease_owner != worker:
-            raise LeaseLost(intent_id)
+        row = s.get(PushIntent, lease.intent_id)
+        if row is None or row.lease_owner != lease.worker or row.fence != lease.fence:
+            raise LeaseLost(lease.intent_id)
         planner = planner_for(row.kind)
         facts = IntentFacts(row.id, row.key, row.kind, row.subject_id, _detail(row))
         invoices = planner.invoices(s, facts) if row.kind in INVOICE_KINDS else ()
         if invoices:
-            _lock_invoices(s, intent_id, invoices)
-        intent = _held(s, intent_id, worker, lock=True)
+            _lock_invoices(s, lease.intent_id, invoices)
+        intent = _held(s, lease, lock=True)
         facts = IntentFacts(intent.id, intent.key, intent.kind, intent.subject_id, _detail(intent))
         conn = s.get(Connection, intent.connection_id)
         assert conn is not None
@@ -338,9 +429,9 @@ def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig
     return bool(res.rowcount == 1)
 
 
-def _store_plan(container: Any, intent_id: str, worker: str, plan: Plan) -> None:
+def _store_plan(container: Any, lease: Lease, plan: Plan) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker, lock=True)
+        intent = _held(uow.session, lease, lock=True)
         current = _detail(intent)
         _store(intent, plan.detail.with_changes(steps=current.steps, holds_invoices=current.holds_invoices))
         uow.commit()
@@ -365,12 +456,24 @@ def process_intent(
     transaction below is short and makes no Zoho call (`_prepare`, `_store_plan`, each step's
     mark and record, each refresh's write, `_finish`).
     """
+    with container.uow() as uow:
+        row = uow.session.get(PushIntent, intent_id)
+        if row is None or row.lease_owner != worker:
+            result.skipped += 1
+            return "lost"
+        lease = Lease(intent_id, worker, row.fence)
+    with Heartbeat(container, lease, cfg):
+        return _work(container, books_factory, lease, cfg=cfg, hooks=hooks, result=result)
+
+
+def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, cfg: PushConfig, hooks: Hooks,
+          result: DrainResult) -> str:
     key = ""
     logs.bind(intent_id=intent_id)  # every log line of this intent's steps carries its id
     try:
         with container.uow() as uow:
             s = uow.session
-            intent = _held(s, intent_id, worker, lock=True)
+            intent = _held(s, lease, lock=True)
             key = intent.key
             hooks.at("claimed", key)
             conn = s.get(Connection, intent.connection_id) if intent.connection_id else outbox.find_connection(s, intent.partner_id)
@@ -382,7 +485,7 @@ def process_intent(
             if intent.state in ("pending", "waiting"):
                 intent.state = "in_flight"
             uow.commit()
-        prepared = _prepare(container, intent_id, worker, cfg)
+        prepared = _prepare(container, lease, cfg)
         if prepared.cancelled is not None:
             result.done += 1
             result.messages.append(f"{key}: {prepared.cancelled}")
@@ -390,54 +493,54 @@ def process_intent(
         assert prepared.planner is not None and prepared.ctx is not None
         books = books_factory()
         plan = prepared.planner.plan(prepared.snapshot, books, prepared.ctx)  # Zoho reads, no transaction
-        _store_plan(container, intent_id, worker, plan)
+        _store_plan(container, lease, plan)
         hooks.at("planned", key)
         for write in plan.writes:
-            _run_step(container, books, intent_id, write, worker=worker, cfg=cfg, hooks=hooks)
+            _run_step(container, books, lease, write, cfg=cfg, hooks=hooks)
         hooks.at("before_done", key)
         # The refresh is part of the push (before `done`, retried like a step): done first and
         # refresh "best effort" after lost the platform's balance when a concurrent worker's
         # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
         _refresh_invoices(container, books, plan.refresh_invoices)
-        _finish(container, intent_id, worker=worker, cfg=cfg)
+        _finish(container, lease, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
         result.messages.append(f"{key}: " + "; ".join(describe_write(w) for w in plan.writes))
         return "done"
     except Waiting as w:
-        _park(container, intent_id, worker, "waiting", str(w), cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
+        _park(container, lease, "waiting", str(w), cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
         result.waiting += 1
         return "waiting"
     except Deferred as d:
-        _park(container, intent_id, worker, None, str(d), cfg.now() + timedelta(seconds=cfg.defer_s))
+        _park(container, lease, None, str(d), cfg.now() + timedelta(seconds=cfg.defer_s))
         result.deferred += 1
         return "deferred"
     except LeaseLost:
         result.skipped += 1
         return "lost"
     except (ZohoReauthorizationRequired, ZohoScopeError) as e:
-        _park(container, intent_id, worker, "waiting", f"Zoho refused our access: {e}; reconnect Zoho Books",
+        _park(container, lease, "waiting", f"Zoho refused our access: {e}; reconnect Zoho Books",
               cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
         result.waiting += 1
         return "waiting"
     except BudgetExhausted as e:
-        _park(container, intent_id, worker, None, f"daily Zoho API budget used up until {e.retry_at:%Y-%m-%d %H:%M}Z",
+        _park(container, lease, None, f"daily Zoho API budget used up until {e.retry_at:%Y-%m-%d %H:%M}Z",
               e.retry_at, count_attempt=True)
         result.retried += 1
         return "retry"
     except (rules.PushRuleError, ZohoRejected) as e:
-        _fail(container, intent_id, worker, str(e))
+        _fail(container, lease, str(e))
         result.failed += 1
         result.messages.append(f"{key}: failed: {e}")
         return "failed"
     except ZohoNotFound as e:
-        _fail(container, intent_id, worker, f"Zoho record not found: {e}")
+        _fail(container, lease, f"Zoho record not found: {e}")
         result.failed += 1
         result.messages.append(f"{key}: failed: Zoho record not found: {e}")
         return "failed"
     except (ZohoRateLimited, ZohoServerError, ZohoTransportError, ZohoAuthError, ZohoAPIError, ZohoError) as e:
-        attempts = _attempts(container, intent_id)
-        _park(container, intent_id, worker, None, f"{type(e).__name__}: {e}", cfg.now() + cfg.backoff(attempts + 1),
+        attempts = _attempts(container, lease.intent_id)
+        _park(container, lease, None, f"{type(e).__name__}: {e}", cfg.now() + cfg.backoff(attempts + 1),
               count_attempt=True)
         result.retried += 1
         return "retry"
@@ -466,10 +569,10 @@ def describe_write(write: rules.ZohoWrite) -> str:
     return " ".join(parts)
 
 
-def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWrite, *,
-              worker: str, cfg: PushConfig, hooks: Hooks) -> None:
+def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite, *,
+              cfg: PushConfig, hooks: Hooks) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker)
+        intent = _held(uow.session, lease)
         key = intent.key
         step = _detail(intent).step(write.step)
     if step is not None and step.state == "done":
@@ -477,31 +580,44 @@ def _run_step(container: Any, books: Books, intent_id: str, write: rules.ZohoWri
     if step is not None and step.state == "uncertain":
         applied, zid = find_existing(books, write)
         if applied:
-            _record_step(container, intent_id, write, zid, worker, cfg, adopted=True)
+            _record_step(container, lease, write, zid, cfg, adopted=True)
             hooks.at("after_record_step", key)
             return
     hooks.at("before_mark_uncertain", key)
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker, lock=True)
+        intent = _held(uow.session, lease, lock=True)
         now = cfg.now()
         _store(intent, _detail(intent).with_step(write.step, StepRecord(
             "uncertain", op=write.op, reference=write.reference_number,
             amount=str(write.payload.get("amount", "")), sent_at=now.isoformat())))
         intent.state = "uncertain"
-        # Nobody may take this intent over while the write can still land (see PushConfig).
-        intent.lease_until = now + timedelta(seconds=max(cfg.lease_seconds, cfg.write_timeout_s))
+        intent.lease_until = now + timedelta(seconds=cfg.lease_seconds)
         uow.commit()
     hooks.at("before_write", key)
-    zid = perform(books, write)
+    # Every attempt checks the fencing token and sets the write deadline just before it is sent.
+    try:
+        zid = perform(FencedBooks(books, lambda: fence_write(container, lease, cfg)), write)
+    except (ZohoAPIError, BudgetExhausted):
+        # Zoho answered (or nothing left): no attempt can still land, the intent may be retried
+        # at once. After a transport error (timeout, dropped connection) the deadline stays.
+        _clear_write_deadline(container, lease)
+        raise
     hooks.at("after_write", key)
-    _record_step(container, intent_id, write, zid, worker, cfg)
+    _record_step(container, lease, write, zid, cfg)
     hooks.at("after_record_step", key)
 
 
-def _record_step(container: Any, intent_id: str, write: rules.ZohoWrite, zoho_id: str | None,
-                 worker: str, cfg: PushConfig, *, adopted: bool = False) -> None:
+def _clear_write_deadline(container: Any, lease: Lease) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, intent_id, worker, lock=True)
+        uow.session.execute(update(PushIntent).where(_owned_by(lease)).values(write_deadline=None)
+                            .execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def _record_step(container: Any, lease: Lease, write: rules.ZohoWrite, zoho_id: str | None,
+                 cfg: PushConfig, *, adopted: bool = False) -> None:
+    with container.uow() as uow:
+        intent = _held(uow.session, lease, lock=True)
         detail = _detail(intent)
         sent = detail.step(write.step) or StepRecord("uncertain", op=write.op, reference=write.reference_number)
         detail = detail.with_step(write.step, replace(sent, state="done", zoho_id=zoho_id, adopted=adopted))
@@ -511,7 +627,8 @@ def _record_step(container: Any, intent_id: str, write: rules.ZohoWrite, zoho_id
         if write.step == "deposit":
             detail = detail.with_changes(deposit_amount=amount)
         _store(intent, detail)
-        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)  # the write is over
+        intent.lease_until = cfg.now() + timedelta(seconds=cfg.lease_seconds)
+        intent.write_deadline = None  # the write is over: its answer is recorded
         intent.state = "in_flight"
         uow.commit()
 
@@ -524,11 +641,11 @@ ENTITY_BY_KIND = {
 }
 
 
-def _finish(container: Any, intent_id: str, *, worker: str, cfg: PushConfig) -> None:
+def _finish(container: Any, lease: Lease, *, cfg: PushConfig) -> None:
     """Zoho id + mapping + `done` in one transaction (the intent's turn on its invoices ends here)."""
     with container.uow() as uow:
         s = uow.session
-        intent = _held(s, intent_id, worker, lock=True)
+        intent = _held(s, lease, lock=True)
         detail = _detail(intent)
         main = detail.main_zoho_id
         intent.zoho_id = main
@@ -558,15 +675,15 @@ def _attempts(container: Any, intent_id: str) -> int:
         return intent.attempts if intent else 0
 
 
-def _park(container: Any, intent_id: str, worker: str, state: str | None, reason: str,
+def _park(container: Any, lease: Lease, state: str | None, reason: str,
           next_at: datetime, *, count_attempt: bool = False) -> None:
     """Give the intent back (lease released) with the reason and when to look again.
 
     `state=None` keeps `uncertain` (a look-up is still owed) and turns anything else to `pending`.
     """
     with container.uow() as uow:
-        intent = uow.session.get(PushIntent, intent_id, populate_existing=True, with_for_update=True)
-        if intent is None or intent.lease_owner != worker:
+        intent = uow.session.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=True)
+        if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
             return
         if state is None:
             state = "uncertain" if _detail(intent).uncertain else "pending"
@@ -579,11 +696,11 @@ def _park(container: Any, intent_id: str, worker: str, state: str | None, reason
         uow.commit()
 
 
-def _fail(container: Any, intent_id: str, worker: str, reason: str) -> None:
+def _fail(container: Any, lease: Lease, reason: str) -> None:
     with container.uow() as uow:
         s = uow.session
-        intent = s.get(PushIntent, intent_id, populate_existing=True, with_for_update=True)
-        if intent is None or intent.lease_owner != worker:
+        intent = s.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=True)
+        if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
             return
         intent.state = "failed"
         intent.last_error = reason[:2000]

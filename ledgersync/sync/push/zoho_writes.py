@@ -22,9 +22,11 @@ crashes at every step, concurrent workers).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ledgersync.domain.push_rules import ZohoWrite
+from ledgersync.zoho.client import ZohoBooks
 from ledgersync.zoho.errors import ZohoNotFound
 
 PRIORITY = "push"
@@ -39,6 +41,47 @@ class Books(Protocol):
     def put(self, path: str, json: Any = None, *, params: Any = None, priority: str = "push",
             headers: Any = None, idempotent: bool = True) -> dict: ...
     def delete(self, path: str, *, params: Any = None, priority: str = "push", idempotent: bool = False) -> dict: ...
+
+
+class FencedBooks:
+    """A `Books` whose every write attempt first passes `check` (the push engine's fencing token).
+
+    On the product's `ZohoBooks` the check runs right before each HTTP attempt leaves (after
+    the rate limiter's wait, and again before a retry), through the connector's `before_send`
+    hook; on any other `Books` (test fakes) once before the call. Reads pass through unchecked.
+    `check` raises to stop the write (nothing is sent).
+    """
+
+    def __init__(self, books: Books, check: Callable[[], None]) -> None:
+        self.books, self.check = books, check
+
+    def _guarded(self, call: Callable[[], dict]) -> dict:
+        if not isinstance(self.books, ZohoBooks):
+            self.check()
+            return call()
+        previous = self.books.before_send
+        self.books.before_send = lambda _method, _op: self.check()
+        try:
+            return call()
+        finally:
+            self.books.before_send = previous
+
+    def get(self, path: str, params: Any = None, *, priority: str = "pull") -> dict:
+        return self.books.get(path, params, priority=priority)
+
+    def post(self, path: str, json: Any = None, *, params: Any = None, priority: str = "push",
+             headers: Any = None, idempotent: bool = False) -> dict:
+        return self._guarded(lambda: self.books.post(path, json=json, params=params, priority=priority,
+                                                     headers=headers, idempotent=idempotent))
+
+    def put(self, path: str, json: Any = None, *, params: Any = None, priority: str = "push",
+            headers: Any = None, idempotent: bool = True) -> dict:
+        return self._guarded(lambda: self.books.put(path, json=json, params=params, priority=priority,
+                                                    headers=headers, idempotent=idempotent))
+
+    def delete(self, path: str, *, params: Any = None, priority: str = "push", idempotent: bool = False) -> dict:
+        return self._guarded(lambda: self.books.delete(path, params=params, priority=priority,
+                                                       idempotent=idempotent))
 
 
 def _first(envelope: dict, *keys: str) -> dict:

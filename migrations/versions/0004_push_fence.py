@@ -1,0 +1,27 @@
+"""push_intents: a fencing token and the deadline of the write in flight, so a push whose worker
+died is taken over within seconds (heartbeat on the lease) and never posted twice (issue 9).
+
+Revision ID: 0004_push_fence
+Revises: d14_settlement
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_push_fence"
+down_revision: Union[str, Sequence[str], None] = "d14_settlement"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("push_intents") as batch:
+        batch.add_column(sa.Column("fence", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("write_deadline", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("push_intents") as batch:
+        batch.drop_column("write_deadline")
+        batch.drop_column("fence")
