@@ -134,6 +134,33 @@ def test_a_worker_that_lost_its_lease_sends_nothing(container, sandbox_app) -> N
     assert it.state == "done" and it.fence == 2  # claimed twice: A, then B
 
 
+def test_a_retry_after_a_rate_limit_wait_is_fenced_too(container, sandbox_app) -> None:
+    """The connector retries a 429'd POST after a wait. If the worker lost the intent during that
+    wait (stalled past its lease and write deadline; B took over and posted), the retry is
+    refused by the fence check the connector runs before every attempt: one payment in Zoho."""
+    from ledgersync.sync.books_factory import books_for
+    from zohobooks_sandbox.faults import FaultKind, FaultRule
+
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "61.00")
+    clock = ManualClock()
+    clock.catch_up()
+    cfg = _cfg(clock)
+    w.guard.faults.add_script(w.org.organization_id, [
+        FaultRule(kind=FaultKind.RATE_LIMIT, ops=["customerpayments.create"], burst=1)])
+    seen: dict[str, Any] = {}
+
+    def stall(_seconds: float) -> None:  # the connector's back-off before its retry
+        if "b" not in seen:
+            clock.advance(cfg.write_timeout_s + 1)
+            seen["b"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+
+    books = books_for(container, w.connection_id, sleep=stall)
+    a = drain_outbox(container, w.connection_id, cfg=cfg, books=books, worker_id="worker-a")
+    assert seen["b"].done == 1 and a.done == 0 and a.skipped == 1
+    assert len(_zoho_payments(w, pid)) == 1 and _intent(w, pid).state == "done"
+
+
 def test_a_push_whose_worker_died_mid_write_is_taken_over_within_a_minute_not_ten(container, sandbox_app) -> None:
     """A died right after its POST landed (the answer never recorded). No heartbeat renews its
     lease; the next drain after the lease AND the write deadline (not a fixed 600 s) looks Zoho

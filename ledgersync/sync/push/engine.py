@@ -51,6 +51,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledgersync.observability import logs
@@ -542,6 +543,17 @@ def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, c
         attempts = _attempts(container, lease.intent_id)
         _park(container, lease, None, f"{type(e).__name__}: {e}", cfg.now() + cfg.backoff(attempts + 1),
               count_attempt=True)
+        result.retried += 1
+        return "retry"
+    except OperationalError as e:
+        # A lock the database broke (PostgreSQL deadlock victim, SQLite busy past its timeout):
+        # nothing of this transaction was kept; try again after a backoff. If the database is
+        # gone altogether, the lease simply runs out and another drain takes the intent over.
+        log.warning("push %s: database refused a step (%s); retrying", key or lease.intent_id, type(e.orig).__name__)
+        try:
+            _park(container, lease, None, f"database busy: {type(e.orig).__name__}", cfg.now() + cfg.backoff(1))
+        except OperationalError:
+            pass
         result.retried += 1
         return "retry"
 
