@@ -1,16 +1,16 @@
 """push_intents: a fencing token and the deadline of the write in flight, so a push whose worker
 died is taken over within seconds (heartbeat on the lease) and never posted twice (issue 9).
 
-Revision ID: 0005_push_fence
-Revises: 0003_sec_sessions
+Revision ID: 0006_push_fence
+Revises: h9_alerts
 """
 from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_push_fence"
-down_revision: Union[str, Sequence[str], None] = "0003_sec_sessions"
+revision: str = "0006_push_fence"
+down_revision: Union[str, Sequence[str], None] = "h9_alerts"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
