@@ -99,3 +99,18 @@ def compose_payout(payments: Iterable[PayoutCandidate]) -> PayoutTotals:
     gross = sum((p.amount for p in items), ZERO)
     fees = sum((p.fee for p in items), ZERO)
     return PayoutTotals(currencies.pop(), gross, fees, gross - fees, tuple(p.payment_id for p in items))
+
+
+def settle_refusal(invoices: Iterable[tuple[str, bool, str | None]]) -> str | None:
+    """Why a pending payment cannot be applied now, or None.
+
+    `invoices` are (number, archived, archived_reason) of the invoices it pays. An invoice
+    archived since the payment was made (deleted in Zoho Books, or left behind by a switch to
+    another organisation) cannot take money: applying it would lower an outstanding nobody can
+    collect and push a payment Zoho refuses, so the whole settlement is refused before anything
+    is written, naming the invoice (the payment stays pending: fail it and refund the payer)."""
+    for number, archived, reason in invoices:
+        if archived:
+            return (f"invoice {number} was archived ({reason or 'archived'}) after this payment was made; "
+                    "the payment cannot be applied: report it as failed and refund the customer")
+    return None

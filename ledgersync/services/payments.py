@@ -131,6 +131,10 @@ def settle(
         except pay_rules.IllegalTransition as err:
             raise Conflict(str(err)) from err
         if new_status == pay_rules.SUCCEEDED:
+            refusal = pay_rules.settle_refusal(
+                (inv.number, bool(inv.archived), inv.archived_reason) for _, inv in _locked_invoices(uow.session, payment))
+            if refusal is not None:  # nothing written: the payment stays pending
+                raise Conflict(refusal)
             _succeed(uow.session, payment, day)
         elif payment.status == pay_rules.SUCCEEDED:
             _fail_after_success(uow.session, payment, reason, day)
