@@ -254,6 +254,18 @@ def _paused_until(connection_ids: list[str]) -> dict[str, datetime]:
     return out
 
 
+def _retry_due(connection_ids: list[str], now: datetime) -> set[str]:
+    """Connections with a stream whose retry time (`next_run_at`: a backoff after a Zoho
+    failure, or the daily budget's reset) has come; queued again until a run clears it (the
+    per-stream marker keeps one message queued at a time)."""
+    if not connection_ids:
+        return set()
+    with get_container().uow() as uow:
+        rows = uow.session.execute(select(SyncCursor.connection_id, SyncCursor.next_run_at).where(
+            SyncCursor.next_run_at.is_not(None), SyncCursor.connection_id.in_(connection_ids))).all()
+    return {cid for cid, at in rows if (at if at.tzinfo else at.replace(tzinfo=timezone.utc)) <= now}
+
+
 @app.task(name="ledgersync.schedule_pulls")
 def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
     """Beat's tick: each connection whose staggered hourly slot came gets its pull; each one
@@ -268,6 +280,7 @@ def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
     live = _live_connections()
     paused = _paused_until([cid for cid, initial in live if initial])
     engine_now = container.extras["clock"]() if callable(container.extras.get("clock")) else datetime.now(timezone.utc)
+    retry_due = _retry_due([cid for cid, initial in live if not initial], engine_now)
     counts = {"pulls": 0, "backfills": 0}
     for cid, initial in live:
         if initial:
@@ -275,6 +288,10 @@ def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
                 continue
             dispatcher.pull_requested(cid, "initial", "initial")
             counts["backfills"] += 1
+            continue
+        if cid in retry_due:  # a stream Zoho failed: its backoff is over (seconds to minutes, not the hour)
+            dispatcher.pull_requested(cid, None, "retry")
+            counts["pulls"] += 1
             continue
         index = slot_index(cid, now_s, interval)
         if coord is None or coord.claim_slot_index(cid, index):

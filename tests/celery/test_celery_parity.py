@@ -186,3 +186,42 @@ def test_push_safety_net_drains_only_connections_with_due_intents(container, san
         assert tasks.schedule_pushes.run() == 0
     finally:
         tasks.set_container(None)
+
+
+def test_beat_tick_queues_a_stream_whose_backoff_is_over(container, connection_id, zoho, celery_session_prefix):
+    """Issue 9: a stream Zoho failed resumes at its `next_run_at` (seconds to minutes), not in
+    the connection's next hourly slot."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
+
+    from ledgersync.store.orm import SyncCursor
+    from ledgersync.workers.coordination import Coordination
+
+    run_initial_sync(container, connection_id)
+    coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-retry")
+    asked: list[tuple[str, str | None, str]] = []
+    container.extras["dispatcher"] = type("D", (), {
+        "pull_requested": lambda self, *a: asked.append(a), "push_requested": lambda self, *a: None})()
+    container.extras["coordination"] = coord
+
+    def set_retry(at):
+        with container.uow() as uow:
+            uow.session.get(SyncCursor, (connection_id, "invoices")).next_run_at = at
+            uow.commit()
+
+    tasks.set_container(container)
+    try:
+        t0 = due_at(connection_id, 1000, container.settings.pull_interval_s)
+        assert tasks.schedule_pulls.run(now_s=t0 + 1) == {"pulls": 1, "backfills": 0}
+        set_retry(datetime.now(timezone.utc) + timedelta(minutes=5))  # backoff not over yet
+        assert tasks.schedule_pulls.run(now_s=t0 + 2) == {"pulls": 0, "backfills": 0}
+        set_retry(datetime.now(timezone.utc) - timedelta(seconds=1))  # over: queued within the hour
+        assert tasks.schedule_pulls.run(now_s=t0 + 3) == {"pulls": 1, "backfills": 0}
+        set_retry(None)  # the retry ran and cleared it
+        assert tasks.schedule_pulls.run(now_s=t0 + 4) == {"pulls": 0, "backfills": 0}
+        assert asked == [(connection_id, None, "schedule"), (connection_id, None, "retry")]
+    finally:
+        tasks.set_container(None)
+        coord.forget()
