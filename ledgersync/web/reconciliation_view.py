@@ -78,7 +78,7 @@ class ReportView:
     def params(self, **changes: str) -> dict[str, str]:
         """The query string of this view with some parameters changed (for links)."""
         base = {"show": self.show, "kind": self.kind, "customer": self.customer, "sort": self.sort,
-                "dir": "desc" if self.desc else "asc"}
+                "dir": "desc" if self.desc else "asc", "page": ""}
         base.update(changes)
         return {k: v for k, v in base.items() if v}
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ledgersync.services import integration
+from ledgersync.services.paging import Page
 from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.push.reconcile import ReconciliationReport, reconcile_partner
 from ledgersync.web.deps import ContainerDep, CurrentPartner
@@ -20,6 +21,7 @@ from ledgersync.web.templating import render
 from ledgersync.zoho.errors import ZohoError
 
 router = APIRouter()
+PAGE_SIZE = 100  # lines a page shows; the CSV has them all
 
 
 def _run(container: Any, partner_id: str, q: Any) -> tuple[ReconciliationReport | None, str | None, str, str, bool]:
@@ -62,9 +64,15 @@ def reconciliation_page(request: Request, container: ContainerDep, partner: Curr
         return "/reconciliation?" + urlencode({"from": start_s, "to": end_s, **view.params(**changes)})
 
     csv_link = "/reconciliation.csv?" + urlencode({"from": start_s, "to": end_s, **view.params()})
+    lines = view.select(report) if report else []
+    raw = q.get("page") or "1"
+    number = max(1, int(raw)) if raw.isdigit() else 1
+    offset = (number - 1) * PAGE_SIZE
+    page = Page(lines[offset:offset + PAGE_SIZE], len(lines), PAGE_SIZE, offset)
     return render(request, "reconciliation.html", {
         "report": report, "error": error, "start": start_s, "end": end_s, "usable": usable, "view": view,
-        "lines": view.select(report) if report else [], "kinds": KINDS, "kind_label": KIND_LABEL,
+        "lines": page.items, "page": page, "number": number, "pages": max(1, -(-len(lines) // PAGE_SIZE)),
+        "page_link": lambda n: link(page=str(n)), "kinds": KINDS, "kind_label": KIND_LABEL,
         "link": link, "csv_link": csv_link,
     }, status_code=200)
 
