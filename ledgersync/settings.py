@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     pull_interval_s: float = 3600.0
     push_interval_s: float = 180.0
+    push_due_tick_s: float = 5.0  # how often Celery beat drains connections with a due push (dead worker's lease ran out)
     # a stream Zoho failed (5xx, timeouts, refused connections, 429 storms) is retried after
     # base x 2^(failures-1) seconds, capped: seconds to minutes, never "the next hourly run"
     pull_retry_base_s: float = 30.0

@@ -72,6 +72,7 @@ def configure_celery(app: Celery, settings: Settings, broker_url: str | None = N
         beat_schedule={
             "pulls-due": {"task": "ledgersync.schedule_pulls", "schedule": settings.pull_tick_s},
             "push-every-connection": {"task": "ledgersync.schedule_pushes", "schedule": settings.push_interval_s},
+            "pushes-due": {"task": "ledgersync.schedule_due_pushes", "schedule": settings.push_due_tick_s},
         },
         timezone="UTC",
     )

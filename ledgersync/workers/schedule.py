@@ -31,7 +31,7 @@ def queue_names(prefix: str) -> dict[str, str]:
 
 def kind_of(task_name: str, args: tuple[Any, ...] | list[Any] | None) -> str:
     """push / pull / backfill for a task and its arguments (the beat fan-outs ride the pull queue)."""
-    if task_name == "ledgersync.push_drain":
+    if task_name in ("ledgersync.push_drain", "ledgersync.schedule_due_pushes"):
         return PUSH
     if task_name == "ledgersync.pull_stream" and args and len(args) > 1 and args[1] == "initial":
         return BACKFILL

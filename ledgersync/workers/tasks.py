@@ -325,6 +325,21 @@ def schedule_pushes() -> int:
 
 
 
+@app.task(name="ledgersync.schedule_due_pushes")
+def schedule_due_pushes() -> int:
+    """Every `push_due_tick_s`: connections with a push due right now (a back-off ended, or a
+    worker died and its lease, no longer renewed by its heartbeat, ran out) are drained at once,
+    so another worker takes a dead one's push over within seconds (one indexed query)."""
+    from ledgersync.sync.push import connections_with_due_pushes
+
+    container = get_container()
+    dispatcher = container.extras["dispatcher"]
+    ids = connections_with_due_pushes(container)
+    for cid in ids:
+        dispatcher.push_requested(cid)
+    return len(ids)
+
+
 
 # ---------------------------------------------------------------------- worker process set-up
 from celery import signals  # noqa: E402

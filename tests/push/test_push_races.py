@@ -459,3 +459,43 @@ def test_the_embedded_scheduler_takes_a_dead_workers_push_over_once_its_lease_ra
         sched.stop()
     it = _intent(w, pid)
     assert it.state == "done" and it.fence == 2 and len(_zoho_payments(w, pid)) == 1
+
+
+def test_celery_beat_asks_for_the_due_pushes_every_few_seconds(container, sandbox_app) -> None:
+    """Under Celery the same question is a beat task on the push queue (no broker needed to
+    call it): a dead worker's push is requested once its lease ran out, not before."""
+    from ledgersync.workers import tasks
+    from ledgersync.workers.celery_app import app
+    from ledgersync.workers.schedule import PUSH, kind_of
+
+    w = build_world(container, sandbox_app)
+    pid = _pay(w, "3.00")
+    lease_end = datetime.now(timezone.utc) + timedelta(hours=1)
+    with container.uow() as uow:
+        uow.session.execute(update(orm.PushIntent).where(orm.PushIntent.key == f"ls:pay:{pid}").values(
+            state="in_flight", lease_owner="dead-worker", fence=1, lease_until=lease_end))
+        uow.commit()
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.pushes: list[str] = []
+
+        def push_requested(self, connection_id: str) -> None:
+            self.pushes.append(connection_id)
+
+    recorder = Recorder()
+    container.extras["dispatcher"] = recorder
+    tasks.set_container(container)
+    try:
+        assert tasks.schedule_due_pushes() == 0 and recorder.pushes == []  # its lease still runs
+        with container.uow() as uow:
+            uow.session.execute(update(orm.PushIntent).where(orm.PushIntent.key == f"ls:pay:{pid}")
+                                .values(lease_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            uow.commit()
+        assert tasks.schedule_due_pushes() == 1 and recorder.pushes == [w.connection_id]
+    finally:
+        tasks.set_container(None)
+        container.extras.pop("dispatcher", None)
+    entry = app.conf.beat_schedule["pushes-due"]
+    assert entry["task"] == "ledgersync.schedule_due_pushes" and entry["schedule"] <= 10
+    assert kind_of("ledgersync.schedule_due_pushes", []) == PUSH
