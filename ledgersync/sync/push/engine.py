@@ -470,7 +470,7 @@ def process_intent(
 def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, cfg: PushConfig, hooks: Hooks,
           result: DrainResult) -> str:
     key = ""
-    logs.bind(intent_id=intent_id)  # every log line of this intent's steps carries its id
+    logs.bind(intent_id=lease.intent_id)  # every log line of this intent's steps carries its id
     try:
         with container.uow() as uow:
             s = uow.session
