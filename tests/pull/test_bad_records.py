@@ -125,3 +125,38 @@ def test_rules_refuse_non_finite_and_mistyped_amounts(value):
     with pytest.raises(pull_rules.BadRecord) as caught:
         pull_rules.invoice_snapshot(record)
     assert caught.value.zoho_id == "1"
+
+
+def test_every_kind_over_a_real_socket(container, partner, zoho):
+    """The same through a real HTTP connection: the sandbox served by uvicorn on a free port,
+    the engine's client a plain `httpx.Client` (JSON NaN/Infinity tokens and a 40-digit number
+    travel as bytes on the wire)."""
+    import socket
+
+    import httpx
+
+    from ledgersync.cli import _ServerThread
+    from ledgersync.zoho import StaticTokenProvider, ZohoBooks
+    from tests.pull.harness import connect_platform
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = _ServerThread(zoho.app, port, host="127.0.0.1")
+    server.start()
+    try:
+        server.wait_started()
+        planted = _plant(zoho, per_kind=1, seed=9)
+        poisoned = {i for ids in planted.values() for i in ids}
+        connection_id = connect_platform(container, partner.id, zoho)
+        with httpx.Client() as http:
+            books = ZohoBooks(http, api_domain=f"http://127.0.0.1:{port}", organization_id=zoho.org_id,
+                              tokens=StaticTokenProvider(zoho.token), limiter=zoho.limiter,
+                              sleep=zoho.sandbox.clock.advance)
+            container.extras["books_factory"] = lambda _c, _cid: books
+            assert run_initial_sync(container, connection_id)["phase"] == "done"
+    finally:
+        server.stop()
+    assert set(_open_errors(container, connection_id)) == poisoned
+    assert _synced_zoho_ids(container, connection_id) == set(zoho.org.invoices) - poisoned
+    assert _stuck_runs(container) == 0
