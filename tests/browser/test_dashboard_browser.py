@@ -181,6 +181,10 @@ def test_connection_words_lists_picker_and_keyboard(page: Any, live_servers: Liv
     _login(page, live)
     expect(page.locator("#zoho-status")).to_have_text("Connected")
     expect(page.get_by_text("Connected since")).to_be_visible()
+    page.keyboard.press("Tab")  # the first Tab offers to skip the navigation
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Integrations")).to_have_attribute(
+        "aria-current", "page")
     expect(page.get_by_text("Pending", exact=True)).to_have_count(0)
 
     with live.container.uow() as uow:
