@@ -7,7 +7,7 @@ Generates an organisation in the in-process sandbox (Zoho's limits on, its clock
 plants `--poison` invoices of each kind of `zohobooks_sandbox.poison.POISON_KINDS` in its
 replies (seeded), runs the initial sync to completion, then one incremental sync (the
 quarantined records are retried and stay quarantined). Prints a table and, LAST, one JSON line:
-synced (invoices on the platform), quarantined (distinct Zoho ids with an open error),
+synced (invoices on the platform whole, line items included), quarantined (distinct Zoho ids with an open error),
 expected_good (live invoices in the sandbox minus the planted ones: computed from what was
 planted, not from what the engine wrote), stuck_runs (run rows left `running`), connected.
 """
@@ -43,7 +43,7 @@ def _measure(container: Container, connection_id: str) -> dict[str, object]:
         synced = s.execute(
             select(func.count()).select_from(ExternalRef).join(Invoice, Invoice.id == ExternalRef.local_id)
             .where(ExternalRef.connection_id == connection_id, ExternalRef.entity == "invoice",
-                   Invoice.archived.is_(False))
+                   Invoice.archived.is_(False), Invoice.line_items_synced.is_(True))
         ).scalar_one()
         quarantined = set(s.execute(
             select(SyncError.zoho_id).where(SyncError.connection_id == connection_id, SyncError.resolved_at.is_(None))

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,7 @@ POISON_KINDS: tuple[str, ...] = (
     "long_decimal",  # `total` with 37 decimals
     "unknown_currency",  # `currency_code` "XQZ"
     "broken_reference",  # `customer_id` of a contact that does not exist
+    "bad_line_item",  # a line item's `rate` is Infinity (only a detail carries line items)
 )
 
 BROKEN_CUSTOMER_PREFIX = "9990000"
@@ -84,10 +86,16 @@ def _broken_reference(rec: dict[str, Any]) -> None:
     rec["customer_id"] = BROKEN_CUSTOMER_PREFIX + str(rec.get("invoice_id", ""))[-8:]
 
 
+def _bad_line_item(rec: dict[str, Any]) -> None:
+    items = rec.get("line_items")
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        items[0]["rate"] = float("inf")
+
+
 MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "missing_field": _missing_field, "wrong_type": _wrong_type, "nan": _nan, "infinity": _infinity,
     "oversized": _oversized, "long_decimal": _long_decimal, "unknown_currency": _unknown_currency,
-    "broken_reference": _broken_reference,
+    "broken_reference": _broken_reference, "bad_line_item": _bad_line_item,
 }
 
 

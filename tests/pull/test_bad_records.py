@@ -27,6 +27,7 @@ REASONS = {
     "long_decimal": "digits",
     "unknown_currency": "unknown currency 'XQZ'",
     "broken_reference": "does not exist in Zoho Books",
+    "bad_line_item": "field 'rate' is not a finite number",
 }
 
 
@@ -42,10 +43,12 @@ def _open_errors(container, connection_id) -> dict[str, str]:
 
 
 def _synced_zoho_ids(container, connection_id) -> set[str]:
+    """Invoices on the platform whole (with their line items)."""
     with container.uow() as uow:
         return set(uow.session.execute(
             select(ExternalRef.zoho_id).join(Invoice, Invoice.id == ExternalRef.local_id)
-            .where(ExternalRef.connection_id == connection_id, ExternalRef.entity == "invoice")
+            .where(ExternalRef.connection_id == connection_id, ExternalRef.entity == "invoice",
+                   Invoice.line_items_synced.is_(True))
         ).scalars())
 
 
