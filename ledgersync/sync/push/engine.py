@@ -41,13 +41,10 @@ raises `SimulatedCrash` from it to prove a crash anywhere leaves nothing lost or
 from __future__ import annotations
 
 import logging
-import random
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -60,13 +57,25 @@ from ledgersync.domain.push_intent import IntentDetail, StepRecord
 from ledgersync.store.orm import (
     Connection,
     ExternalRef,
-    Invoice,
-    PaymentAllocation,
     PushIntent,
     SyncError,
 )
 from ledgersync.sync import outbox
+from ledgersync.sync.push.config import PushConfig, utcnow
+from ledgersync.sync.push.leases import (
+    Heartbeat,
+    Lease,
+    LeaseLost,
+    claim,
+    clear_write_deadline,
+    fence_write,
+    held,
+    release,
+    renew_lease,
+)
 from ledgersync.sync.push.planners import IntentFacts, Plan, PlanContext, Planner, planner_for
+from ledgersync.sync.push.refresh import refresh_invoices
+from ledgersync.sync.push.turns import INVOICE_KINDS, lock_invoices, neighbours
 from ledgersync.sync.push.zoho_writes import Books, FencedBooks, find_existing, perform
 from ledgersync.zoho.errors import (
     BudgetExhausted,
@@ -83,6 +92,13 @@ from ledgersync.zoho.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+# The engine's seams (tests, the fault campaign and the workers import them from here).
+__all__ = [
+    "ACTIVE_STATES", "CRASH_POINTS", "Deferred", "DrainResult", "Heartbeat", "Hooks", "Lease", "LeaseLost",
+    "PushConfig", "SimulatedCrash", "Waiting", "adopt_orphans", "claim", "describe_write", "fence_write",
+    "new_worker_id", "process_intent", "renew_lease", "retry_intent", "utcnow",
+]
 
 ACTIVE_STATES = ("pending", "in_flight", "uncertain", "waiting")
 CRASH_POINTS = (
@@ -116,44 +132,6 @@ class Waiting(Exception):
     """The partner must act (connect, set up accounts, re-authorise); nothing is dropped."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass
-class PushConfig:
-    """Engine timing. `now` is the clock of every lease and schedule decision (tests move it).
-
-    A claimed intent's lease lasts `lease_seconds` and is renewed every `heartbeat_s` by a
-    heartbeat thread while its worker lives (`None`: no thread; tests renew by hand with
-    `renew_lease`). A worker that died stops renewing, so its lease runs out within
-    `lease_seconds` of the death, and the next drain takes the intent over, with a new fencing
-    token (`push_intents.fence`).
-
-    `write_timeout_s` is the longest one HTTP attempt of a Zoho write can be on its way (connect,
-    send, Zoho's answer: each bounded by the connector's 30 s timeout). Right before every
-    attempt is sent, the worker checks its fencing token and sets the intent's `write_deadline`
-    to now + `write_timeout_s` in one conditional UPDATE; a taker-over waits for that deadline,
-    then looks Zoho up before writing. So a write is never sent by a worker that lost the
-    intent, and never re-sent while the old attempt could still land: no duplicate, and no fixed
-    600 s wait either.
-    """
-
-    lease_seconds: float = 15.0
-    heartbeat_s: float | None = 5.0
-    write_timeout_s: float = 60.0
-    backoff_base_s: float = 2.0
-    backoff_max_s: float = 300.0
-    defer_s: float = 2.0
-    waiting_recheck_s: float = 60.0
-    now: Callable[[], datetime] = utcnow
-    rng: random.Random = field(default_factory=random.Random)
-
-    def backoff(self, attempts: int) -> timedelta:
-        base = min(self.backoff_max_s, self.backoff_base_s * (2 ** max(0, attempts - 1)))
-        return timedelta(seconds=base * (0.5 + self.rng.random() / 2))
-
-
 @dataclass
 class DrainResult:
     connection_id: str
@@ -169,127 +147,6 @@ class DrainResult:
     @property
     def processed(self) -> int:
         return self.done + self.waiting + self.failed + self.retried + self.deferred
-
-
-# --------------------------------------------------------------------------- claiming
-
-
-def claim(container: Any, intent_id: str, worker: str, cfg: PushConfig, *, include_waiting: bool = True) -> bool:
-    """Take the intent's lease with one conditional UPDATE (atomic on SQLite and PostgreSQL)."""
-    now = cfg.now()
-    states = ("pending", "uncertain", "in_flight") + (("waiting",) if include_waiting else ())
-    with container.uow() as uow:
-        res = uow.session.execute(
-            update(PushIntent)
-            .where(
-                PushIntent.id == intent_id,
-                PushIntent.state.in_(states),
-                or_(PushIntent.lease_until.is_(None), PushIntent.lease_until < now),
-                or_(PushIntent.write_deadline.is_(None), PushIntent.write_deadline < now),
-                or_(PushIntent.state == "waiting", PushIntent.next_attempt_at <= now),
-            )
-            .values(lease_owner=worker, lease_until=now + timedelta(seconds=cfg.lease_seconds),
-                    fence=PushIntent.fence + 1, write_deadline=None)
-            .execution_options(synchronize_session=False)
-        )
-        uow.commit()
-        return bool(res.rowcount == 1)
-
-
-@dataclass(frozen=True)
-class Lease:
-    """One claim of an intent: its owner and the fencing token the claim took."""
-
-    intent_id: str
-    worker: str
-    fence: int
-
-
-def _owned_by(lease: Lease) -> Any:
-    return ((PushIntent.id == lease.intent_id) & (PushIntent.lease_owner == lease.worker)
-            & (PushIntent.fence == lease.fence))
-
-
-def renew_lease(container: Any, lease: Lease, cfg: PushConfig) -> bool:
-    """The heartbeat: extend our lease; False once the intent is no longer ours."""
-    with container.uow() as uow:
-        res = uow.session.execute(
-            update(PushIntent).where(_owned_by(lease))
-            .values(lease_until=cfg.now() + timedelta(seconds=cfg.lease_seconds))
-            .execution_options(synchronize_session=False))
-        uow.commit()
-        return bool(res.rowcount == 1)
-
-
-def fence_write(container: Any, lease: Lease, cfg: PushConfig) -> None:
-    """Right before a write attempt leaves: still ours? Then nobody may take over until it can
-    no longer land (`write_deadline`). One conditional UPDATE: a claim either committed first
-    (the token moved: raise `LeaseLost`, nothing is sent) or waits for the deadline."""
-    now = cfg.now()
-    with container.uow() as uow:
-        res = uow.session.execute(
-            update(PushIntent).where(_owned_by(lease))
-            .values(write_deadline=now + timedelta(seconds=cfg.write_timeout_s),
-                    lease_until=now + timedelta(seconds=cfg.lease_seconds))
-            .execution_options(synchronize_session=False))
-        uow.commit()
-        if res.rowcount != 1:
-            raise LeaseLost(lease.intent_id)
-
-
-class Heartbeat:
-    """Renews a lease every `cfg.heartbeat_s` on a daemon thread while the worker works it."""
-
-    def __init__(self, container: Any, lease: Lease, cfg: PushConfig) -> None:
-        self.container, self.lease, self.cfg = container, lease, cfg
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Heartbeat:
-        if self.cfg.heartbeat_s:
-            self._thread = threading.Thread(target=self._run, name=f"push-heartbeat-{self.lease.intent_id[:8]}",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        assert self.cfg.heartbeat_s
-        while not self._stop.wait(self.cfg.heartbeat_s):
-            try:
-                if not renew_lease(self.container, self.lease, self.cfg):
-                    self.lost = True
-                    return
-            except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the fence guards writes
-                log.warning("push heartbeat of %s failed", self.lease.intent_id, exc_info=True)
-
-
-def _held(session: Session, lease: Lease, *, lock: bool = False) -> PushIntent:
-    """Re-read our intent; raise if the lease was lost (another worker may be on it).
-
-    `lock=True` (every transaction that writes the intent) reads it `FOR UPDATE`: on PostgreSQL
-    (READ COMMITTED) a plain read could see our lease, let another worker's claim commit, and
-    then overwrite that worker's state with ours; the row lock makes the ownership check and
-    the write one atomic step (SQLite serialises writers anyway).
-    """
-    intent = session.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=lock or None)
-    if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
-        raise LeaseLost(lease.intent_id)
-    return intent
-
-
-class LeaseLost(Exception):
-    pass
-
-
-def _release(session: Session, intent: PushIntent) -> None:
-    intent.lease_owner = None
-    intent.lease_until = None
 
 
 # --------------------------------------------------------------------------- preparing
@@ -322,40 +179,6 @@ def _store(intent: PushIntent, detail: IntentDetail) -> None:
     intent.detail = detail.to_json()
 
 
-INVOICE_KINDS = (outbox.KIND_PAYMENT, outbox.KIND_STANDALONE, outbox.KIND_REVERSAL)
-
-
-def _lock_invoices(session: Session, intent_id: str, invoice_ids: tuple[str, ...]) -> None:
-    """Serialise turn decisions on these invoices until the transaction ends.
-
-    PostgreSQL: the invoice rows `FOR UPDATE`, in id order (no two workers lock in opposite
-    orders), taken before the intent's own row. SQLite has no row locks: a no-op write of the
-    intent row takes the database's write lock, so the reads that follow see every committed
-    turn and no other writer can slip in before the commit. The transaction makes no Zoho call.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(PushIntent).where(PushIntent.id == intent_id)
-                        .values(lease_owner=PushIntent.lease_owner).execution_options(synchronize_session=False))
-        return
-    session.execute(select(Invoice.id).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id).with_for_update())
-
-
-def _neighbours(session: Session, intent: PushIntent, invoice_ids: tuple[str, ...]) -> list[rules.Neighbour]:
-    """Unsettled intents that touch one of these invoices, other than `intent` itself."""
-    rows = session.execute(
-        select(PushIntent.id, PushIntent.key, PushIntent.state, PushIntent.created_at, PushIntent.detail)
-        .join(PaymentAllocation, PaymentAllocation.payment_id == PushIntent.subject_id)
-        .where(PushIntent.kind.in_(INVOICE_KINDS), PaymentAllocation.invoice_id.in_(invoice_ids),
-               PushIntent.id != intent.id, PushIntent.state.not_in(tuple(rules.SETTLED_STATES)))
-    ).all()
-    mine = (intent.created_at, intent.id)
-    seen: dict[str, rules.Neighbour] = {}
-    for rid, key, state, created_at, detail in rows:
-        seen[rid] = rules.Neighbour(key, state, earlier=(created_at, rid) < mine,
-                                    holds=IntentDetail.from_json(detail).holds_invoices)
-    return list(seen.values())
-
-
 @dataclass(frozen=True)
 class Prepared:
     """What the prepare transaction found: a snapshot to plan from, or the intent closed."""
@@ -383,8 +206,8 @@ def _prepare(container: Any, lease: Lease, cfg: PushConfig) -> Prepared:
         facts = IntentFacts(row.id, row.key, row.kind, row.subject_id, _detail(row))
         invoices = planner.invoices(s, facts) if row.kind in INVOICE_KINDS else ()
         if invoices:
-            _lock_invoices(s, lease.intent_id, invoices)
-        intent = _held(s, lease, lock=True)
+            lock_invoices(s, lease.intent_id, invoices)
+        intent = held(s, lease, lock=True)
         facts = IntentFacts(intent.id, intent.key, intent.kind, intent.subject_id, _detail(intent))
         conn = s.get(Connection, intent.connection_id)
         assert conn is not None
@@ -403,7 +226,7 @@ def _prepare(container: Any, lease: Lease, cfg: PushConfig) -> Prepared:
         if isinstance(loaded, rules.Defer):
             raise Deferred(loaded.reason)
         if invoices and not facts.detail.holds_invoices:
-            turn = rules.invoice_turn(_neighbours(s, intent, invoices))
+            turn = rules.invoice_turn(neighbours(s, intent, invoices))
             if isinstance(turn, rules.Defer):
                 raise Deferred(turn.reason)
             _store(intent, _detail(intent).with_changes(holds_invoices=True))
@@ -413,7 +236,7 @@ def _prepare(container: Any, lease: Lease, cfg: PushConfig) -> Prepared:
 
 def _close_cancelled(session: Session, intent: PushIntent, reason: str, cfg: PushConfig) -> None:
     intent.state, intent.last_error, intent.done_at = "cancelled", reason, cfg.now()
-    _release(session, intent)
+    release(session, intent)
 
 
 def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig) -> bool:
@@ -432,7 +255,7 @@ def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig
 
 def _store_plan(container: Any, lease: Lease, plan: Plan) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, lease, lock=True)
+        intent = held(uow.session, lease, lock=True)
         current = _detail(intent)
         _store(intent, plan.detail.with_changes(steps=current.steps, holds_invoices=current.holds_invoices))
         uow.commit()
@@ -474,7 +297,7 @@ def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, c
     try:
         with container.uow() as uow:
             s = uow.session
-            intent = _held(s, lease, lock=True)
+            intent = held(s, lease, lock=True)
             key = intent.key
             hooks.at("claimed", key)
             conn = s.get(Connection, intent.connection_id) if intent.connection_id else outbox.find_connection(s, intent.partner_id)
@@ -502,7 +325,7 @@ def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, c
         # The refresh is part of the push (before `done`, retried like a step): done first and
         # refresh "best effort" after lost the platform's balance when a concurrent worker's
         # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
-        _refresh_invoices(container, books, plan.refresh_invoices)
+        refresh_invoices(container, books, plan.refresh_invoices)
         _finish(container, lease, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
@@ -584,7 +407,7 @@ def describe_write(write: rules.ZohoWrite) -> str:
 def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite, *,
               cfg: PushConfig, hooks: Hooks) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, lease)
+        intent = held(uow.session, lease)
         key = intent.key
         step = _detail(intent).step(write.step)
     if step is not None and step.state == "done":
@@ -597,7 +420,7 @@ def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite
             return
     hooks.at("before_mark_uncertain", key)
     with container.uow() as uow:
-        intent = _held(uow.session, lease, lock=True)
+        intent = held(uow.session, lease, lock=True)
         now = cfg.now()
         _store(intent, _detail(intent).with_step(write.step, StepRecord(
             "uncertain", op=write.op, reference=write.reference_number,
@@ -612,24 +435,17 @@ def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite
     except (ZohoAPIError, BudgetExhausted):
         # Zoho answered (or nothing left): no attempt can still land, the intent may be retried
         # at once. After a transport error (timeout, dropped connection) the deadline stays.
-        _clear_write_deadline(container, lease)
+        clear_write_deadline(container, lease)
         raise
     hooks.at("after_write", key)
     _record_step(container, lease, write, zid, cfg)
     hooks.at("after_record_step", key)
 
 
-def _clear_write_deadline(container: Any, lease: Lease) -> None:
-    with container.uow() as uow:
-        uow.session.execute(update(PushIntent).where(_owned_by(lease)).values(write_deadline=None)
-                            .execution_options(synchronize_session=False))
-        uow.commit()
-
-
 def _record_step(container: Any, lease: Lease, write: rules.ZohoWrite, zoho_id: str | None,
                  cfg: PushConfig, *, adopted: bool = False) -> None:
     with container.uow() as uow:
-        intent = _held(uow.session, lease, lock=True)
+        intent = held(uow.session, lease, lock=True)
         detail = _detail(intent)
         sent = detail.step(write.step) or StepRecord("uncertain", op=write.op, reference=write.reference_number)
         detail = detail.with_step(write.step, replace(sent, state="done", zoho_id=zoho_id, adopted=adopted))
@@ -657,7 +473,7 @@ def _finish(container: Any, lease: Lease, *, cfg: PushConfig) -> None:
     """Zoho id + mapping + `done` in one transaction (the intent's turn on its invoices ends here)."""
     with container.uow() as uow:
         s = uow.session
-        intent = _held(s, lease, lock=True)
+        intent = held(s, lease, lock=True)
         detail = _detail(intent)
         main = detail.main_zoho_id
         intent.zoho_id = main
@@ -665,7 +481,7 @@ def _finish(container: Any, lease: Lease, *, cfg: PushConfig) -> None:
         intent.done_at = cfg.now()
         intent.last_error = None
         _store(intent, detail.with_changes(holds_invoices=False))
-        _release(s, intent)
+        release(s, intent)
         if main and intent.connection_id:
             entity = ENTITY_BY_KIND.get(intent.kind, intent.kind)
             if _ref(s, intent.connection_id, entity, intent.subject_id) is None:
@@ -704,7 +520,7 @@ def _park(container: Any, lease: Lease, state: str | None, reason: str,
         intent.next_attempt_at = next_at
         if count_attempt:
             intent.attempts += 1
-        _release(uow.session, intent)
+        release(uow.session, intent)
         uow.commit()
 
 
@@ -717,47 +533,11 @@ def _fail(container: Any, lease: Lease, reason: str) -> None:
         intent.state = "failed"
         intent.last_error = reason[:2000]
         intent.attempts += 1
-        _release(s, intent)
+        release(s, intent)
         if intent.connection_id:
             s.add(SyncError(connection_id=intent.connection_id, stream="push", local_id=intent.subject_id,
                             message=f"{intent.kind} {intent.key}: {reason}"[:4000]))
         uow.commit()
-
-
-def _refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...]) -> None:
-    """Make the platform's invoices show Zoho's balance and status after our write.
-
-    Runs after every write of the intent and BEFORE it is `done`: a Zoho error here propagates
-    and the intent is retried (its steps are recorded, so only the reads are repeated). Done
-    first would let a dependent intent (the reversal of this payment) write to Zoho while this
-    refresh still holds an older read; if the dependent's own refresh then failed, the older
-    read stayed on the platform.
-
-    The Zoho read happens outside any transaction (no lock is held while Zoho or the rate
-    limiter makes us wait). Two pushes never refresh one invoice at the same time: the intent
-    holds its turn on its invoices (`push_rules.invoice_turn`) until `_finish`, so the last
-    refresh of an invoice always read Zoho after the last push write to it. An invoice deleted
-    in Zoho is left to the pull.
-    """
-    for zid in zoho_ids:
-        with container.uow() as uow:
-            ref = uow.session.scalars(select(ExternalRef).where(ExternalRef.entity == "invoice",
-                                                                ExternalRef.zoho_id == zid)).first()
-            local_id = ref.local_id if ref is not None else None
-        if local_id is None:
-            continue
-        try:
-            zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
-        except ZohoNotFound:
-            continue  # deleted in Zoho: the pull archives it
-        with container.uow() as uow:
-            inv = uow.session.get(Invoice, local_id)
-            if inv is None:
-                continue
-            inv.outstanding = Decimal(str(zinv.get("balance", inv.outstanding))).quantize(Decimal("0.01"))
-            status = str(zinv.get("status", inv.status))
-            inv.status = {"sent": "open", "viewed": "open", "unpaid": "open"}.get(status, status)
-            uow.commit()
 
 
 # --------------------------------------------------------------------------- manual retry
