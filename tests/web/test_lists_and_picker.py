@@ -92,3 +92,21 @@ def test_customers_list_pages(web: TestClient, container: Container, partner: or
     assert "Showing 1–50 of 55 customers" in first and 'rel="next"' in first
     second = web.get("/customers", params={"page": 2}).text
     assert len(re.findall(r'data-customer-id="', second)) == 5
+
+
+def test_payouts_and_sync_log_page(web: TestClient, container: Container, partner: orm.Partner) -> None:
+    from datetime import date
+
+    with container.uow() as uow:
+        conn = orm.Connection(partner_id=partner.id, provider="zoho_books", status="connected",
+                              organization_id="700000001")
+        uow.session.add(conn)
+        uow.session.flush()
+        for i in range(53):
+            uow.session.add(orm.Payout(partner_id=partner.id, gross=Decimal("10.00"), fees=Decimal("0.59"),
+                                       net=Decimal("9.41"), arrival_date=date(2026, 1, 1 + i % 28)))
+            uow.session.add(orm.SyncRun(connection_id=conn.id, stream="invoices", status="succeeded"))
+        uow.commit()
+    assert "Showing 1–50 of 53 payouts" in web.get("/payouts").text
+    assert len(re.findall(r"data-payout-id=", web.get("/payouts", params={"page": 2}).text)) == 3
+    assert "Runs 51–53 of 53" in web.get("/sync-log", params={"page": 2}).text

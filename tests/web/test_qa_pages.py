@@ -113,7 +113,7 @@ def test_unexpected_error_is_logged_and_shown_without_a_traceback(container: Con
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("database exploded: secret details")
 
-    monkeypatch.setattr(payouts.payout_svc, "list_payouts", boom)
+    monkeypatch.setattr(payouts.payout_svc, "page_payouts", boom)
     r = browser_like.get("/payouts")
     assert r.status_code == 500
     assert "Something went wrong" in r.text and "Traceback" not in r.text and "secret details" not in r.text

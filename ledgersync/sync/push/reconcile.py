@@ -194,7 +194,7 @@ def _invoices(books: Any, report: ReconciliationReport, invoices: Any, zoho_of_l
             seen.add(zid)
         issues, explanation = _invoice_verdict(inv, z)
         report.invoices.append(Line("invoices", inv.number, inv.id, zid, inv.outstanding,
-                                    _dec(z.get("balance")) if z else None, inv.status,
+                                    _dec(z.get("balance")) if z else None, inv.settlement_status,
                                     str(z.get("status")) if z else None, tuple(issues),
                                     customer=names.get(inv.customer_id), explanation=explanation))
     for zid, z in zoho.items():

@@ -19,13 +19,20 @@ from ledgersync.web.templating import flash, render
 router = APIRouter()
 
 
+PAGE_SIZE = 50
+
+
 @router.get("/payouts")
-def payouts_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
-    payouts = payout_svc.list_payouts(container, partner.id, limit=200)
+def payouts_page(request: Request, container: ContainerDep, partner: CurrentPartner, page: str = "1") -> Response:
+    number = max(1, int(page)) if page.isdigit() else 1
+    result = payout_svc.page_payouts(container, partner.id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    payouts = result.items
     eligible = pay_svc.list_payments(container, partner.id, status="succeeded", paid_out=False, limit=1000)
     states = views.payout_states(container, partner.id, [p.id for p in payouts])
     return render(request, "payouts.html", {
         "payouts": payouts,
+        "page": result, "number": number, "pages": max(1, -(-result.total // PAGE_SIZE)),
+        "page_link": lambda n: f"/payouts?page={n}",
         "states": states,
         "in_progress": any(st is not None and st.state in ("pending", "in_flight", "uncertain")
                            for st in states.values()),

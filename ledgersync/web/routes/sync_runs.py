@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.services import paging
 from ledgersync.store.orm import Connection, SyncError, SyncRun
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.web.deps import ContainerDep, CurrentPartner
@@ -27,20 +28,31 @@ def _connection(container, partner_id):  # type: ignore[no-untyped-def]
         return conn
 
 
+PAGE_SIZE = 50
+
+
 @router.get("/sync-log")
-def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner, page: str = "1") -> Response:
     conn = _connection(container, partner.id)
     runs, errors, progress = [], [], None
+    number = max(1, int(page)) if page.isdigit() else 1
+    result = paging.Page([], 0, PAGE_SIZE, 0)
     if conn is not None:
         with container.uow() as uow:
             s = uow.session
-            runs = s.execute(select(SyncRun).where(SyncRun.connection_id == conn.id)
-                             .order_by(SyncRun.started_at.desc()).limit(100)).scalars().all()
+            rows, total = paging.fetch(s, select(SyncRun).where(SyncRun.connection_id == conn.id)
+                                       .order_by(SyncRun.started_at.desc(), SyncRun.id), PAGE_SIZE,
+                                       (number - 1) * PAGE_SIZE)
+            result = paging.Page(rows, total, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+            runs = rows
             errors = s.execute(select(SyncError).where(SyncError.connection_id == conn.id, SyncError.resolved_at.is_(None))
                                .order_by(SyncError.created_at.desc()).limit(200)).scalars().all()
             progress = initial_sync_progress(s, conn.id)
             s.expunge_all()
-    return render(request, "sync_runs.html", {"conn": conn, "runs": runs, "errors": errors, "progress": progress})
+    return render(request, "sync_runs.html", {"conn": conn, "runs": runs, "errors": errors, "progress": progress,
+                                              "page": result, "number": number,
+                                              "pages": max(1, -(-result.total // PAGE_SIZE)),
+                                              "page_link": lambda n: f"/sync-log?page={n}"})
 
 
 @router.post("/sync-log/sync-now")
