@@ -163,3 +163,20 @@ def test_every_kind_over_a_real_socket(container, partner, zoho):
     assert set(_open_errors(container, connection_id)) == poisoned
     assert _synced_zoho_ids(container, connection_id) == set(zoho.org.invoices) - poisoned
     assert _stuck_runs(container) == 0
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("contact_name", {"first": "A"}, "should be text"),
+    ("contact_name", None, "is missing"),
+    ("currency_code", float("nan"), "should be text"),
+    ("currency_code", "ZZZ", "unknown currency"),
+    ("email", ["a@b.test"], "should be text"),
+    ("last_modified_time", "yesterday", "not a timestamp"),
+    ("contact_name", "x" * 301, "characters long"),
+])
+def test_rules_refuse_mistyped_contacts(field, value, reason):
+    record = {"contact_id": "7", "contact_name": "Acme", "currency_code": "USD", "status": "active",
+              "last_modified_time": "2026-01-02T00:00:00+0000", field: value}
+    with pytest.raises(pull_rules.BadRecord) as caught:
+        pull_rules.customer_snapshot(record)
+    assert caught.value.zoho_id == "7" and reason in caught.value.message

@@ -69,13 +69,18 @@ def _storm(zoho, kind: str, calls: int, **extra) -> None:
                [{"kind": kind, "methods": ["read"], **extra} for _ in range(calls)])
 
 
-def test_a_503_storm_fails_the_run_with_its_reason_and_a_retry_in_seconds(container, connection_id, zoho):
+@pytest.mark.parametrize(("kind", "extra", "reason"), [
+    ("server_error", {"status": 503}, "Zoho is failing (HTTP 503"),
+    ("malformed", {}, "Zoho sent an unreadable answer (GET /contacts: unreadable answer from Zoho)"),
+])
+def test_a_storm_fails_the_run_with_its_reason_and_a_retry_in_seconds(container, connection_id, zoho, kind, extra,
+                                                                        reason):
     run_initial_sync(container, connection_id)
-    _storm(zoho, "server_error", 50, status=503)
+    _storm(zoho, kind, 50, **extra)
     before = datetime.now(timezone.utc)
     results = sync_connection(container, connection_id)
     assert [r.status for r in results] == ["failed"]  # the other streams wait for the retry
-    assert "Zoho is failing (HTTP 503" in results[0].message and "retrying at" in results[0].message
+    assert reason in results[0].message and "retrying at" in results[0].message
     with container.uow() as uow:
         cursor = uow.session.get(SyncCursor, (connection_id, "customers"))
         delay = (cursor.next_run_at - before).total_seconds()

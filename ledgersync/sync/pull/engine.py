@@ -166,8 +166,10 @@ def outage_text(exc: ZohoError) -> str:
         return f"Zoho is refusing calls for now (too many requests, {exc.limit} limit)"
     if isinstance(exc, ZohoTransportError):
         return f"Zoho is not answering ({str(exc)[:160]})"
+    if isinstance(exc, ZohoServerError) and exc.status < 500:
+        return f"Zoho sent an unreadable answer ({exc.message[:160]})"
     if isinstance(exc, ZohoServerError):
-        return f"Zoho is failing (HTTP {exc.status}: {exc.message[:160] or 'unreadable answer'})"
+        return f"Zoho is failing (HTTP {exc.status}: {exc.message[:160] or 'no message'})"
     return f"Zoho call failed: {str(exc)[:200]}"
 
 
