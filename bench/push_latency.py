@@ -81,12 +81,10 @@ def main() -> None:
         generate(sandbox, org.organization_id, customers=300, invoices=args.history_invoices, years=5, seed=7)
     invoices = [w.zoho_invoice(f"{100 + i}.{i % 100:02d}") for i in range(args.payments)]
     sandbox.guard.reset_stats(org, reset_windows=True)
-    from ledgersync.sync.books_factory import rate_limiter
-
-    limiter = rate_limiter(container)
+    limiter = container.rate_limiter
     cfg = limiter.cfg  # type: ignore[attr-defined]
     waits = _TimedAcquire(limiter)
-    container.extras["rate_limiter"] = waits  # same limiter, acquire timed by priority
+    container.rate_limiter = waits  # same limiter, acquire timed by priority
     limits = sandbox.guard.limits_for(org)
     bench_settings = {
         "payments": args.payments, "interval_s": args.interval, "during_backfill": args.during_backfill,

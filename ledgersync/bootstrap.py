@@ -1,14 +1,21 @@
-"""Composition root: builds the engine, session factory, HTTP clients and cipher from Settings.
+"""Composition root: builds every part a use case needs, once per process, from Settings.
 
 Nothing is built at import time; the web app, the CLI, the embedded scheduler, Celery workers,
 tests and benches each call `Container(settings)` (tests pass an `http_factory` bound to the
 sandbox's in-process transport, so no sockets are needed).
+
+The container is the one object that satisfies the ports the layers below declare
+(`ledgersync.sync.ports`, `ledgersync.sync.books_factory.ZohoAccess`,
+`ledgersync.sync.pull.context.PullPorts`): each part is a typed attribute. Parts a process
+installs later (the embedded scheduler or Celery as `dispatcher`, a Redis-backed
+`rate_limiter` in Celery workers, a sandbox-bound `books_factory` in tests) replace the
+default by plain assignment. Only `web`, `workers` and `cli` import this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime, timezone
 
 import httpx
 from sqlalchemy import Engine
@@ -17,10 +24,34 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledgersync.settings import Settings
 from ledgersync.store.db import make_engine, make_session_factory, migrate
 from ledgersync.store.uow import SqlAlchemyUnitOfWork
+from ledgersync.sync.books_factory import BooksFactory, books_for, limiter_options
+from ledgersync.sync.ports import Clock, Dispatcher, NullDispatcher
+from ledgersync.sync.pull.context import FaultHook, PullOptions
+from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter
+from ledgersync.zoho.tokens import TokenCipher
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class Container:
     """Everything a use case needs from the outside world, for one process."""
+
+    dispatcher: Dispatcher
+    """Where background work is asked for; `NullDispatcher` until a scheduler installs itself."""
+    rate_limiter: RateLimiter
+    """The per-organisation Zoho limiter every client of this process shares."""
+    token_cipher: TokenCipher
+    """Encrypts tokens at rest (one key per deployment)."""
+    books_factory: BooksFactory
+    """Builds a connection's Zoho client (`books_for`; tests bind one to the sandbox)."""
+    clock: Clock
+    """The engines' "now" (UTC); tests and benches pin it."""
+    pull_options: PullOptions
+    """Knobs of the pull engine (page size, detail batches, history line items)."""
+    pull_fault_hook: FaultHook | None
+    """Test hook: may raise at a precise point of a pull run (crash-resume tests)."""
 
     def __init__(
         self,
@@ -29,6 +60,9 @@ class Container:
         http_factory: Callable[[], httpx.Client] | None = None,
         engine: Engine | None = None,
         run_migrations: bool = True,
+        dispatcher: Dispatcher | None = None,
+        rate_limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         settings.require_safe()  # production with demo/missing secrets: no process gets this far
@@ -39,7 +73,13 @@ class Container:
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
         self._http_factory = http_factory or self._default_http
         self._http: httpx.Client | None = None
-        self.extras: dict[str, Any] = {}  # late-bound parts (dispatcher, limiter) set by their owners
+        self.dispatcher = dispatcher or NullDispatcher()
+        self.rate_limiter = rate_limiter or MemoryRateLimiter(**limiter_options(settings))
+        self.token_cipher = TokenCipher(settings.token_encryption_key.get_secret_value())
+        self.books_factory = books_for
+        self.clock = clock or utc_now
+        self.pull_options = PullOptions()
+        self.pull_fault_hook = None
 
     def _default_http(self) -> httpx.Client:
         return httpx.Client(timeout=self.settings.zoho_http_timeout_s, follow_redirects=False)

@@ -38,9 +38,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from . import errors
-from .books import load_all
-from .books.common import loads
-from .books.registry import Ctx, match
+from .actions import act
 from .faults import FaultPlan, FaultRule
 from .poison import PlantedPoison, PoisonPlan
 from .generator import generate
@@ -51,32 +49,6 @@ TAG = "sandbox admin"
 
 
 # ----------------------------------------------------------------------------- acting
-def act(sandbox: Sandbox, org: OrgData, method: str, path: str, body: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    """Run the Books handler for ``method path`` as the organisation's owner (all scopes).
-
-    Returns ``(status, body)`` like the handler; raises ``errors.ZohoError`` as it does."""
-    load_all()
-    route, args, _ = match(method, path)
-    if route is None:
-        raise errors.invalid_url()
-    token = Token("sandbox-admin", "access", "sandbox-admin", "sandbox-admin", frozenset({"zohobooks.fullaccess.all"}),
-                  org.org.dc, org.organization_id, 0.0, None)
-    ctx = Ctx(sandbox=sandbox, org=org, token=token, method=method, params=dict(params or {}), path_args=args,
-              body=loads(_json_text(body or {})), dc=org.org.dc, headers={})
-    result = route.handler(ctx)
-    if not isinstance(result, tuple):
-        return 200, {"code": 0, "message": "success"}
-    return result
-
-
-def _json_text(body: dict[str, Any]) -> str:
-    """Bodies travel as JSON text so handlers see exactly what an API client would send."""
-    import json
-
-    return json.dumps(body, default=str)
-
-
 def _org(sandbox: Sandbox, org_id: str) -> OrgData:
     org = sandbox.orgs.get(org_id)
     if org is None:

@@ -197,7 +197,7 @@ class WebhookDispatcher:
     def _entity(self, org_id: str, module: str, record_id: str) -> tuple[str, dict[str, Any]] | None:
         """(record key, record as ``GET /{module}/{id}`` answers it), or None if it is gone."""
         from . import errors
-        from .admin import act
+        from .actions import act
 
         org = self.sandbox.orgs.get(org_id)
         key = {"invoices": "invoice", "contacts": "contact", "customerpayments": "payment",

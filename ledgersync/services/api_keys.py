@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
 from ledgersync.services.errors import AuthenticationFailed, NotFound
 from ledgersync.store import orm
+from ledgersync.sync.ports import Transactional
 
 KEY_PREFIX = "ls_live_"
 
@@ -28,7 +28,7 @@ class CreatedApiKey:
     plain: str  # shown to the partner once
 
 
-def create_api_key(container: Container, partner_id: str, *, name: str = "") -> CreatedApiKey:
+def create_api_key(container: Transactional, partner_id: str, *, name: str = "") -> CreatedApiKey:
     """A new key for the partner; the only moment its plain text exists."""
     prefix = secrets.token_hex(6)
     plain = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -41,7 +41,7 @@ def create_api_key(container: Container, partner_id: str, *, name: str = "") -> 
         return CreatedApiKey(api_key=row, plain=plain)
 
 
-def partner_for_key(container: Container, plain: str) -> str:
+def partner_for_key(container: Transactional, plain: str) -> str:
     """The partner id owning this (unrevoked) key, else `AuthenticationFailed`."""
     prefix = _prefix_of(plain)
     with container.uow() as uow:
@@ -51,7 +51,7 @@ def partner_for_key(container: Container, plain: str) -> str:
         return row.partner_id
 
 
-def list_api_keys(container: Container, partner_id: str) -> list[orm.ApiKey]:
+def list_api_keys(container: Transactional, partner_id: str) -> list[orm.ApiKey]:
     with container.uow() as uow:
         rows = uow.session.scalars(
             select(orm.ApiKey).where(orm.ApiKey.partner_id == partner_id).order_by(orm.ApiKey.created_at)
@@ -59,7 +59,7 @@ def list_api_keys(container: Container, partner_id: str) -> list[orm.ApiKey]:
         return detached(uow, list(rows))
 
 
-def revoke_api_key(container: Container, partner_id: str, key_id: str) -> None:
+def revoke_api_key(container: Transactional, partner_id: str, key_id: str) -> None:
     with container.uow() as uow:
         row = uow.session.get(orm.ApiKey, key_id)
         if row is None or row.partner_id != partner_id:

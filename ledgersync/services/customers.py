@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
+from ledgersync.sync.ports import Transactional
 
 
 def create_customer(
-    container: Container, partner_id: str, *, name: str, email: str | None = None, currency: str | None = None
+    container: Transactional, partner_id: str, *, name: str, email: str | None = None, currency: str | None = None
 ) -> orm.Customer:
     """A platform-origin customer of the partner (never pushed to Zoho)."""
     if not name.strip():
@@ -32,13 +32,13 @@ def create_customer(
         return row
 
 
-def list_customers(container: Container, partner_id: str, **filters: Any) -> list[orm.Customer]:
+def list_customers(container: Transactional, partner_id: str, **filters: Any) -> list[orm.Customer]:
     """The partner's customers by name (one page: `page_customers`)."""
     return page_customers(container, partner_id, **filters).items
 
 
 def page_customers(
-    container: Container,
+    container: Transactional,
     partner_id: str,
     *,
     search: str | None = None,
@@ -59,7 +59,7 @@ def page_customers(
         return detached(uow, Page(rows, total, limit, offset))
 
 
-def get_customer(container: Container, partner_id: str, customer_id: str) -> orm.Customer:
+def get_customer(container: Transactional, partner_id: str, customer_id: str) -> orm.Customer:
     """One customer of the partner; another partner's id is `NotFound`."""
     with container.uow() as uow:
         row = uow.session.get(orm.Customer, customer_id)

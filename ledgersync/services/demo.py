@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from ledgersync.bootstrap import Container
 from ledgersync.services import partners
 from ledgersync.services.errors import InvalidInput
+from ledgersync.sync.ports import Transactional
 
 DEMO_PARTNER_NAME = "Demo MSP"
 DEMO_EMAIL = "partner@demo.test"
 DEMO_PASSWORD = "demo-partner-1234"
 
 
-def seed_demo_partner(container: Container) -> str:
+def seed_demo_partner(container: Transactional) -> str:
     """The demo partner's id; creates partner and owner user only if the user does not exist."""
     existing = partners.find_user_by_email(container, DEMO_EMAIL)
     if existing is not None:

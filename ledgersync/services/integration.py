@@ -2,8 +2,9 @@
 
 The four steps of the seed (Connect → consent → Pending → Connected → Set Up Accounts) as use
 cases the dashboard calls; every function takes the partner id and touches only that partner's
-connection. Status changes go through `ledgersync.domain.connection.transition`, so an invalid
-change (a late worker marking a disconnected connection connected) is refused.
+connection. Status changes go through `ledgersync.sync.connection_status` (which asks
+`ledgersync.domain.connection.transition`), so an invalid change (a late worker marking a
+disconnected connection connected) is refused.
 
 OAuth `state`: a random value with its creation time (`{epoch}.{random}`), of which only the
 SHA-256 is stored on the connection row. The callback must present a state whose hash matches
@@ -11,36 +12,34 @@ the logged-in partner's connection and that is at most `STATE_TTL` old; it is si
 Codes are exchanged only at an accounts server we know (`ZohoHosts.trusted_accounts_server`),
 so a forged `accounts-server` in a callback never receives the client secret.
 
-Pull calls `mark_connected(session_or_container, connection_id)` when the initial sync is done.
+The pull engine marks the connection Connected itself when the initial sync is done
+(`ledgersync.sync.connection_status.mark_connected`); the `mark_*` functions here are the same
+changes for callers holding a session or only the container.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ledgersync.bootstrap import Container
-from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
+from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from ledgersync.store.orm import Connection, SyncCursor
-from ledgersync.sync.books_factory import (
-    DbTokenProvider,
-    books_for,
-    mark_reauth_required,
-    oauth_client,
-    token_cipher,
-)
+from ledgersync.sync import connection_status, outbox
+from ledgersync.sync.books_factory import DbTokenProvider, ZohoAccess, oauth_client
+from ledgersync.sync.connection_status import mark_reauth_required, set_status
+from ledgersync.sync.ports import Dispatching, Transactional
+from ledgersync.sync.pull.initial import start_initial_sync
+from ledgersync.sync.pull.progress import initial_sync_progress as _progress_report
 from ledgersync.zoho.dc import DATA_CENTRES, UnknownDataCentre, ZohoHosts
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
 from ledgersync.zoho.oauth import DEFAULT_SCOPES
@@ -118,38 +117,32 @@ class AccountChoices:
 # --------------------------------------------------------------------------- helpers
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _hash_state(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def zoho_hosts(container: Container) -> ZohoHosts:
+def zoho_hosts(container: IntegrationPorts) -> ZohoHosts:
     """Real Zoho hosts when the accounts URL is one of Zoho's, else everything under the sandbox URL."""
     url = container.settings.zoho_accounts_url.rstrip("/")
     known = {dc.accounts_server for dc in DATA_CENTRES.values()}
     return ZohoHosts(None if url in known else url)
 
 
-def _target_session(target: Session | Container) -> tuple[Session, Any]:
-    """(session, uow-or-None): callers of the mark_* functions pass a session or a container."""
+class IntegrationPorts(ZohoAccess, Dispatching, Protocol):
+    """What the integration use cases need: Zoho access (OAuth, tokens, a client) and the
+    dispatcher (the initial sync and waiting pushes start at once)."""
+
+
+def _apply(target: Session | Transactional, change: Callable[[Session], bool]) -> bool:
+    """Run a status change in the caller's session, or in a unit of work of its own (committed
+    only when the change was allowed)."""
     if isinstance(target, Session):
-        return target, None
-    uow = target.uow()
-    uow.__enter__()
-    return uow.session, uow
-
-
-def _finish(uow: Any, ok: bool = True) -> None:
-    if uow is None:
-        return
-    try:
+        return change(target)
+    with target.uow() as uow:
+        ok = change(uow.session)
         if ok:
             uow.commit()
-    finally:
-        uow.__exit__(None, None, None)
+        return ok
 
 
 def _partner_connection(session: Session, partner_id: str, *, lock: bool = False) -> Connection | None:
@@ -159,15 +152,10 @@ def _partner_connection(session: Session, partner_id: str, *, lock: bool = False
     return session.scalars(stmt).one_or_none()
 
 
-def _set_status(conn: Connection, event: ConnectionEvent, detail: str | None = None) -> None:
-    conn.status = transition(conn.status, event).value
-    conn.status_detail = detail
-
-
 # --------------------------------------------------------------------------- read side
 
 
-def get_connection(container: Container, partner_id: str) -> Connection | None:
+def get_connection(container: Transactional, partner_id: str) -> Connection | None:
     """The partner's Zoho Books connection (detached), or None before the first Connect."""
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id)
@@ -176,15 +164,11 @@ def get_connection(container: Container, partner_id: str) -> Connection | None:
         return conn
 
 
-def initial_sync_progress(container: Container, connection_id: str) -> dict[str, Any] | None:
-    """The pull engine's progress report (`ledgersync.sync.pull.progress`), None if not available."""
-    try:
-        progress = importlib.import_module("ledgersync.sync.pull.progress")
-    except ModuleNotFoundError:
-        return None
+def initial_sync_progress(container: Transactional, connection_id: str) -> dict[str, Any] | None:
+    """The pull engine's progress report (`ledgersync.sync.pull.progress`), None if it failed."""
     try:
         with container.uow() as uow:
-            return progress.initial_sync_progress(uow.session, connection_id)
+            return _progress_report(uow.session, connection_id)
     except Exception:  # the progress bar must never take the Integrations page down
         log.exception("integration.progress_failed connection=%s", connection_id)
         return None
@@ -193,7 +177,7 @@ def initial_sync_progress(container: Container, connection_id: str) -> dict[str,
 # --------------------------------------------------------------------------- connect
 
 
-def begin_connect(container: Container, partner_id: str) -> str:
+def begin_connect(container: IntegrationPorts, partner_id: str) -> str:
     """Create (or reuse) the partner's connection, remember a fresh `state`; the consent URL."""
     state = f"{int(time.time())}.{secrets.token_urlsafe(32)}"
     with container.uow() as uow:
@@ -218,7 +202,7 @@ def _check_state(conn: Connection | None, state: str | None) -> None:
         raise OAuthCallbackRefused("The authorization took too long. Please click Connect again.")
 
 
-def complete_callback(container: Container, partner_id: str, params: Mapping[str, str]) -> CallbackOutcome:
+def complete_callback(container: IntegrationPorts, partner_id: str, params: Mapping[str, str]) -> CallbackOutcome:
     """Handle Zoho's redirect: check `state`, exchange the code at the callback's DC, store tokens.
 
     Then lists the user's organisations: with exactly one, it is chosen and the initial sync
@@ -268,7 +252,7 @@ def complete_callback(container: Container, partner_id: str, params: Mapping[str
     return CallbackOutcome(connection_id, current.status if current else "disconnected", True, orgs)
 
 
-def _store_tokens(container: Container, connection_id: str, hosts: ZohoHosts, accounts_server: str,
+def _store_tokens(container: IntegrationPorts, connection_id: str, hosts: ZohoHosts, accounts_server: str,
                   tokens: Any) -> tuple[str | None, str | None]:
     """Check and store a callback's fresh tokens; the previous (refresh token, accounts server).
 
@@ -281,7 +265,7 @@ def _store_tokens(container: Container, connection_id: str, hosts: ZohoHosts, ac
         raise OAuthCallbackRefused(f"Unknown Zoho data centre: {exc}") from exc
     if not tokens.refresh_token:
         raise OAuthCallbackRefused("Zoho gave no offline access (refresh token). Please click Connect again.")
-    cipher = token_cipher(container)
+    cipher = container.token_cipher
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
         assert conn is not None
@@ -310,14 +294,14 @@ def _readable(cipher: Any, encrypted: str | None, connection_id: str) -> str | N
         return None
 
 
-def _unbound_books(container: Container, connection_id: str, api_domain: str) -> Any:
+def _unbound_books(container: IntegrationPorts, connection_id: str, api_domain: str) -> Any:
     from ledgersync.zoho.client import ZohoBooks
 
     return ZohoBooks(container.http, api_domain=api_domain, organization_id="",
                      tokens=DbTokenProvider(container, connection_id), timeout=container.settings.zoho_http_timeout_s)
 
 
-def list_organizations(container: Container, partner_id: str) -> list[Organization]:
+def list_organizations(container: IntegrationPorts, partner_id: str) -> list[Organization]:
     """The Zoho Books organisations the stored authorization can see (`GET /organizations`)."""
     conn = get_connection(container, partner_id)
     if conn is None or conn.refresh_token_enc is None or not conn.api_domain:
@@ -336,7 +320,7 @@ def list_organizations(container: Container, partner_id: str) -> list[Organizati
 
 
 def choose_organization(
-    container: Container, partner_id: str, organization_id: str, *, _orgs: list[Organization] | None = None
+    container: IntegrationPorts, partner_id: str, organization_id: str, *, _orgs: list[Organization] | None = None
 ) -> str:
     """Bind the connection to one organisation; Pending + initial sync (or back to Connected).
 
@@ -354,7 +338,7 @@ def choose_organization(
             raise Conflict("Connect Zoho Books first.")
         same_org = conn.organization_id == chosen.organization_id
         if same_org and conn.initial_sync_phase == "done" and can(conn.status, ConnectionEvent.REAUTHORIZE):
-            _set_status(conn, ConnectionEvent.REAUTHORIZE)
+            set_status(conn, ConnectionEvent.REAUTHORIZE)
         else:
             if not same_org:
                 uow.session.execute(delete(SyncCursor).where(SyncCursor.connection_id == conn.id))
@@ -362,7 +346,7 @@ def choose_organization(
                 for col in ("undeposited", "bank", "fees"):
                     setattr(conn, f"{col}_account_id", None)
                     setattr(conn, f"{col}_account_name", None)
-            _set_status(conn, ConnectionEvent.AUTHORIZE)
+            set_status(conn, ConnectionEvent.AUTHORIZE)
             start_sync = True
         conn.organization_id = chosen.organization_id
         conn.organization_name = chosen.name
@@ -377,74 +361,36 @@ def choose_organization(
     return status
 
 
-def _wake_waiting_pushes(container: Container, partner_id: str) -> None:
+def _wake_waiting_pushes(container: Dispatching, partner_id: str) -> None:
     """Payments parked as `waiting` (not connected, token revoked, accounts missing) go out now.
 
     Found in QA: after a reconnect the waiting pushes sat until the scheduled safety-net drain
     (minutes later) although the partner had just fixed the cause.
     """
-    from ledgersync.sync import outbox
-
     outbox.notify(container, partner_id)
 
 
-def _start_initial_sync(container: Container, connection_id: str) -> None:
-    """Hand over to the pull engine; until it exists the connection simply stays Pending."""
-    try:
-        initial = importlib.import_module("ledgersync.sync.pull.initial")
-    except ModuleNotFoundError:
-        log.warning("integration.initial_sync_unavailable connection=%s", connection_id)
-        return
-    initial.start_initial_sync(container, connection_id)
+def _start_initial_sync(container: IntegrationPorts, connection_id: str) -> None:
+    """Hand over to the pull engine (phase `recent`, then a pull requested from the dispatcher)."""
+    start_initial_sync(container, connection_id)
 
 
 # --------------------------------------------------------------------------- status changes
 
 
-def mark_connected(target: Session | Container, connection_id: str) -> bool:
+def mark_connected(target: Session | Transactional, connection_id: str) -> bool:
     """The initial sync finished: Pending → Connected. False (and no change) if not allowed."""
-    session, uow = _target_session(target)
-    ok = False
-    try:
-        conn = session.get(Connection, connection_id)
-        if conn is not None and conn.status == ConnectionStatus.PENDING.value:
-            _set_status(conn, ConnectionEvent.INITIAL_SYNC_COMPLETED)
-            conn.connected_at = conn.connected_at or _utcnow()
-            ok = True
-        elif conn is not None and conn.status == ConnectionStatus.CONNECTED.value:
-            ok = True
-    finally:
-        _finish(uow, ok)
-    return ok
+    return _apply(target, lambda s: connection_status.mark_connected(s, connection_id))
 
 
-def mark_error(target: Session | Container, connection_id: str, detail: str) -> bool:
+def mark_error(target: Session | Transactional, connection_id: str, detail: str) -> bool:
     """A sync cannot run (not a per-record problem): show Error with `detail` (what to do next)."""
-    session, uow = _target_session(target)
-    ok = False
-    try:
-        conn = session.get(Connection, connection_id)
-        if conn is not None and can(conn.status, ConnectionEvent.FAIL):
-            _set_status(conn, ConnectionEvent.FAIL, detail)
-            ok = True
-    finally:
-        _finish(uow, ok)
-    return ok
+    return _apply(target, lambda s: connection_status.mark_error(s, connection_id, detail))
 
 
-def mark_recovered(target: Session | Container, connection_id: str) -> bool:
+def mark_recovered(target: Session | Transactional, connection_id: str) -> bool:
     """A sync succeeded again after an Error: back to Connected (or Pending if never finished)."""
-    session, uow = _target_session(target)
-    ok = False
-    try:
-        conn = session.get(Connection, connection_id)
-        if conn is not None and conn.status == ConnectionStatus.ERROR.value:
-            event = ConnectionEvent.RECOVER if conn.initial_sync_phase == "done" else ConnectionEvent.RETRY
-            _set_status(conn, event)
-            ok = True
-    finally:
-        _finish(uow, ok)
-    return ok
+    return _apply(target, lambda s: connection_status.mark_recovered(s, connection_id))
 
 
 # --------------------------------------------------------------------------- accounts
@@ -470,12 +416,12 @@ def _pick(options: list[AccountOption], current: str | None, preferred_name: str
     return None
 
 
-def account_choices(container: Container, partner_id: str) -> AccountChoices:
+def account_choices(container: IntegrationPorts, partner_id: str) -> AccountChoices:
     """Dropdowns from Zoho's chart of accounts; saved values, else sensible defaults, pre-selected."""
     conn = get_connection(container, partner_id)
     if conn is None or not conn.organization_id:
         raise Conflict("Connect Zoho Books first.")
-    books = books_for(container, conn.id)
+    books = container.books_factory(container, conn.id)
     rows: list[dict[str, Any]] = []
     for page in books.paginate("/chartofaccounts", "chartofaccounts", {"filter_by": "AccountType.All"}, priority="push"):
         rows.extend(page.records)
@@ -493,7 +439,7 @@ def account_choices(container: Container, partner_id: str) -> AccountChoices:
 
 
 def save_accounts(
-    container: Container, partner_id: str, *, undeposited_account_id: str, bank_account_id: str, fees_account_id: str
+    container: IntegrationPorts, partner_id: str, *, undeposited_account_id: str, bank_account_id: str, fees_account_id: str
 ) -> Connection:
     """Store the account mapping after checking each id against the live chart of accounts."""
     choices = account_choices(container, partner_id)
@@ -524,7 +470,7 @@ def save_accounts(
 # --------------------------------------------------------------------------- disconnect
 
 
-def _revoke_quietly(container: Container, refresh_token: str, accounts_server: str | None) -> bool:
+def _revoke_quietly(container: IntegrationPorts, refresh_token: str, accounts_server: str | None) -> bool:
     try:
         oauth_client(container, accounts_server).revoke(refresh_token, accounts_server)
         return True
@@ -535,13 +481,13 @@ def _revoke_quietly(container: Container, refresh_token: str, accounts_server: s
         return False
 
 
-def disconnect(container: Container, partner_id: str) -> bool:
+def disconnect(container: IntegrationPorts, partner_id: str) -> bool:
     """Revoke the refresh token at Zoho, clear the tokens, status Disconnected.
 
     Returns whether Zoho confirmed the revocation (the local tokens are cleared either way, so
     nothing of ours can use them again; the partner may also remove the app in Zoho).
     """
-    cipher = token_cipher(container)
+    cipher = container.token_cipher
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id, lock=True)
         if conn is None:
@@ -550,7 +496,7 @@ def disconnect(container: Container, partner_id: str) -> bool:
         lost = conn.refresh_token_enc is not None and refresh is None  # undecryptable: cannot be revoked
         server = conn.accounts_server
         if conn.status != ConnectionStatus.DISCONNECTED.value:
-            _set_status(conn, ConnectionEvent.DISCONNECT)
+            set_status(conn, ConnectionEvent.DISCONNECT)
         conn.access_token_enc = None
         conn.refresh_token_enc = None
         conn.token_expires_at = None

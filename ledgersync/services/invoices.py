@@ -14,7 +14,6 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import selectinload
 
-from ledgersync.bootstrap import Container
 from ledgersync.domain.invoices import (
     COLLECTED,
     CREDITED,
@@ -28,6 +27,7 @@ from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
+from ledgersync.sync.ports import Transactional
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def today_utc() -> date:
 
 
 def create_invoice(
-    container: Container,
+    container: Transactional,
     partner_id: str,
     *,
     customer_id: str,
@@ -138,13 +138,13 @@ def status_condition(status: str) -> ColumnElement[bool]:
     return inv.status == status
 
 
-def list_invoices(container: Container, partner_id: str, **filters: object) -> list[orm.Invoice]:
+def list_invoices(container: Transactional, partner_id: str, **filters: object) -> list[orm.Invoice]:
     """The partner's invoices, newest first (one page: see `page_invoices`)."""
     return page_invoices(container, partner_id, **filters).items  # type: ignore[arg-type]
 
 
 def page_invoices(
-    container: Container,
+    container: Transactional,
     partner_id: str,
     *,
     status: str | None = None,
@@ -194,7 +194,7 @@ def page_invoices(
         return detached(uow, Page(rows, total, limit, offset))
 
 
-def get_invoice(container: Container, partner_id: str, invoice_id: str) -> orm.Invoice:
+def get_invoice(container: Transactional, partner_id: str, invoice_id: str) -> orm.Invoice:
     """One invoice of the partner with its line items; another partner's id is `NotFound`."""
     with container.uow() as uow:
         row = uow.session.get(orm.Invoice, invoice_id, options=[selectinload(orm.Invoice.line_items)])

@@ -17,10 +17,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
 from ledgersync.services.errors import AuthenticationFailed, InvalidInput
 from ledgersync.store import orm
+from ledgersync.sync.ports import Transactional
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
 MIN_PASSWORD_CHARS = 8
@@ -79,7 +79,7 @@ class CreatedPartner:
 
 
 def create_partner(
-    container: Container, *, name: str, email: str, password: str, currency: str = "USD"
+    container: Transactional, *, name: str, email: str, password: str, currency: str = "USD"
 ) -> CreatedPartner:
     """A new partner and its owner user, in one transaction."""
     email = _normalise_email(email)
@@ -98,7 +98,7 @@ def create_partner(
         return CreatedPartner(partner=partner, user=user)
 
 
-def authenticate(container: Container, email: str, password: str) -> orm.User:
+def authenticate(container: Transactional, email: str, password: str) -> orm.User:
     """The active user with these credentials, else `AuthenticationFailed`."""
     with container.uow() as uow:
         user = uow.session.scalar(select(orm.User).where(func.lower(orm.User.email) == _normalise_email(email)))
@@ -113,7 +113,7 @@ def authenticate(container: Container, email: str, password: str) -> orm.User:
         return detached(uow, user)
 
 
-def change_password(container: Container, user_id: str, current: str, new: str) -> None:
+def change_password(container: Transactional, user_id: str, current: str, new: str) -> None:
     """Replace the user's password (the current one is required) and end every session of theirs."""
     from ledgersync.services.logins import end_all_sessions
 
@@ -127,7 +127,7 @@ def change_password(container: Container, user_id: str, current: str, new: str) 
         uow.commit()
 
 
-def set_password(container: Container, email: str, new: str) -> None:
+def set_password(container: Transactional, email: str, new: str) -> None:
     """Operator reset (CLI): a new password, every session of the user ended."""
     from ledgersync.services.logins import end_all_sessions
 
@@ -148,12 +148,12 @@ def _check_new_password(password: str) -> None:
         raise InvalidInput("password", f"must be at most {MAX_PASSWORD_CHARS} characters")
 
 
-def get_partner(container: Container, partner_id: str) -> orm.Partner | None:
+def get_partner(container: Transactional, partner_id: str) -> orm.Partner | None:
     with container.uow() as uow:
         return detached(uow, uow.session.get(orm.Partner, partner_id))
 
 
-def find_user_by_email(container: Container, email: str) -> orm.User | None:
+def find_user_by_email(container: Transactional, email: str) -> orm.User | None:
     with container.uow() as uow:
         found = uow.session.scalar(select(orm.User).where(func.lower(orm.User.email) == _normalise_email(email)))
         return detached(uow, found)

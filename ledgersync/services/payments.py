@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ledgersync.bootstrap import Container
 from ledgersync.domain import invoices as inv_rules
 from ledgersync.domain import payments as pay_rules
 from ledgersync.domain.money import ZERO
@@ -26,6 +25,7 @@ from ledgersync.services.errors import Conflict, InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 from ledgersync.sync import outbox
+from ledgersync.sync.ports import Dispatching
 
 NO_STATUS_CHANGE = (inv_rules.VOID, inv_rules.WRITTEN_OFF, inv_rules.DRAFT)
 
@@ -41,7 +41,7 @@ def _now() -> datetime:
 
 
 def pay_invoices(
-    container: Container,
+    container: Dispatching,
     partner_id: str,
     *,
     allocations: list[AllocationInput],
@@ -108,7 +108,7 @@ def _balances(session: Session, partner_id: str, invoice_ids: list[str]) -> dict
 
 
 def settle(
-    container: Container,
+    container: Dispatching,
     partner_id: str,
     payment_id: str,
     outcome: str,
@@ -196,13 +196,13 @@ def _refresh_status(invoice: orm.Invoice, day: date) -> None:
     invoice.status = inv_rules.invoice_status(invoice.total, invoice.outstanding, invoice.due_date, day)
 
 
-def list_payments(container: Container, partner_id: str, **filters: Any) -> list[orm.Payment]:
+def list_payments(container: Dispatching, partner_id: str, **filters: Any) -> list[orm.Payment]:
     """The partner's payments, newest first, with their allocations (one page: `page_payments`)."""
     return page_payments(container, partner_id, **filters).items
 
 
 def page_payments(
-    container: Container,
+    container: Dispatching,
     partner_id: str,
     *,
     status: str | None = None,
@@ -236,7 +236,7 @@ def page_payments(
         return detached(uow, Page(rows, total, limit, offset))
 
 
-def get_payment(container: Container, partner_id: str, payment_id: str) -> orm.Payment:
+def get_payment(container: Dispatching, partner_id: str, payment_id: str) -> orm.Payment:
     """One payment of the partner with its allocations; another partner's id is `NotFound`."""
     with container.uow() as uow:
         row = uow.session.get(orm.Payment, payment_id, options=[selectinload(orm.Payment.allocations)])

@@ -10,17 +10,17 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from ledgersync.bootstrap import Container
 from ledgersync.domain import payments as pay_rules
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 from ledgersync.sync import outbox
+from ledgersync.sync.ports import Dispatching
 
 
 def create_payout(
-    container: Container,
+    container: Dispatching,
     partner_id: str,
     *,
     payment_ids: list[str] | None = None,
@@ -83,12 +83,12 @@ def _candidate(row: orm.Payment) -> pay_rules.PayoutCandidate:
     return pay_rules.PayoutCandidate(row.id, row.amount, row.fee, row.currency_code, row.status, row.payout_id)
 
 
-def list_payouts(container: Container, partner_id: str, *, limit: int = 100, offset: int = 0) -> list[orm.Payout]:
+def list_payouts(container: Dispatching, partner_id: str, *, limit: int = 100, offset: int = 0) -> list[orm.Payout]:
     """The partner's payouts, newest first (one page: `page_payouts`)."""
     return page_payouts(container, partner_id, limit=limit, offset=offset).items
 
 
-def page_payouts(container: Container, partner_id: str, *, limit: int = 100, offset: int = 0) -> Page[orm.Payout]:
+def page_payouts(container: Dispatching, partner_id: str, *, limit: int = 100, offset: int = 0) -> Page[orm.Payout]:
     """One page of the partner's payouts, newest first, and the total."""
     stmt = (
         select(orm.Payout)
@@ -100,7 +100,7 @@ def page_payouts(container: Container, partner_id: str, *, limit: int = 100, off
         return detached(uow, Page(rows, total, limit, offset))
 
 
-def get_payout(container: Container, partner_id: str, payout_id: str) -> orm.Payout:
+def get_payout(container: Dispatching, partner_id: str, payout_id: str) -> orm.Payout:
     """One payout of the partner; another partner's id is `NotFound`."""
     with container.uow() as uow:
         row = uow.session.get(orm.Payout, payout_id)
@@ -109,7 +109,7 @@ def get_payout(container: Container, partner_id: str, payout_id: str) -> orm.Pay
         return detached(uow, row)
 
 
-def payout_payment_ids(container: Container, partner_id: str, payout_id: str) -> list[str]:
+def payout_payment_ids(container: Dispatching, partner_id: str, payout_id: str) -> list[str]:
     """Ids of the payments in a payout (scoped to the partner)."""
     with container.uow() as uow:
         return list(

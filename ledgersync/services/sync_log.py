@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ledgersync.bootstrap import Container
 from ledgersync.services._session import detached
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
+from ledgersync.sync.ports import Transactional
 
 
 def _connection_ids(partner_id: str):  # type: ignore[no-untyped-def]
@@ -15,7 +15,7 @@ def _connection_ids(partner_id: str):  # type: ignore[no-untyped-def]
 
 
 def list_sync_runs(
-    container: Container, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
+    container: Transactional, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[orm.SyncRun]:
     """The partner's sync runs (every connection), newest first (one page: `page_sync_runs`)."""
     return page_sync_runs(container, partner_id, stream=stream, limit=limit, offset=offset).items
@@ -34,7 +34,7 @@ def page_sync_runs(
         return detached(uow, Page(rows, total, limit, offset))
 
 
-def list_cursors(container: Container, partner_id: str, connection_id: str) -> list[orm.SyncCursor]:
+def list_cursors(container: Transactional, partner_id: str, connection_id: str) -> list[orm.SyncCursor]:
     """The stream cursors of one of the partner's connections (empty for another's)."""
     stmt = (
         select(orm.SyncCursor)

@@ -1,6 +1,7 @@
 """Build the Zoho Books client of one connection, with tokens that live in the database.
 
-`books_for(container, connection_id)` is what the pull and push engines call. It reads the
+`books_for(container, connection_id)` builds it (the composition root's default
+`books_factory`, which the pull and push engines call through `ZohoAccess`). It reads the
 connection row (organisation, `api_domain`, accounts server), decrypts the tokens, and hands
 `ZohoBooks` a `DbTokenProvider` and the process's shared per-organisation rate limiter.
 
@@ -19,8 +20,9 @@ in a short window, so N workers that all see a 401 must cause ONE refresh, not N
 * A refresh token Zoho refuses (revoked, or pushed out by the user's 21st token) moves the
   connection to `reauth_required` and raises `ZohoReauthorizationRequired`; nothing retries it.
 
-Tokens are encrypted with `TokenCipher(settings.token_encryption_key)` and registered with the
-connector's redaction, so they never reach a log line.
+Tokens are encrypted with the deployment's `TokenCipher` (`container.token_cipher`, built once
+from `settings.token_encryption_key`) and registered with the connector's redaction, so they
+never reach a log line.
 """
 
 from __future__ import annotations
@@ -29,20 +31,22 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ledgersync.bootstrap import Container
-from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
+from ledgersync.domain.connection import ConnectionStatus
 from ledgersync.settings import Settings
 from ledgersync.store.orm import Connection
+from ledgersync.sync.connection_status import mark_reauth_required
+from ledgersync.sync.ports import Transactional
 from ledgersync.zoho.client import CallRecord, ZohoBooks
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
 from ledgersync.zoho.oauth import ZohoOAuth
-from ledgersync.zoho.ratelimit import MemoryRateLimiter, RateLimiter, reserves_for
+from ledgersync.zoho.ratelimit import RateLimiter, reserves_for
 from ledgersync.zoho.tokens import TokenCipher, UndecryptableToken, register_secret
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,33 @@ PLAN_DAILY_LIMITS: dict[str, int] = {"free": 1000, "standard": 2000, "profession
 
 _REFRESH_LOCKS: dict[str, threading.Lock] = {}
 _REFRESH_LOCKS_GUARD = threading.Lock()
+
+
+class BooksFactory(Protocol):
+    """Builds the Zoho Books client of one connection (`books_for`, or a test's sandbox-bound one)."""
+
+    def __call__(self, container: Any, connection_id: str, /) -> ZohoBooks: ...
+
+
+class ZohoAccess(Transactional, Protocol):
+    """What talking to Zoho on behalf of a connection needs: settings (hosts, OAuth client,
+    timeouts), the shared HTTP client, the deployment's token cipher, the process's rate
+    limiter, and the factory that builds a connection's client."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def http(self) -> httpx.Client: ...
+
+    @property
+    def token_cipher(self) -> TokenCipher: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+    @property
+    def books_factory(self) -> BooksFactory: ...
 
 
 class ConnectionNotReady(RuntimeError):
@@ -67,16 +98,7 @@ def _refresh_lock(connection_id: str) -> threading.Lock:
         return _REFRESH_LOCKS.setdefault(connection_id, threading.Lock())
 
 
-def token_cipher(container: Container) -> TokenCipher:
-    """The cipher of this deployment (one per container)."""
-    cipher = container.extras.get("token_cipher")
-    if cipher is None:
-        cipher = TokenCipher(container.settings.token_encryption_key.get_secret_value())
-        container.extras["token_cipher"] = cipher
-    return cipher
-
-
-def oauth_client(container: Container, accounts_server: str | None = None) -> ZohoOAuth:
+def oauth_client(container: ZohoAccess, accounts_server: str | None = None) -> ZohoOAuth:
     """The deployment's OAuth client (client id/secret/redirect URI from settings)."""
     s = container.settings
     return ZohoOAuth(
@@ -105,20 +127,6 @@ def limiter_options(settings: Settings) -> dict[str, Any]:
         "day_seconds": 86400.0 * scale,
         "reserves": reserves_for(settings.zoho_push_reserve_per_minute, settings.zoho_push_reserve_per_day),
     }
-
-
-def rate_limiter(container: Container) -> RateLimiter:
-    """The process's per-organisation limiter (shared by every client of the container).
-
-    `container.extras["rate_limiter"]` wins if another part installed one (e.g. a Redis-backed
-    limiter for Celery workers, built with `limiter_options(settings)` too); otherwise an
-    in-memory one is created from settings (`limiter_options`).
-    """
-    limiter = container.extras.get("rate_limiter")
-    if limiter is None:
-        limiter = MemoryRateLimiter(**limiter_options(container.settings))
-        container.extras["rate_limiter"] = limiter
-    return limiter
 
 
 def _lock_row(session: Session, connection_id: str) -> Connection | None:
@@ -157,13 +165,13 @@ def rotate_connection_tokens(session: Session, conn: Connection, cipher: TokenCi
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def rotate_stored_tokens(container: Container) -> dict[str, int]:
+def rotate_stored_tokens(container: ZohoAccess) -> dict[str, int]:
     """`ledgersync rotate-keys`: every connection's tokens under the newest key.
 
     Counts: `rotated`, `current` (nothing to do), `undecryptable` (no key fits: the connection
     is put in Reauthorization required, its partner reconnects).
     """
-    cipher = token_cipher(container)
+    cipher = container.token_cipher
     counts = {"rotated": 0, "current": 0, "undecryptable": 0}
     with container.uow() as uow:
         ids = list(uow.session.scalars(select(Connection.id).where(Connection.refresh_token_enc.is_not(None))))
@@ -181,23 +189,12 @@ def rotate_stored_tokens(container: Container) -> dict[str, int]:
     return counts
 
 
-def mark_reauth_required(session: Session, connection_id: str, detail: str) -> None:
-    """Move the connection to `reauth_required` (if its state allows) and drop the access token."""
-    conn = session.get(Connection, connection_id)
-    if conn is None or not can(conn.status, ConnectionEvent.AUTH_REVOKED):
-        return
-    conn.status = transition(conn.status, ConnectionEvent.AUTH_REVOKED)
-    conn.status_detail = detail
-    conn.access_token_enc = None
-    conn.token_expires_at = None
-
-
 class DbTokenProvider:
     """`TokenProvider` backed by the `connections` row (see module docstring)."""
 
     def __init__(
         self,
-        container: Container,
+        container: ZohoAccess,
         connection_id: str,
         *,
         skew_seconds: float = 60.0,
@@ -205,7 +202,7 @@ class DbTokenProvider:
     ) -> None:
         self._container = container
         self._connection_id = connection_id
-        self._cipher = token_cipher(container)
+        self._cipher = container.token_cipher
         self._skew = timedelta(seconds=skew_seconds)
         self._now = now
         self._token: str | None = None
@@ -301,7 +298,7 @@ class DbTokenProvider:
 
 
 def books_for(
-    container: Container,
+    container: ZohoAccess,
     connection_id: str,
     *,
     limiter: RateLimiter | None = None,
@@ -312,8 +309,9 @@ def books_for(
     """The Zoho Books client of a connection (organisation, data centre, tokens from the row).
 
     Raises `ConnectionNotReady` if the connection has no organisation or no tokens. Priority is
-    per call (`books.get(..., priority="pull")`); the limiter is shared per process unless one
-    is passed. Extra keyword arguments go to `ZohoBooks` (e.g. `sleep`, `max_attempts`).
+    per call (`books.get(..., priority="pull")`); the limiter is the process's shared one
+    (`container.rate_limiter`) unless one is passed. Extra keyword arguments go to `ZohoBooks`
+    (e.g. `sleep`, `max_attempts`).
     """
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
@@ -327,7 +325,7 @@ def books_for(
         api_domain=api_domain,
         organization_id=org_id,
         tokens=tokens or DbTokenProvider(container, connection_id),
-        limiter=limiter if limiter is not None else rate_limiter(container),
+        limiter=limiter if limiter is not None else container.rate_limiter,
         on_call=on_call,
         timeout=container.settings.zoho_http_timeout_s,
         **client_kwargs,  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledgersync.store.orm import Connection, Invoice, Payment, PaymentAllocation, Payout, PushIntent
+from ledgersync.sync.ports import Dispatching, NullDispatcher, Transactional
 
 log = logging.getLogger(__name__)
 
@@ -189,19 +190,24 @@ def enqueue_payout_push(session: Session, payout_id: str) -> PushIntent:
     )
 
 
-def notify(container: Any, partner_id: str) -> None:
+def connection_of_partner(container: Transactional, partner_id: str) -> str | None:
+    """The partner's Zoho connection id (what a dispatcher's `notify(partner_id)` wakes)."""
+    with container.uow() as uow:
+        conn = find_connection(uow.session, partner_id)
+        return conn.id if conn is not None else None
+
+
+def notify(container: Dispatching, partner_id: str) -> None:
     """Wake the dispatcher for the partner's connection (after the enqueueing commit).
 
     A no-op when no dispatcher runs in this process (CLI, some tests): the scheduled safety net
     drains the outbox later. Never raises: the business transaction already committed.
     """
-    dispatcher = getattr(container, "extras", {}).get("dispatcher")
-    if dispatcher is None:
+    dispatcher = container.dispatcher
+    if isinstance(dispatcher, NullDispatcher):
         return
     try:
-        with container.uow() as uow:
-            conn = find_connection(uow.session, partner_id)
-            connection_id = conn.id if conn is not None else None
+        connection_id = connection_of_partner(container, partner_id)
         if connection_id is not None:
             dispatcher.push_requested(connection_id)
     except Exception:  # noqa: BLE001 - notification is best effort; the schedule catches up

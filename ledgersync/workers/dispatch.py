@@ -3,19 +3,13 @@
 
 `ledgersync run` installs the embedded scheduler's dispatcher, Celery deployments the Celery
 one (tasks `ledgersync.push_drain` / `ledgersync.pull_stream`), both at
-`container.extras["dispatcher"]`. Without one (tests, CLI one-shots) requests are dropped: the
+`container.dispatcher` (the port itself lives in `ledgersync.sync.ports`). Without one (tests, CLI one-shots) requests are dropped: the
 periodic schedule is the safety net, so nothing is lost, only later.
 """
 
 from __future__ import annotations
 
 from ledgersync.bootstrap import Container
-from ledgersync.sync.pull.dispatch import (  # noqa: F401  (re-exported: the port lives in the sync layer)
-    Dispatcher,
-    NullDispatcher,
-    connection_of_partner,
-    get_dispatcher,
-)
 
 
 class InlineDispatcher:

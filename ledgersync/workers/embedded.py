@@ -7,7 +7,7 @@
 - the same job is never queued twice while it runs (and the stream leases make it single
   across processes anyway); `stop()` drains nothing new and waits for running jobs.
 
-It is also the process's `Dispatcher` (installed at `container.extras["dispatcher"]`).
+It is also the process's `Dispatcher` (installed as `container.dispatcher` while it runs).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from sqlalchemy import select
 from ledgersync.bootstrap import Container
 from ledgersync.observability import logs
 from ledgersync.store.orm import Connection, SyncCursor
+from ledgersync.sync.outbox import connection_of_partner
+from ledgersync.sync.ports import NullDispatcher
 from ledgersync.workers import jobs
 
 log = logging.getLogger(__name__)
@@ -62,15 +64,13 @@ class EmbeddedScheduler:
         self._enqueue(("pull", connection_id, stream, trigger))
 
     def notify(self, partner_id: str) -> None:
-        from ledgersync.sync.pull.dispatch import connection_of_partner
-
         connection_id = connection_of_partner(self.container, partner_id)
         if connection_id:
             self.push_requested(connection_id)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> EmbeddedScheduler:
-        self.container.extras["dispatcher"] = self
+        self.container.dispatcher = self
         if self.periodic:  # the first round is due at once: queue it before returning
             self._schedule_periodic()
         self._thread = threading.Thread(target=self._loop, name="ledgersync-scheduler", daemon=True)
@@ -83,8 +83,8 @@ class EmbeddedScheduler:
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self.container.extras.get("dispatcher") is self:
-            del self.container.extras["dispatcher"]
+        if self.container.dispatcher is self:
+            self.container.dispatcher = NullDispatcher()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until nothing is queued or running (tests; no sleeping on a guess)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ledgersync.bootstrap import Container
+from ledgersync.sync.push import drain_outbox
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,4 @@ def pull(container: Container, connection_id: str, stream: str | None = None, tr
 
 def push_drain(container: Container, connection_id: str) -> object:
     """Drain the connection's push outbox (the push part's engine)."""
-    try:
-        from ledgersync.sync.push import drain_outbox
-    except ImportError:  # pragma: no cover - push part absent
-        log.warning("push drain unavailable (ledgersync.sync.push.drain_outbox missing)")
-        return None
-    factory = container.extras.get("books_factory")  # tests/benches: a client bound to the sandbox
-    if callable(factory):
-        return drain_outbox(container, connection_id, books=lambda: factory(container, connection_id))
     return drain_outbox(container, connection_id)

@@ -25,6 +25,9 @@ from ledgersync.bootstrap import Container
 from ledgersync.observability import logs, metrics
 from ledgersync.settings import Settings, get_settings
 from ledgersync.store.orm import Connection, PushIntent, SyncCursor
+from ledgersync.sync.books_factory import limiter_options
+from ledgersync.sync.outbox import connection_of_partner
+from ledgersync.zoho.ratelimit import RedisRateLimiter
 from ledgersync.workers import jobs
 from ledgersync.workers.celery_app import app
 from ledgersync.workers.coordination import Coordination
@@ -79,8 +82,6 @@ class CeleryDispatcher:
                    f"pull:{connection_id}:{stream or 'all'}")
 
     def notify(self, partner_id: str) -> None:
-        from ledgersync.workers.dispatch import connection_of_partner
-
         connection_id = connection_of_partner(self.container or get_container(), partner_id)
         if connection_id:
             self.push_requested(connection_id)
@@ -93,25 +94,26 @@ def install_celery(container: Container, celery: Any = None) -> CeleryDispatcher
     metrics.instrument_http(container)
     coordination = coordination_for(settings)
     dispatcher = CeleryDispatcher(celery, container=container, coordination=coordination)
-    container.extras["dispatcher"] = dispatcher
+    container.dispatcher = dispatcher
     if coordination is not None:
-        container.extras["coordination"] = coordination
-        if "rate_limiter" not in container.extras:
-            from ledgersync.sync.books_factory import limiter_options
-            from ledgersync.zoho.ratelimit import RedisRateLimiter
-
-            container.extras["rate_limiter"] = RedisRateLimiter(
-                coordination.redis, key_prefix=f"{settings.redis_key_prefix}:rl", **limiter_options(settings))
+        container.rate_limiter = RedisRateLimiter(
+            coordination.redis, key_prefix=f"{settings.redis_key_prefix}:rl", **limiter_options(settings))
     if settings.time_scale != 1.0:
-        container.extras["clock"] = zoho_clock(settings.time_scale, settings.time_origin)
+        container.clock = zoho_clock(settings.time_scale, settings.time_origin)
     return dispatcher
 
 
-def set_container(container: Container | None) -> None:
-    """Tests (and embedding processes) hand the worker their container."""
+def _coordination_of(container: Container) -> Coordination | None:
+    dispatcher = container.dispatcher
+    return dispatcher.coordination if isinstance(dispatcher, CeleryDispatcher) else None
+
+
+def set_container(container: Container | None, *, coordination: Coordination | None = None) -> None:
+    """Tests (and embedding processes) hand the worker their container (and, if its dispatcher
+    is not the Celery one `install_celery` made, the deployment's coordination)."""
     global _container, _coordination
     _container = container
-    _coordination = None if container is None else container.extras.get("coordination")
+    _coordination = coordination or (None if container is None else _coordination_of(container))
 
 
 def get_container() -> Container:
@@ -121,7 +123,7 @@ def get_container() -> Container:
             container = Container(get_settings(), run_migrations=False)  # `ledgersync migrate` runs first
             install_celery(container)
             _container = container
-            _coordination = container.extras.get("coordination")
+            _coordination = _coordination_of(container)
         return _container
 
 
@@ -168,7 +170,7 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
     _clear_marker(f"pull:{connection_id}:{stream or 'all'}")
     if stream in (None, "", "all") and _needs_initial(connection_id):
         # "Sync now" or a tick on a connection still backfilling: the backfill queue's job
-        container.extras["dispatcher"].pull_requested(connection_id, "initial", trigger)
+        container.dispatcher.pull_requested(connection_id, "initial", trigger)
         return {"stream": "initial", "status": "requeued"}
     kind = kind_of("ledgersync.pull_stream", [connection_id, stream])
     held = _held_slots(coord, connection_id, kind)
@@ -274,12 +276,12 @@ def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
     container = get_container()
     settings = container.settings
     coord = _coord()
-    dispatcher = container.extras["dispatcher"]
+    dispatcher = container.dispatcher
     now_s = time.time() if now_s is None else now_s
     interval = settings.pull_interval_s
     live = _live_connections()
     paused = _paused_until([cid for cid, initial in live if initial])
-    engine_now = container.extras["clock"]() if callable(container.extras.get("clock")) else datetime.now(timezone.utc)
+    engine_now = container.clock()
     retry_due = _retry_due([cid for cid, initial in live if not initial], engine_now)
     counts = {"pulls": 0, "backfills": 0}
     for cid, initial in live:
@@ -316,7 +318,7 @@ def _connections_with_due_pushes() -> list[str]:
 def schedule_pushes() -> int:
     """The safety net behind event-driven pushes: every connection with a due intent is drained
     at least every `push_interval_s` (a lost wake-up, a retry's back-off that ended)."""
-    dispatcher = get_container().extras["dispatcher"]
+    dispatcher = get_container().dispatcher
     ids = _connections_with_due_pushes()
     for cid in ids:
         dispatcher.push_requested(cid)

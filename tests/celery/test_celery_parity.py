@@ -72,7 +72,7 @@ def test_webhook_received_by_the_web_app_is_reread_by_a_worker(container, connec
 
 def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connection_id, zoho, celery_worker):
     app = celery_worker
-    coord = container.extras["coordination"]
+    coord = container.dispatcher.coordination
     container.settings.backfill_slots = 1
     holder = coord.try_slot("backfill", 1, 60)  # someone else's backfill holds the only slot
     assert holder is not None
@@ -150,10 +150,9 @@ def test_beat_tick_queues_each_due_slot_once(container, connection_id, zoho, cel
     run_initial_sync(container, connection_id)
     coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-beat")
     asked: list[tuple[str, str | None, str]] = []
-    container.extras["dispatcher"] = type("D", (), {
+    container.dispatcher = type("D", (), {
         "pull_requested": lambda self, *a: asked.append(a), "push_requested": lambda self, *a: None})()
-    container.extras["coordination"] = coord
-    tasks.set_container(container)
+    tasks.set_container(container, coordination=coord)
     try:
         interval = container.settings.pull_interval_s
         t0 = due_at(connection_id, 1000, interval)
@@ -172,7 +171,7 @@ def test_push_safety_net_drains_only_connections_with_due_intents(container, san
     w = build_world(container, sandbox_app)
     idle = build_world(container, sandbox_app)  # a second partner with nothing to push
     asked: list[str] = []
-    container.extras["dispatcher"] = type("D", (), {
+    container.dispatcher = type("D", (), {
         "pull_requested": lambda self, *a: None, "push_requested": lambda self, cid: asked.append(cid)})()
     tasks.set_container(container)
     try:
@@ -202,16 +201,15 @@ def test_beat_tick_queues_a_stream_whose_backoff_is_over(container, connection_i
     run_initial_sync(container, connection_id)
     coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-retry")
     asked: list[tuple[str, str | None, str]] = []
-    container.extras["dispatcher"] = type("D", (), {
+    container.dispatcher = type("D", (), {
         "pull_requested": lambda self, *a: asked.append(a), "push_requested": lambda self, *a: None})()
-    container.extras["coordination"] = coord
 
     def set_retry(at):
         with container.uow() as uow:
             uow.session.get(SyncCursor, (connection_id, "invoices")).next_run_at = at
             uow.commit()
 
-    tasks.set_container(container)
+    tasks.set_container(container, coordination=coord)
     try:
         t0 = due_at(connection_id, 1000, container.settings.pull_interval_s)
         assert tasks.schedule_pulls.run(now_s=t0 + 1) == {"pulls": 1, "backfills": 0}

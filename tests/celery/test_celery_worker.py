@@ -36,7 +36,7 @@ def test_two_concurrent_triggers_of_one_stream_make_one_run(container, connectio
             first_inside.set()
             assert release_first.wait(60)
 
-    container.extras["pull_fault_hook"] = hold
+    container.pull_fault_hook = hold
     first = app.send_task("ledgersync.pull_stream", args=[connection_id, "customers", "manual"])
     assert first_inside.wait(60)  # the first run holds the lease between two pages
     second = app.send_task("ledgersync.pull_stream", args=[connection_id, "customers", "webhook"]).get(timeout=60)

@@ -12,7 +12,7 @@ the sandbox, e.g. no demo bulk data, a manual clock, faults):
   `sandbox_http_factory` gives more such clients, `bind_container_to_sandbox(container, app)`
   binds another container.
 - `zoho_rate_limiter` — the container's per-organisation limiter scaled like the sandbox clock
-  (installed at `container.extras["rate_limiter"]`).
+  (installed as `container.rate_limiter`).
 - `connected_connection` — runs the REAL OAuth flow for `partner`: consent URL from
   `begin_connect`, POST of the sandbox's consent form as the demo Zoho user (US demo org
   `700000001`), the redirect's query handed to `complete_callback` (state check, code exchange
@@ -101,7 +101,7 @@ def zoho_rate_limiter(container: Container, sandbox_config: Any) -> Any:
     limiter = MemoryRateLimiter(per_minute=100, window_seconds=60.0 / scale, daily_limit=10_000,
                                 day_seconds=86_400.0 / scale)
     container.settings.zoho_window_seconds = 60.0 / scale
-    container.extras["rate_limiter"] = limiter
+    container.rate_limiter = limiter
     return limiter
 
 

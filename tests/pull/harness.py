@@ -5,7 +5,7 @@ demo user filled by the sandbox's generator, an access token minted directly in 
 accounts store (the OAuth dance is the web part's and the connector's to test), a `ZohoBooks`
 client over `SandboxTransport` with a `MemoryRateLimiter` that reads the SANDBOX clock (so a
 manual clock makes "waiting a minute" free and deterministic), and a platform connection row
-bound to that organisation. `container.extras["books_factory"]` hands the engine that client.
+bound to that organisation. `container.books_factory` hands the engines that client.
 """
 
 from __future__ import annotations
@@ -118,6 +118,6 @@ def connect_platform(container: Container, partner_id: str, harness: ZohoHarness
         uow.session.add(conn)
         uow.commit()
         connection_id = conn.id
-    container.extras["books_factory"] = lambda _c, _cid: harness.books
-    container.extras["clock"] = harness.now
+    container.books_factory = lambda _c, _cid: harness.books
+    container.clock = harness.now
     return connection_id

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from ledgersync.sync.pull.cli_sync import cli_sync
+from ledgersync.cli.reports import cli_sync
 
 
 def test_cli_initial_then_streams(container, connection_id, zoho, partner):

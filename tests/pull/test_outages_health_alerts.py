@@ -117,7 +117,7 @@ def test_the_initial_sync_resumes_by_itself_after_an_outage(container, partner, 
         clock = zoho.sandbox.clock
         books = ZohoBooks(httpx.Client(transport=Flaky()), api_domain=BASE, organization_id=zoho.org_id,
                           tokens=StaticTokenProvider(zoho.token), limiter=zoho.limiter, sleep=clock.advance)
-        container.extras["books_factory"] = lambda _c, _cid: books
+        container.books_factory = lambda _c, _cid: books
     scheduler = EmbeddedScheduler(container, tick_s=0.05).start()
     try:
         deadline = time.monotonic() + 120

@@ -52,7 +52,7 @@ def test_pages_show_synced_data_errors_and_pdf(container, connection_id, zoho):
             victim.currency_code = "USD"
         from ledgersync.workers.dispatch import InlineDispatcher
 
-        container.extras["dispatcher"] = InlineDispatcher(container)
+        container.dispatcher = InlineDispatcher(container)
         assert client.post("/sync-log/sync-now", follow_redirects=False).status_code == 303
         with container.uow() as uow:
             assert uow.session.execute(select(SyncError).where(SyncError.resolved_at.is_(None))).first() is None

@@ -48,14 +48,14 @@ def expire_leases(container):
     ("customers", "before_commit", 0),
 ])
 def test_crash_anywhere_then_restart_loses_and_duplicates_nothing(container, connection_id, zoho, stream, event, page):
-    container.extras["pull_options"] = PullOptions(per_page=10, detail_batch=10)
-    container.extras["pull_fault_hook"] = crash_at(stream, event, page)
+    container.pull_options = PullOptions(per_page=10, detail_batch=10)
+    container.pull_fault_hook = crash_at(stream, event, page)
     with pytest.raises(Crash):
         run_initial_sync(container, connection_id)
     with container.uow() as uow:
         cursor = uow.session.get(SyncCursor, (connection_id, stream))
         saved = dict(cursor.state)
-    container.extras.pop("pull_fault_hook")
+    container.pull_fault_hook = None
     expire_leases(container)
     lists_before = zoho.calls_by_op().get("invoices.list", 0)
     run_initial_sync(container, connection_id)
@@ -93,7 +93,7 @@ def test_deletions_no_change_costs_one_count(container, connection_id, zoho):
 
 
 def test_deleted_invoices_archived_by_bisection(container, connection_id, zoho):
-    container.extras["pull_options"] = PullOptions(leaf_size=8)
+    container.pull_options = PullOptions(leaf_size=8)
     run_initial_sync(container, connection_id)
     deletable = sorted((i for i in zoho.org.invoices.values() if i.payment_made == 0 and i.credits_applied == 0),
                        key=lambda i: i.date)
@@ -146,9 +146,9 @@ def test_budget_exhaustion_resumes_next_day_and_pushes_keep_their_reserve(contai
 
 def test_on_demand_policy_skips_old_paid_line_items_until_opened(container, connection_id, zoho):
     from ledgersync.sync.pull.context import recent_cutoff
-    from ledgersync.sync.pull.details import ensure_line_items
+    from ledgersync.sync.pull.records import ensure_line_items
 
-    container.extras["pull_options"] = PullOptions(history_line_items="on_demand")
+    container.pull_options = PullOptions(history_line_items="on_demand")
     progress = run_initial_sync(container, connection_id)
     assert progress["phase"] == "done"
     cutoff = recent_cutoff(container)

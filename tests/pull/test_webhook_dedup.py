@@ -24,7 +24,7 @@ def receiver(container):
     app.state.container = container
     app.include_router(webhooks.router)
     recorded: list[tuple] = []
-    container.extras["dispatcher"] = type("D", (), {"pull_requested": lambda self, *a: recorded.append(a),
+    container.dispatcher = type("D", (), {"pull_requested": lambda self, *a: recorded.append(a),
                                                     "push_requested": lambda self, *a: None})()
     with TestClient(app) as client:
         client.recorded = recorded  # type: ignore[attr-defined]

@@ -73,7 +73,7 @@ def test_sandbox_webhook_syncs_the_record_within_seconds(container, connection_i
 
 def test_webhook_auth_replay_and_staleness(container, connection_id, zoho, receiver):
     recorded = []
-    container.extras["dispatcher"] = type("D", (), {"pull_requested": lambda self, *a: recorded.append(a),
+    container.dispatcher = type("D", (), {"pull_requested": lambda self, *a: recorded.append(a),
                                                     "push_requested": lambda self, *a: None})()
     path = f"/webhooks/zoho/{token_of(container, connection_id)}"
     now = zoho.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
@@ -134,11 +134,9 @@ def test_scheduler_runs_periodic_pulls_and_event_pushes(container, connection_id
         with container.uow() as uow:
             assert uow.session.get(Connection, connection_id).status == "connected"
         assert drained == [connection_id]
-        from ledgersync.workers.dispatch import get_dispatcher
-
         with container.uow() as uow:
             partner_id = uow.session.get(Connection, connection_id).partner_id
-        get_dispatcher(container).notify(partner_id)
+        container.dispatcher.notify(partner_id)
         assert sched.wait_idle(10)
         assert drained == [connection_id, connection_id]
     finally:

@@ -147,9 +147,9 @@ def build_world(container: Container, app: Any, *, connected: bool = True, curre
         # off, and the X-Rate-Limit-* headers the connector reads show room to spare
         sandbox.guard.set_limits(org, enabled=False, per_minute=1_000_000, daily=100_000_000)
     if limiter is not None:
-        container.extras["rate_limiter"] = limiter
+        container.rate_limiter = limiter
     elif not limits:
-        container.extras["rate_limiter"] = sandbox_time_limiter(sandbox)
+        container.rate_limiter = sandbox_time_limiter(sandbox)
     created = partners.create_partner(container, name=f"MSP {n}", email=f"push{n}-{orm.new_id()[:6]}@msp.test",
                                       password="push-pass-1234", currency=currency)
     pid = created.partner.id

@@ -28,12 +28,7 @@ from tests.plugins.zoho_fixtures import connect_partner, consent_redirect
 def _use_keys(container: Container, *keys: str) -> None:
     """Reconfigure the process's encryption keys (what a restart with a new setting does)."""
     container.settings.token_encryption_key = SecretStr(",".join(keys))
-    extras = getattr(container, "extras", None)
-    if isinstance(extras, dict):
-        extras.pop("token_cipher", None)
-    for attr in ("token_cipher", "_token_cipher", "cipher"):
-        if attr in vars(container):
-            delattr(container, attr)
+    container.token_cipher = TokenCipher(",".join(keys))
 
 
 def _row(container: Container, connection_id: str) -> orm.Connection:

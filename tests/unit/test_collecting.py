@@ -172,7 +172,7 @@ def test_notify_wakes_dispatcher_after_commit(container, partner, acme) -> None:
         conn = orm.Connection(partner_id=partner.id, status="connected")
         uow.session.add(conn)
         uow.commit()
-    container.extras["dispatcher"] = Dispatcher()
+    container.dispatcher = Dispatcher()
     inv = _invoice(container, partner.id, acme.id, "10.00")
     p = payments.pay_invoices(container, partner.id, allocations=[AllocationInput(inv.id, D("10.00"))])
     payments.settle(container, partner.id, p.id, "succeeded")

@@ -19,7 +19,6 @@ from ledgersync.sync.books_factory import (
     DbTokenProvider,
     books_for,
     oauth_client,
-    token_cipher,
 )
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
 from tests.plugins.zoho_fixtures import DEMO_US_ORG, consent_redirect
@@ -35,7 +34,7 @@ def token_row(container: Container, partner: orm.Partner, sandbox: Any) -> tuple
     oauth = oauth_client(container)
     params = consent_redirect(container.http, oauth.authorize_url("s-1"))
     tokens = oauth.exchange_code(params["code"], params["accounts-server"])
-    cipher = token_cipher(container)
+    cipher = container.token_cipher
     with container.uow() as uow:
         conn = orm.Connection(
             partner_id=partner.id, status="connected", organization_id=DEMO_US_ORG,
@@ -58,7 +57,7 @@ def test_expired_token_is_refreshed_once_and_stored_encrypted(container: Contain
     with container.uow() as uow:
         row = uow.session.get(orm.Connection, conn_id)
         assert row.token_version == 1 and new not in row.access_token_enc
-        assert token_cipher(container).decrypt(row.access_token_enc) == new
+        assert container.token_cipher.decrypt(row.access_token_enc) == new
         assert row.token_expires_at > datetime.now(timezone.utc)
 
 

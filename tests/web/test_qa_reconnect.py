@@ -12,6 +12,7 @@ from typing import Any
 from ledgersync.bootstrap import Container
 from ledgersync.services import integration
 from ledgersync.store import orm
+from ledgersync.sync.ports import NullDispatcher
 from tests.plugins.zoho_fixtures import connect_partner
 
 
@@ -30,7 +31,7 @@ class RecordingDispatcher:
 def test_reconnect_and_set_up_accounts_wake_waiting_pushes(container: Container, partner: orm.Partner,
                                                            sandbox_app: Any, zoho_rate_limiter: Any) -> None:
     dispatcher = RecordingDispatcher()
-    container.extras["dispatcher"] = dispatcher
+    container.dispatcher = dispatcher
     try:
         conn = connect_partner(container, partner.id, setup_accounts=False)
         dispatcher.pushes.clear()
@@ -41,4 +42,4 @@ def test_reconnect_and_set_up_accounts_wake_waiting_pushes(container: Container,
                                   bank_account_id=choices.bank[0].account_id, fees_account_id=choices.selected_fees)
         assert dispatcher.pushes == [conn.id, conn.id]
     finally:
-        container.extras.pop("dispatcher", None)
+        container.dispatcher = NullDispatcher()

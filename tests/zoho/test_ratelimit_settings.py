@@ -1,18 +1,19 @@
 """The process's limiter is built from settings: per-minute limit, window, push reserves, plan.
 
-`books_factory.rate_limiter(container)` reads only `container.settings` and
-`container.extras`, so a namespace with real `Settings` stands in for the container; the Redis
-backend takes the same `limiter_options(settings)` (Celery workers).
+The composition root builds it once (`Container.rate_limiter`, from `limiter_options(settings)`);
+a container over an in-memory SQLite engine is enough to see it. The Redis backend takes the
+same `limiter_options(settings)` (Celery workers).
 """
 from __future__ import annotations
 
 import uuid
-from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import create_engine
 
+from ledgersync.bootstrap import Container
 from ledgersync.settings import Settings
-from ledgersync.sync.books_factory import limiter_options, rate_limiter
+from ledgersync.sync.books_factory import limiter_options
 from ledgersync.zoho import MemoryRateLimiter, RedisRateLimiter
 
 from .conftest import FakeClock
@@ -20,21 +21,24 @@ from .test_ratelimit import _redis_client
 
 
 def _settings(**kw) -> Settings:
-    return Settings(_env_file=None, **kw)  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url="sqlite://", **kw)  # type: ignore[call-arg]
+
+
+def _container(settings: Settings, **parts) -> Container:
+    return Container(settings, engine=create_engine("sqlite://"), **parts)
 
 
 def test_push_reserves_and_window_come_from_settings() -> None:
     s = _settings(zoho_per_minute_limit=50, zoho_window_seconds=6.0, zoho_plan="free",
                   zoho_push_reserve_per_minute=15, zoho_push_reserve_per_day=300)
-    container = SimpleNamespace(settings=s, extras={})
-    limiter = rate_limiter(container)  # type: ignore[arg-type]
+    container = _container(s)
+    limiter = container.rate_limiter
     assert isinstance(limiter, MemoryRateLimiter)
     cfg = limiter.cfg
     assert (cfg.per_minute, cfg.window_seconds, cfg.daily_limit, cfg.day_seconds) == (50, 6.0, 1000, 8640.0)
     assert cfg.reserve("pull").minute == 15 and cfg.reserve("backfill").minute == 25
     assert cfg.reserve("pull").day(1000) == 300  # the push day reserve beats 10 % of 1000
     assert cfg.allowed_per_window("pull") == 35
-    assert rate_limiter(container) is limiter  # one per process
 
 
 def test_configured_push_reserve_changes_what_a_backfill_may_take() -> None:
@@ -50,8 +54,7 @@ def test_configured_push_reserve_changes_what_a_backfill_may_take() -> None:
 
 def test_an_installed_limiter_wins() -> None:
     mine = MemoryRateLimiter()
-    container = SimpleNamespace(settings=_settings(), extras={"rate_limiter": mine})
-    assert rate_limiter(container) is mine  # type: ignore[arg-type]
+    assert _container(_settings(), rate_limiter=mine).rate_limiter is mine
 
 
 @pytest.mark.celery

@@ -18,6 +18,7 @@ def load_all() -> None:
         contacts,
         creditnotes,
         customerpayments,
+        invoicecredits,
         invoices,
         organizations,
     )

@@ -328,7 +328,8 @@ def list_invoices(ctx: Ctx):
     )
 
 
-def _get(ctx: Ctx) -> Invoice:
+def invoice_of(ctx: Ctx) -> Invoice:
+    """The invoice of the request's ``{invoice_id}`` (404 as Zoho when it does not exist)."""
     assert ctx.org
     return get_record(ctx.org.invoices, ctx.path_args["invoice_id"], "Invoice")
 
@@ -350,7 +351,7 @@ def bulk_pdf(ctx: Ctx):
 
 @route("GET", "/invoices/{invoice_id}", "invoices.get", "invoices")
 def get_invoice(ctx: Ctx):
-    inv = _get(ctx)
+    inv = invoice_of(ctx)
     if (ctx.params.get("accept") or "").lower() == "pdf" or ctx.headers.get("accept", "").startswith("application/pdf"):
         assert ctx.org
         from ..pdf import invoices_pdf
@@ -413,7 +414,7 @@ def update_invoice(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.base_status == "void":
             raise errors.bad_state("Void invoices cannot be edited. Mark the invoice as draft first.")
         draft = deepcopy(inv)
@@ -446,7 +447,7 @@ def _transition(ctx: Ctx, inv: Invoice, base_status: str) -> None:
 @route("POST", "/invoices/{invoice_id}/status/sent", "invoices.sent", "invoices", "update")
 def mark_sent(ctx: Ctx):
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.base_status == "void":
             raise errors.bad_state("Void invoices cannot be marked as sent.")
         if inv.base_status == "draft":
@@ -457,7 +458,7 @@ def mark_sent(ctx: Ctx):
 @route("POST", "/invoices/{invoice_id}/status/void", "invoices.void", "invoices", "update")
 def mark_void(ctx: Ctx):
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.payment_made > 0 or inv.credits_applied > 0:
             raise errors.invoice_has_payments("voided")
         if inv.write_off_amount > 0:
@@ -470,7 +471,7 @@ def mark_void(ctx: Ctx):
 @route("POST", "/invoices/{invoice_id}/status/draft", "invoices.draft", "invoices", "update")
 def mark_draft(ctx: Ctx):
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.payment_made > 0 or inv.credits_applied > 0 or inv.write_off_amount > 0:
             raise errors.invoice_has_payments("marked as draft")
         if inv.base_status != "draft":
@@ -483,7 +484,7 @@ def delete_invoice(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.payment_made > 0 or inv.credits_applied > 0:
             raise errors.invoice_has_payments("deleted")
         org.unpost(inv)
@@ -497,7 +498,7 @@ def write_off(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.base_status != "sent":
             raise errors.bad_state("Only sent, overdue or partially paid invoices can be written off.")
         if inv.balance <= 0:
@@ -514,7 +515,7 @@ def _cancel_write_off(ctx: Ctx):
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         if inv.write_off_amount <= 0:
             raise errors.bad_state("The invoice has not been written off.")
         org.unpost(inv)
@@ -533,7 +534,7 @@ route("POST", "/invoices/{invoice_id}/cancelwriteoff", "invoices.cancelwriteoff"
 def invoice_payments(ctx: Ctx):
     org = ctx.org
     assert org
-    inv = _get(ctx)
+    inv = invoice_of(ctx)
     rows = []
     for p in sorted(org.payments.values(), key=lambda p: (p.date, int(p.payment_id))):
         for a in p.invoices:
@@ -553,7 +554,7 @@ def invoice_payments(ctx: Ctx):
 def credits_applied(ctx: Ctx):
     org = ctx.org
     assert org
-    inv = _get(ctx)
+    inv = invoice_of(ctx)
     rows = []
     for cn in org.creditnotes.values():
         for a in cn.applications:
@@ -569,7 +570,7 @@ def available_credits(ctx: Ctx):
     """Credits the customer could apply: open credit notes and unused payment amounts."""
     org = ctx.org
     assert org
-    inv = _get(ctx)
+    inv = invoice_of(ctx)
     credits = []
     for cn in org.creditnotes.values():
         if cn.customer_id == inv.customer_id and cn.status == "open" and cn.balance > 0:
@@ -582,61 +583,13 @@ def available_credits(ctx: Ctx):
     return 200, ok(credits=credits)
 
 
-@route("POST", "/invoices/{invoice_id}/credits", "invoices.applycredits", "invoices", "update")
-def apply_credits(ctx: Ctx):
-    """``apply_creditnotes`` [{creditnote_id, amount_applied}] and ``invoice_payments``
-    [{payment_id, amount_applied}] (unused payment amounts). All or nothing."""
-    from .creditnotes import apply_credit
-    from .customerpayments import apply_unused_payment
-    org = ctx.org
-    assert org
-    cns = ctx.body.get("apply_creditnotes") or []
-    pays = ctx.body.get("invoice_payments") or []
-    if not isinstance(cns, list) or not isinstance(pays, list):
-        raise errors.invalid_value("apply_creditnotes")
-    if not cns and not pays:
-        raise errors.missing_field("apply_creditnotes")
-    with ctx.sandbox.lock:
-        inv = _get(ctx)
-        planned = []
-        total = ZERO
-        for entry in cns:
-            if not isinstance(entry, dict):
-                raise errors.invalid_value("apply_creditnotes")
-            cn = get_record(org.creditnotes, as_str(require(entry, "creditnote_id"), "creditnote_id"), "Credit Note")
-            amt = as_decimal(require(entry, "amount_applied"), "amount_applied")
-            planned.append(("cn", cn, amt))
-            total += amt
-        for entry in pays:
-            if not isinstance(entry, dict):
-                raise errors.invalid_value("invoice_payments")
-            p = get_record(org.payments, as_str(require(entry, "payment_id"), "payment_id"), "Payment")
-            amt = as_decimal(require(entry, "amount_applied"), "amount_applied")
-            planned.append(("pay", p, amt))
-            total += amt
-        check_applicable(inv, total)
-        for kind, rec, amt in planned:
-            if rec.customer_id != inv.customer_id:
-                raise errors.invalid_value("customer_id")
-            if kind == "cn" and (rec.status != "open" or amt > rec.balance):
-                raise errors.ZohoError(400, 36024, "The amount applied exceeds the credit note's available balance.")
-            if kind == "pay" and amt > rec.unused_amount:
-                raise errors.ZohoError(400, 36024, "The amount applied exceeds the payment's unused amount.")
-        for kind, rec, amt in planned:
-            if kind == "cn":
-                apply_credit(ctx, rec, inv, amt)
-            else:
-                apply_unused_payment(ctx, rec, inv, amt)
-    return 200, ok("Credits have been applied to the invoice(s).")
-
-
 @route("DELETE", "/invoices/{invoice_id}/payments/{invoice_payment_id}", "invoices.deletepayment", "invoices")
 def delete_invoice_payment(ctx: Ctx):
     """Unapply one payment from the invoice; the payment's amount becomes unused (as Zoho)."""
     org = ctx.org
     assert org
     with ctx.sandbox.lock:
-        inv = _get(ctx)
+        inv = invoice_of(ctx)
         ipid = ctx.path_args["invoice_payment_id"]
         for p in org.payments.values():
             for a in list(p.invoices):
@@ -647,19 +600,3 @@ def delete_invoice_payment(ctx: Ctx):
                     ctx.sandbox.emit_change(org.organization_id, "customerpayments", "updated", p.payment_id)
                     return 200, ok("The payment has been deleted.")
     raise errors.not_found("Payment")
-
-
-@route("DELETE", "/invoices/{invoice_id}/creditsapplied/{creditnotes_invoice_id}", "invoices.deletecredit", "invoices")
-def delete_applied_credit(ctx: Ctx):
-    from .creditnotes import unapply_credit
-    org = ctx.org
-    assert org
-    with ctx.sandbox.lock:
-        inv = _get(ctx)
-        cid = ctx.path_args["creditnotes_invoice_id"]
-        for cn in org.creditnotes.values():
-            for a in cn.applications:
-                if a.creditnote_invoice_id == cid and a.invoice_id == inv.invoice_id:
-                    unapply_credit(ctx, cn, a)
-                    return 200, ok("Credits applied to an invoice have been deleted.")
-    raise errors.not_found("Credits applied")

@@ -1,19 +1,24 @@
-"""What one stream run carries: the container, the connection, the Zoho client, counters,
-the lease owner, options, and the hooks tests use (clock, fault injection)."""
+"""What one stream run carries: the pull engine's ports, the connection, the Zoho client,
+counters, the lease owner, options, and the hooks tests use (clock, fault injection)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from ledgersync.bootstrap import Container
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledgersync.sync.books_factory import ZohoAccess
+from ledgersync.sync.ports import Clock, Dispatcher
+
+FaultHook = Callable[[str, str, int], None]
 
 
 @dataclass(frozen=True)
 class PullOptions:
-    """Knobs of the pull engine (`container.extras["pull_options"]` overrides the defaults).
+    """Knobs of the pull engine (`container.pull_options`; tests and benches set their own).
 
     history_line_items: "all" fetches line items of every invoice (old paid ones last, at
     backfill priority); "on_demand" leaves old paid/void invoices' line items until someone
@@ -27,18 +32,41 @@ class PullOptions:
     per_page: int = 200
 
 
-def options_of(container: Container) -> PullOptions:
-    opts = container.extras.get("pull_options")
-    return opts if isinstance(opts, PullOptions) else PullOptions()
+class PullPorts(ZohoAccess, Protocol):
+    """What the pull engine needs of the composition root (the `Container` satisfies it)."""
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]: ...
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def pull_options(self) -> PullOptions: ...
+
+    @property
+    def pull_fault_hook(self) -> FaultHook | None: ...
 
 
-def now_of(container: Container) -> datetime:
-    """The engine's clock (`container.extras["clock"]` in tests/benches, else UTC now)."""
-    clock = container.extras.get("clock")
-    return clock() if callable(clock) else datetime.now(timezone.utc)
+def options_of(container: PullPorts) -> PullOptions:
+    return container.pull_options
 
 
-def recent_cutoff(container: Container) -> date:
+def now_of(container: PullPorts) -> datetime:
+    """The engine's clock (`container.clock`: UTC now, or the one tests and benches pin)."""
+    return container.clock()
+
+
+def open_books(container: PullPorts, connection_id: str) -> Any:
+    """The connection's Zoho client, from the composition root's `books_factory` (`books_for`:
+    tokens from the database, the process's shared limiter; tests bind one to the sandbox)."""
+    return container.books_factory(container, connection_id)
+
+
+def recent_cutoff(container: PullPorts) -> date:
     """First day of "the last 12 months"."""
     return (now_of(container) - timedelta(days=options_of(container).recent_days)).date()
 
@@ -60,7 +88,7 @@ class RunStats:
 class PullRun:
     """One run of one stream of one connection (holds the lease for its whole life)."""
 
-    container: Container
+    container: PullPorts
     connection_id: str
     partner_id: str
     stream: str
@@ -72,7 +100,7 @@ class PullRun:
     calls_at_start: int = 0
     pages: int = 0
     budget_retry_at: datetime | None = None
-    fault_hook: Callable[[str, str, int], None] | None = None
+    fault_hook: FaultHook | None = None
     params: dict[str, Any] = field(default_factory=dict)
     #: contacts read from Zoho this run for invoices whose customer we did not know (None: Zoho
     #: has no such contact), see `upserts.prefetch_customers`
@@ -86,7 +114,7 @@ class PullRun:
         return int(getattr(self.books, "calls_made", 0)) - self.calls_at_start
 
     def fault(self, event: str) -> None:
-        """Test hook: `container.extras["pull_fault_hook"](stream, event, page_no)` may raise to
+        """Test hook: `container.pull_fault_hook(stream, event, page_no)` may raise to
         simulate a crash at a precise point (before/after a page's commit)."""
         if self.fault_hook is not None:
             self.fault_hook(self.stream, event, self.pages)

@@ -5,7 +5,7 @@ Value order (the budget plan): invoices of the last 12 months and open invoices 
 first, at `pull` priority; old paid/void history last, at `backfill` priority (the limiter
 refuses backfill calls before they eat the reserve kept for pulls and payment pushes). With
 `history_line_items="on_demand"` the old paid ones are not fetched at all until someone opens
-them (`ensure_line_items`). A `BudgetExhausted` from the limiter ends the run after committing
+them (`ledgersync.sync.pull.records.ensure_line_items`). A `BudgetExhausted` from the limiter ends the run after committing
 what was fetched; the engine schedules the next run at the budget's reset.
 """
 
@@ -129,21 +129,3 @@ def _archive_deleted(session: Session, run: PullRun, zoho_id: str) -> None:
         inv.archived, inv.archived_reason = True, ARCHIVED_DELETED
         run.stats.archived += 1
 
-
-def ensure_line_items(container: Any, invoice_id: str, *, books: Any = None) -> bool:
-    """On demand (someone opened an old paid invoice whose line items the budget plan skipped):
-    fetch its details now, one call. True when the invoice has its line items afterwards."""
-    from ledgersync.sync.pull.records import sync_record
-
-    with container.uow() as uow:
-        row = uow.session.execute(
-            select(Invoice.line_items_synced, ExternalRef.connection_id, ExternalRef.zoho_id)
-            .join(ExternalRef, ExternalRef.local_id == Invoice.id)
-            .where(Invoice.id == invoice_id, ExternalRef.entity == "invoice")
-        ).first()
-    if row is None:
-        return False
-    synced, connection_id, zoho_id = row
-    if synced:
-        return True
-    return sync_record(container, connection_id, "invoice", zoho_id, books=books, trigger="manual") == "applied"

@@ -19,12 +19,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from ledgersync.bootstrap import Container
 from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.sync import health
 from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.pull import leases
-from ledgersync.sync.pull.context import PullRun
+from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, start_run
 from ledgersync.zoho.errors import (
     BudgetExhausted,
@@ -54,17 +53,6 @@ class RunResult:
     state: dict[str, Any] = field(default_factory=dict)
 
 
-def open_books(container: Container, connection_id: str) -> Any:
-    """The connection's Zoho client: `container.extras["books_factory"]` (tests, benches) or
-    the web part's `books_for` (tokens from the database, the process's shared limiter)."""
-    factory = container.extras.get("books_factory")
-    if callable(factory):
-        return factory(container, connection_id)
-    from ledgersync.sync.books_factory import books_for
-
-    return books_for(container, connection_id)
-
-
 def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str, Any]], dict[str, Any]]:
     from ledgersync.sync.pull import deletions, details, listing
     from ledgersync.sync.pull.streams import LIST_STREAMS
@@ -81,7 +69,7 @@ def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str,
     raise ValueError(f"unknown stream {stream!r}")
 
 
-def run_stream(container: Container, connection_id: str, stream: str, *, trigger: str = "schedule",
+def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger: str = "schedule",
                books: Any = None, **params: Any) -> RunResult:
     """Run one stream of one connection to the end of its available work (see module doc).
     The run row is closed in `finally`, whatever happens, with the reason it stopped."""
@@ -100,7 +88,7 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
         run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=stream,
                       owner=owner, run_id=start_run(container.session_factory, connection_id, stream, trigger),
                       books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)),
-                      fault_hook=container.extras.get("pull_fault_hook"), params=params)
+                      fault_hook=container.pull_fault_hook, params=params)
         status, message, next_run = "failed", "interrupted", None
         auth_lost = disconnected = False
         try:
@@ -138,7 +126,7 @@ def run_stream(container: Container, connection_id: str, stream: str, *, trigger
         leases.release(container.session_factory, connection_id, stream, owner)
 
 
-def _report_health(container: Container, connection_id: str, stream: str, status: str, message: str | None,
+def _report_health(container: PullPorts, connection_id: str, stream: str, status: str, message: str | None,
                    auth_lost: bool) -> None:
     """The connection's health follows its runs (never raises: the run is what matters here)."""
     try:
@@ -150,7 +138,7 @@ def _report_health(container: Container, connection_id: str, stream: str, status
         log.exception("connection health update failed", extra={"connection_id": connection_id})
 
 
-def _set_next_run(container: Container, connection_id: str, stream: str, next_run: datetime | None) -> None:
+def _set_next_run(container: PullPorts, connection_id: str, stream: str, next_run: datetime | None) -> None:
     """When the scheduler should run this stream again before its regular interval (None: no hurry)."""
     with container.uow() as uow:
         uow.session.execute(
@@ -173,7 +161,7 @@ def outage_text(exc: ZohoError) -> str:
     return f"Zoho call failed: {str(exc)[:200]}"
 
 
-def retry_at(container: Container, connection_id: str, stream: str, exc: ZohoError) -> datetime:
+def retry_at(container: PullPorts, connection_id: str, stream: str, exc: ZohoError) -> datetime:
     """When to try a failed stream again: Zoho's own reset for a 429 when it gives one, else an
     exponential backoff from `pull_retry_base_s` capped at `pull_retry_max_s` (this run counts)."""
     settings = container.settings

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ledgersync.bootstrap import Container
+from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.store.orm import Connection
+from ledgersync.sync.connection_status import mark_connected
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.engine import RunResult, run_stream
 from ledgersync.sync.pull.progress import initial_sync_progress
+from ledgersync.zoho.errors import ZohoError
 
 RECENT_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("customers", {}),
@@ -34,7 +36,7 @@ HISTORY_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def start_initial_sync(container: Container, connection_id: str) -> None:
+def start_initial_sync(container: PullPorts, connection_id: str) -> None:
     """Called by the web part after the OAuth callback: mark the connection's initial sync as
     started and ask the dispatcher to run it now (non-blocking). The scheduler also picks up
     every connection whose phase is not `done`, so nothing is lost without a dispatcher."""
@@ -45,18 +47,16 @@ def start_initial_sync(container: Container, connection_id: str) -> None:
         if conn.initial_sync_phase in (None, ""):
             conn.initial_sync_phase = "recent"
         uow.commit()
-    from ledgersync.sync.pull.dispatch import get_dispatcher
-
-    get_dispatcher(container).pull_requested(connection_id, "initial", "initial")
+    container.dispatcher.pull_requested(connection_id, "initial", "initial")
 
 
-def _phase(container: Container, connection_id: str) -> str | None:
+def _phase(container: PullPorts, connection_id: str) -> str | None:
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
         return conn.initial_sync_phase if conn else None
 
 
-def _set_phase(container: Container, connection_id: str, phase: str) -> None:
+def _set_phase(container: PullPorts, connection_id: str, phase: str) -> None:
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
         if conn is not None:
@@ -64,27 +64,19 @@ def _set_phase(container: Container, connection_id: str, phase: str) -> None:
             uow.commit()
 
 
-def _mark_connected(container: Container, connection_id: str) -> None:
-    try:
-        from ledgersync.services.integration import mark_connected
-    except ImportError:  # pragma: no cover - web part not installed
-        with container.uow() as uow:
-            conn = uow.session.get(Connection, connection_id)
-            if conn is not None and conn.status == "pending":
-                conn.status = "connected"
+def _mark_connected(container: PullPorts, connection_id: str) -> None:
+    with container.uow() as uow:
+        if mark_connected(uow.session, connection_id):
             uow.commit()
-        return
-    mark_connected(container, connection_id)
 
 
-def _remember_total(container: Container, connection_id: str, owner: str, books: Any) -> None:
+def _remember_total(container: PullPorts, connection_id: str, owner: str, books: Any) -> None:
     """One count call (`response_option=2`) so progress can say "n of N invoices"."""
     with container.uow() as uow:
         state = leases.read_state(uow.session, connection_id, "initial")
     if state.get("zoho_total") is not None:
         return
-    from ledgersync.sync.pull.engine import open_books
-    from ledgersync.zoho.errors import ZohoError
+        from ledgersync.zoho.errors import ZohoError
 
     try:
         total = (books or open_books(container, connection_id)).count("/invoices", {"filter_by": "Status.All"})
@@ -95,7 +87,7 @@ def _remember_total(container: Container, connection_id: str, owner: str, books:
         uow.commit()
 
 
-def _run_steps(container: Container, connection_id: str, steps: tuple[tuple[str, dict[str, Any]], ...],
+def _run_steps(container: PullPorts, connection_id: str, steps: tuple[tuple[str, dict[str, Any]], ...],
                books: Any, on_progress: Callable[[dict[str, Any]], None] | None, results: list[RunResult]) -> bool:
     """Run the steps in order; False as soon as one cannot finish (budget, failure, lease)."""
     for stream, params in steps:
@@ -109,7 +101,7 @@ def _run_steps(container: Container, connection_id: str, steps: tuple[tuple[str,
     return True
 
 
-def run_initial_sync(container: Container, connection_id: str, *, books: Any = None,
+def run_initial_sync(container: PullPorts, connection_id: str, *, books: Any = None,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Blocking: advance the initial sync as far as the budget allows; returns the progress."""
     owner = leases.new_owner()

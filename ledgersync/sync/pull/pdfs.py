@@ -13,9 +13,8 @@ import time
 
 from sqlalchemy import select
 
-from ledgersync.bootstrap import Container
+from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.store.orm import Connection, ExternalRef, Invoice, InvoicePdf
-from ledgersync.sync.pull.engine import open_books
 
 LINK_TTL_S = 30 * 24 * 3600
 
@@ -24,7 +23,7 @@ class PdfUnavailable(LookupError):
     """The invoice is not a Zoho invoice of a live connection (platform invoices have no Zoho PDF)."""
 
 
-def invoice_pdf(container: Container, invoice_id: str, *, books=None) -> bytes:  # type: ignore[no-untyped-def]
+def invoice_pdf(container: PullPorts, invoice_id: str, *, books=None) -> bytes:  # type: ignore[no-untyped-def]
     """The invoice's PDF, from the cache when Zoho's copy has not changed since, else from Zoho
     (one call) and cached."""
     with container.uow() as uow:
@@ -58,14 +57,14 @@ def _signature(secret: str, invoice_id: str, expires: int) -> str:
     return hmac.new(secret.encode(), f"pdf:{invoice_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def signed_pdf_path(container: Container, invoice_id: str, *, ttl_s: int = LINK_TTL_S, now: float | None = None) -> str:
+def signed_pdf_path(container: PullPorts, invoice_id: str, *, ttl_s: int = LINK_TTL_S, now: float | None = None) -> str:
     """A path the partner can send to their customer: `/p/invoices/{id}/pdf?e=…&s=…`."""
     expires = int((now if now is not None else time.time()) + ttl_s)
     sig = _signature(container.settings.secret_key.get_secret_value(), invoice_id, expires)
     return f"/p/invoices/{invoice_id}/pdf?e={expires}&s={sig}"
 
 
-def verify_pdf_link(container: Container, invoice_id: str, expires: int, signature: str, *, now: float | None = None) -> bool:
+def verify_pdf_link(container: PullPorts, invoice_id: str, expires: int, signature: str, *, now: float | None = None) -> bool:
     if expires < (now if now is not None else time.time()):
         return False
     expected = _signature(container.settings.secret_key.get_secret_value(), invoice_id, expires)

@@ -10,11 +10,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledgersync.bootstrap import Container
 from ledgersync.domain.pull_rules import ARCHIVED_DELETED
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice
-from ledgersync.sync.pull.context import PullRun
-from ledgersync.sync.pull.engine import open_books
+from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, record_error, resolve_errors, start_run
 from ledgersync.sync.pull.upserts import (DB_REFUSALS, apply_invoice_details, prefetch_customers, refusal_reason,
                                           upsert_customers)
@@ -23,7 +21,7 @@ from ledgersync.zoho.errors import ZohoError, ZohoNotFound
 ENTITIES = {"invoice": ("/invoices", "invoice", "invoice_details"), "contact": ("/contacts", "contact", "customers")}
 
 
-def sync_record(container: Container, connection_id: str, entity: str, zoho_id: str, *, books: Any = None,
+def sync_record(container: PullPorts, connection_id: str, entity: str, zoho_id: str, *, books: Any = None,
                 trigger: str = "webhook") -> str:
     """Returns "applied", "archived", "bad" or "unknown" (entity we do not sync). A Zoho
     failure is raised after the run row says why; the run row is closed whatever happens."""
@@ -68,7 +66,7 @@ def sync_record(container: Container, connection_id: str, entity: str, zoho_id: 
         finish_run(container.session_factory, run, status, message)
 
 
-def _apply(container: Container, run: PullRun, entity: str, zoho_id: str, stream: str, body: Any,
+def _apply(container: PullPorts, run: PullRun, entity: str, zoho_id: str, stream: str, body: Any,
            record: dict[str, Any], *, first: bool) -> str:
     """One transaction: archive, apply, or quarantine (the rules' reason, or the database's)."""
     with container.uow() as uow:
@@ -119,3 +117,20 @@ def _archive(session: Any, connection_id: str, entity: str, zoho_id: str) -> boo
         .values(archived=True, archived_reason=ARCHIVED_DELETED).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def ensure_line_items(container: PullPorts, invoice_id: str, *, books: Any = None) -> bool:
+    """On demand (someone opened an old paid invoice whose line items the budget plan skipped):
+    fetch its details now, one call. True when the invoice has its line items afterwards."""
+    with container.uow() as uow:
+        row = uow.session.execute(
+            select(Invoice.line_items_synced, ExternalRef.connection_id, ExternalRef.zoho_id)
+            .join(ExternalRef, ExternalRef.local_id == Invoice.id)
+            .where(Invoice.id == invoice_id, ExternalRef.entity == "invoice")
+        ).first()
+    if row is None:
+        return False
+    synced, connection_id, zoho_id = row
+    if synced:
+        return True
+    return sync_record(container, connection_id, "invoice", zoho_id, books=books, trigger="manual") == "applied"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgersync.bootstrap import Container
+from ledgersync.sync.pull.context import PullPorts
 from ledgersync.store.orm import Connection
 from ledgersync.sync.pull.engine import RunResult, run_stream
 
@@ -16,7 +16,7 @@ RECORD_MODULES = {"invoice": "invoice", "invoices": "invoice", "contact": "conta
                   "customer": "contact", "customers": "contact"}
 
 
-def sync_connection(container: Container, connection_id: str, *, trigger: str = "schedule",
+def sync_connection(container: PullPorts, connection_id: str, *, trigger: str = "schedule",
                     streams: tuple[str, ...] | list[str] | None = None, books: Any = None) -> list[RunResult]:
     """Run the connection's streams (all incremental ones by default). While the initial sync is
     not done, the initial runner does the work instead (same cursors, value-ordered)."""

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ledgersync.store.orm import Connection, PushIntent, SyncRun
+from ledgersync.sync.books_factory import ConnectionNotReady, ZohoAccess
 from ledgersync.sync.push.engine import (
     DrainResult,
     Hooks,
@@ -38,10 +39,8 @@ __all__ = ["DrainResult", "Hooks", "PushConfig", "SimulatedCrash", "connections_
            "retry_intent"]
 
 
-def _default_books(container: Any, connection_id: str) -> Books:
-    from ledgersync.sync.books_factory import books_for
-
-    return books_for(container, connection_id)
+def _default_books(container: ZohoAccess, connection_id: str) -> Books:
+    return container.books_factory(container, connection_id)
 
 
 def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tuple[str, str]]:
@@ -109,7 +108,7 @@ def drain_outbox(
     """Push every due intent of the connection; returns what happened (counts and notes).
 
     `books` may be a client or a factory (tests hand one bound to the in-process sandbox); by
-    default `books_for(container, connection_id)` builds one lazily, so a drain with only
+    default `container.books_factory(container, connection_id)` builds one lazily, so a drain with only
     waiting intents makes no Zoho call. A connection that cannot build a client (not connected)
     parks its intents as `waiting`.
 
@@ -163,8 +162,6 @@ def _drain(
     def factory() -> Books:
         if "b" not in cache:
             if books is None:
-                from ledgersync.sync.books_factory import ConnectionNotReady
-
                 try:
                     cache["b"] = _default_books(container, connection_id)
                 except ConnectionNotReady as e:

@@ -127,9 +127,7 @@ def _in_range(value: Any, start: date, end: date) -> bool:
 def reconcile(container: Any, connection_id: str, start: date, end: date, *, books: Any = None) -> ReconciliationReport:
     """Compare platform and Zoho for one connection over [start, end] (both inclusive)."""
     if books is None:
-        from ledgersync.sync.books_factory import books_for
-
-        books = books_for(container, connection_id)
+        books = container.books_factory(container, connection_id)
     lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
     with container.uow() as uow:
@@ -358,55 +356,3 @@ def _deposits(books: Any, report: ReconciliationReport, payouts: Any, start: dat
         if ref.startswith("ls:payout:") and ref not in known and any(_in_range(r.get("date"), start, end) for r in rows):
             report.deposits.append(Line("deposits", ref, None, str(rows[0].get("transaction_id")), None,
                                         _dec(rows[0].get("amount")), None, "deposited", ("missing on the platform",)))
-
-
-# --------------------------------------------------------------------------- CLI rendering
-
-
-def render_report(report: ReconciliationReport, console: Any) -> None:
-    """Rich tables, one per section, differences first in red, explained ones in yellow with
-    their explanation, then a one-line verdict."""
-    from rich.table import Table
-
-    for title, lines in report.sections():
-        table = Table(title=f"{title} {report.start} → {report.end} (Zoho org {report.organization_id})")
-        for col, justify in (("record", "left"), ("platform", "right"), ("Zoho", "right"), ("platform status", "left"),
-                             ("Zoho status", "left"), ("Zoho id", "left"), ("difference", "left")):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        rank = {"difference": 0, "explained": 1, "ok": 2}
-        for ln in sorted(lines, key=lambda line: rank[line.state]):
-            style = {"difference": "red", "explained": "yellow"}.get(ln.state)
-            verdict = "; ".join(ln.issues) or (f"explained: {ln.explanation}" if ln.explanation else "ok")
-            table.add_row(ln.label, "" if ln.platform_amount is None else str(ln.platform_amount),
-                          "" if ln.zoho_amount is None else str(ln.zoho_amount), ln.platform_status or "",
-                          ln.zoho_status or "", ln.zoho_id or "", verdict, style=style)
-        console.print(table)
-    n, explained = len(report.differences), len(report.explained)
-    note = f" {explained} expected difference(s) explained." if explained else ""
-    if n:
-        console.print(f"[red]{n} difference(s).[/red]{note}")
-    else:
-        console.print(f"[green]No unexplained differences.{note}[/green]" if explained else "[green]No differences.[/green]")
-
-
-def cli_reconcile(container: Any, partner_email: str, date_from: str, date_to: str, console: Any) -> int:
-    """`ledgersync reconcile`: 0 when both sides agree or every difference is explained, 1 when
-    there are unexplained differences, 2 on bad input."""
-    from ledgersync.services.partners import find_user_by_email
-
-    try:
-        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
-    except ValueError:
-        console.print("[red]--from/--to must be dates like 2026-01-31[/red]")
-        return 2
-    user = find_user_by_email(container, partner_email)
-    if user is None:
-        console.print(f"[red]No partner user {partner_email}[/red]")
-        return 2
-    try:
-        report = reconcile_partner(container, user.partner_id, start, end)
-    except LookupError as exc:
-        console.print(f"[red]{exc}[/red]")
-        return 2
-    render_report(report, console)
-    return 1 if report.differences else 0

@@ -111,7 +111,7 @@ def _settlement_events(container: object, inv: Invoice) -> tuple[list[object], s
 
 def _fetch_line_items(container: object, invoice_id: str) -> bool:
     """Fetch one invoice's line items now (one Zoho call), via the pull engine."""
-    from ledgersync.sync.pull.details import ensure_line_items
+    from ledgersync.sync.pull.records import ensure_line_items
 
     return ensure_line_items(container, invoice_id)
 

@@ -14,7 +14,7 @@ from ledgersync.store.orm import Connection, SyncError, SyncRun
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
-from ledgersync.sync.pull.dispatch import NullDispatcher, get_dispatcher
+from ledgersync.sync.ports import NullDispatcher
 from ledgersync.sync.pull.service import sync_connection
 
 router = APIRouter()
@@ -64,7 +64,7 @@ def sync_now(request: Request, container: ContainerDep, partner: CurrentPartner)
     if conn.status == "reauth_required":
         flash(request, "Zoho no longer accepts our access: Reconnect on the Integrations page first.", "error")
         return RedirectResponse("/sync-log", status_code=303)
-    dispatcher = get_dispatcher(container)
+    dispatcher = container.dispatcher
     if isinstance(dispatcher, NullDispatcher):  # no scheduler in this process: run in the background
         threading.Thread(target=sync_connection, args=(container, conn.id), kwargs={"trigger": "manual"}, daemon=True).start()
     else:

@@ -27,7 +27,6 @@ from ledgersync.store.orm import Connection
 from ledgersync.sync.pull import webhook_events
 from ledgersync.sync.pull.context import now_of
 from ledgersync.sync.pull.service import work_for_webhook
-from ledgersync.sync.pull.dispatch import get_dispatcher
 
 router = APIRouter()
 
@@ -95,5 +94,5 @@ async def zoho_webhook(token: str, request: Request) -> JSONResponse:
             _discarded(container, connection_id, payload, "the same delivery (id and body) was received already")
             return JSONResponse({"status": "duplicate"}, status_code=200)
     work = work_for_webhook(module, event, _record_id(payload, module))
-    get_dispatcher(container).pull_requested(connection_id, work, "webhook")
+    container.dispatcher.pull_requested(connection_id, work, "webhook")
     return JSONResponse({"status": "scheduled", "work": work}, status_code=202)

@@ -4,12 +4,13 @@
 embedded Zoho Books sandbox (when `LEDGERSYNC_ZOHO_SANDBOX` is true, the default), the
 dashboard and the embedded scheduler — all in one process, no other service needed.
 
-This module is the ONLY place the product imports `zohobooks_sandbox`, and only to launch it.
+This package is the ONLY place the product imports `zohobooks_sandbox`, and only to launch it
+(the import-linter contract "Only the CLI launches the sandbox" in pyproject.toml says so).
+What the commands print lives in `ledgersync.cli.reports`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from rich.console import Console
 
 from ledgersync.bootstrap import Container
 from ledgersync.settings import Settings, UnsafeConfiguration, get_settings
+from ledgersync.workers.embedded import start_embedded
 
 app = typer.Typer(help="ledgersync: Zoho Books integration of the payments platform.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -155,13 +157,7 @@ def _start_scheduler(container: Container) -> Any:
         return None
     if container.settings.scheduler != "embedded":
         return None
-    try:
-        embedded = importlib.import_module("ledgersync.workers.embedded")
-    except ModuleNotFoundError:
-        console.print("[yellow]embedded scheduler not available; syncing runs only on demand[/yellow]")
-        return None
-    start = getattr(embedded, "start_embedded", None) or getattr(embedded, "start", None)
-    return start(container) if start else None
+    return start_embedded(container)
 
 
 def _stop(obj: Any) -> None:
@@ -462,7 +458,7 @@ def reconcile(
     date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
 ) -> None:
     """Platform vs Zoho for invoices, payments and deposits over a date range (exit 1 on differences)."""
-    from ledgersync.sync.push.reconcile import cli_reconcile
+    from ledgersync.cli.reports import cli_reconcile
 
     raise typer.Exit(cli_reconcile(Container(get_settings()), partner_email, date_from, date_to, console))
 
@@ -493,7 +489,7 @@ def sync(
     initial: bool = typer.Option(False, "--initial", help="Run (or resume) the initial sync with a progress bar."),
 ) -> None:
     """Pull from Zoho Books now (incremental streams, or the initial sync with progress)."""
-    from ledgersync.sync.pull.cli_sync import cli_sync
+    from ledgersync.cli.reports import cli_sync
 
     raise typer.Exit(cli_sync(Container(get_settings()), partner, stream, initial, console))
 

@@ -1,9 +1,10 @@
-"""`ledgersync sync [--partner …] [--stream …] [--initial]`: run a pull now, with a rich
-progress bar for the initial sync (phase, invoices done/total, history finish estimate)."""
+"""What the `ledgersync sync` and `ledgersync reconcile` commands print: rich progress bars and
+tables over the sync layer's results (presentation stays out of `ledgersync.sync`)."""
 
 from __future__ import annotations
 
 import threading
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -12,10 +13,12 @@ from rich.table import Table
 from sqlalchemy import or_, select
 
 from ledgersync.bootstrap import Container
+from ledgersync.services.partners import find_user_by_email
 from ledgersync.store.orm import Connection, Partner, User
 from ledgersync.sync.pull.initial import run_initial_sync
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.sync.pull.service import INCREMENTAL_STREAMS, sync_connection
+from ledgersync.sync.push.reconcile import ReconciliationReport, reconcile_partner
 
 
 def _connections(container: Container, partner: str | None) -> list[tuple[str, str]]:
@@ -81,3 +84,49 @@ def _initial_with_progress(container: Container, connection_id: str, console: Co
         return 0
     console.print(f"[yellow]Initial sync stopped in phase {p['phase']}; see the sync log.[/yellow]")
     return 1
+
+
+
+def render_report(report: ReconciliationReport, console: Console) -> None:
+    """Rich tables, one per section, differences first in red, explained ones in yellow with
+    their explanation, then a one-line verdict."""
+    for title, lines in report.sections():
+        table = Table(title=f"{title} {report.start} → {report.end} (Zoho org {report.organization_id})")
+        for col, justify in (("record", "left"), ("platform", "right"), ("Zoho", "right"), ("platform status", "left"),
+                             ("Zoho status", "left"), ("Zoho id", "left"), ("difference", "left")):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        rank = {"difference": 0, "explained": 1, "ok": 2}
+        for ln in sorted(lines, key=lambda line: rank[line.state]):
+            style = {"difference": "red", "explained": "yellow"}.get(ln.state)
+            verdict = "; ".join(ln.issues) or (f"explained: {ln.explanation}" if ln.explanation else "ok")
+            table.add_row(ln.label, "" if ln.platform_amount is None else str(ln.platform_amount),
+                          "" if ln.zoho_amount is None else str(ln.zoho_amount), ln.platform_status or "",
+                          ln.zoho_status or "", ln.zoho_id or "", verdict, style=style)
+        console.print(table)
+    n, explained = len(report.differences), len(report.explained)
+    note = f" {explained} expected difference(s) explained." if explained else ""
+    if n:
+        console.print(f"[red]{n} difference(s).[/red]{note}")
+    else:
+        console.print(f"[green]No unexplained differences.{note}[/green]" if explained else "[green]No differences.[/green]")
+
+
+def cli_reconcile(container: Container, partner_email: str, date_from: str, date_to: str, console: Console) -> int:
+    """`ledgersync reconcile`: 0 when both sides agree or every difference is explained, 1 when
+    there are unexplained differences, 2 on bad input."""
+    try:
+        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    except ValueError:
+        console.print("[red]--from/--to must be dates like 2026-01-31[/red]")
+        return 2
+    user = find_user_by_email(container, partner_email)
+    if user is None:
+        console.print(f"[red]No partner user {partner_email}[/red]")
+        return 2
+    try:
+        report = reconcile_partner(container, user.partner_id, start, end)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    render_report(report, console)
+    return 1 if report.differences else 0

@@ -1,0 +1,79 @@
+"""The ports the sync layer (and the services above it) own: what they need from the outside
+world, named and typed, so a reader sees it and a test can hand in a fake.
+
+The composition root (`ledgersync.bootstrap.Container`) builds one of each part and satisfies
+these protocols structurally; nothing below `web`/`workers`/`cli` imports it. A function that
+needs only a unit of work takes a `Transactional`; one that also wakes background work takes a
+`Dispatching`; one that talks to Zoho takes a `ZohoAccess` (in `ledgersync.sync.books_factory`).
+
+    Transactional        uow()                       -> a unit of work (one transaction)
+    Dispatching          + dispatcher                -> ask for a push drain / a pull
+    Clocked              clock()                     -> the engines' "now" (tests pin it)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+Clock = Callable[[], datetime]
+
+
+class UnitOfWork(Protocol):
+    """One transaction: `with factory() as uow: …; uow.commit()` — leaving without commit rolls back."""
+
+    session: Session
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Transactional(Protocol):
+    """Anything that opens units of work (the container, or a test's fake)."""
+
+    def uow(self) -> UnitOfWork: ...
+
+
+class Dispatcher(Protocol):
+    """How the product asks for background work without importing the workers.
+
+    `ledgersync.workers` implements it (embedded scheduler, Celery); the composition root holds
+    the process's one at `container.dispatcher`.
+    """
+
+    def push_requested(self, connection_id: str) -> None: ...
+
+    def pull_requested(self, connection_id: str, stream: str | None, trigger: str) -> None: ...
+
+
+class NullDispatcher:
+    """Drops requests (no scheduler in this process); the periodic schedule catches up."""
+
+    def push_requested(self, connection_id: str) -> None:
+        return None
+
+    def pull_requested(self, connection_id: str, stream: str | None, trigger: str) -> None:
+        return None
+
+
+class Dispatching(Transactional, Protocol):
+    """A unit of work factory plus the process's dispatcher (use cases that wake a worker)."""
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+
+class Clocked(Protocol):
+    @property
+    def clock(self) -> Clock: ...
