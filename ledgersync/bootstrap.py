@@ -40,10 +40,6 @@ class Container:
 
     dispatcher: Dispatcher
     """Where background work is asked for; `NullDispatcher` until a scheduler installs itself."""
-    rate_limiter: RateLimiter
-    """The per-organisation Zoho limiter every client of this process shares."""
-    token_cipher: TokenCipher
-    """Encrypts tokens at rest (one key per deployment)."""
     books_factory: BooksFactory
     """Builds a connection's Zoho client (`books_for`; tests bind one to the sandbox)."""
     clock: Clock
@@ -74,8 +70,8 @@ class Container:
         self._http_factory = http_factory or self._default_http
         self._http: httpx.Client | None = None
         self.dispatcher = dispatcher or NullDispatcher()
-        self.rate_limiter = rate_limiter or MemoryRateLimiter(**limiter_options(settings))
-        self.token_cipher = TokenCipher(settings.token_encryption_key.get_secret_value())
+        self._rate_limiter = rate_limiter
+        self._token_cipher: TokenCipher | None = None
         self.books_factory = books_for
         self.clock = clock or utc_now
         self.pull_options = PullOptions()
@@ -86,6 +82,26 @@ class Container:
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The per-organisation Zoho limiter every client of this process shares. Built from
+        settings on first use (tests and benches tune settings after building the container);
+        a Celery worker assigns its Redis-backed one."""
+        if self._rate_limiter is None:
+            self._rate_limiter = MemoryRateLimiter(**limiter_options(self.settings))
+        return self._rate_limiter
+
+    @rate_limiter.setter
+    def rate_limiter(self, limiter: RateLimiter) -> None:
+        self._rate_limiter = limiter
+
+    @property
+    def token_cipher(self) -> TokenCipher:
+        """Encrypts tokens at rest with the deployment's key (built on first use, like the limiter)."""
+        if self._token_cipher is None:
+            self._token_cipher = TokenCipher(self.settings.token_encryption_key.get_secret_value())
+        return self._token_cipher
 
     @property
     def http(self) -> httpx.Client:
