@@ -103,6 +103,10 @@ class Container:
             self._token_cipher = TokenCipher(self.settings.token_encryption_key.get_secret_value())
         return self._token_cipher
 
+    @token_cipher.setter
+    def token_cipher(self, cipher: TokenCipher) -> None:
+        self._token_cipher = cipher
+
     @property
     def http(self) -> httpx.Client:
         """One shared, thread-safe HTTP client (connection pooling) for Zoho calls."""
