@@ -22,7 +22,7 @@ def list_sync_runs(
 
 
 def page_sync_runs(
-    container: Container, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
+    container: Transactional, partner_id: str, *, stream: str | None = None, limit: int = 50, offset: int = 0
 ) -> Page[orm.SyncRun]:
     """One page of the partner's sync runs, newest first, and the total."""
     stmt = select(orm.SyncRun).where(orm.SyncRun.connection_id.in_(_connection_ids(partner_id)))

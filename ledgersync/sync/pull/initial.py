@@ -76,8 +76,6 @@ def _remember_total(container: PullPorts, connection_id: str, owner: str, books:
         state = leases.read_state(uow.session, connection_id, "initial")
     if state.get("zoho_total") is not None:
         return
-        from ledgersync.zoho.errors import ZohoError
-
     try:
         total = (books or open_books(container, connection_id)).count("/invoices", {"filter_by": "Status.All"})
     except ZohoError:
