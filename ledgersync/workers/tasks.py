@@ -335,7 +335,7 @@ def schedule_due_pushes() -> int:
     from ledgersync.sync.push import connections_with_due_pushes
 
     container = get_container()
-    dispatcher = container.extras["dispatcher"]
+    dispatcher = container.dispatcher
     ids = connections_with_due_pushes(container)
     for cid in ids:
         dispatcher.push_requested(cid)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from ledgersync.services import payments as pay_svc
 from ledgersync.store import orm
+from ledgersync.sync.ports import NullDispatcher
 from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
 from ledgersync.sync.push.engine import Heartbeat, Lease, claim, renew_lease
 from tests.push.world import World, build_world
@@ -484,7 +485,7 @@ def test_celery_beat_asks_for_the_due_pushes_every_few_seconds(container, sandbo
             self.pushes.append(connection_id)
 
     recorder = Recorder()
-    container.extras["dispatcher"] = recorder
+    container.dispatcher = recorder
     tasks.set_container(container)
     try:
         assert tasks.schedule_due_pushes() == 0 and recorder.pushes == []  # its lease still runs
@@ -495,7 +496,7 @@ def test_celery_beat_asks_for_the_due_pushes_every_few_seconds(container, sandbo
         assert tasks.schedule_due_pushes() == 1 and recorder.pushes == [w.connection_id]
     finally:
         tasks.set_container(None)
-        container.extras.pop("dispatcher", None)
+        container.dispatcher = NullDispatcher()
     entry = app.conf.beat_schedule["pushes-due"]
     assert entry["task"] == "ledgersync.schedule_due_pushes" and entry["schedule"] <= 10
     assert kind_of("ledgersync.schedule_due_pushes", []) == PUSH
