@@ -156,7 +156,7 @@ def test_every_kind_over_a_real_socket(container, partner, zoho):
             books = ZohoBooks(http, api_domain=f"http://127.0.0.1:{port}", organization_id=zoho.org_id,
                               tokens=StaticTokenProvider(zoho.token), limiter=zoho.limiter,
                               sleep=zoho.sandbox.clock.advance)
-            container.extras["books_factory"] = lambda _c, _cid: books
+            container.books_factory = lambda _c, _cid: books
             assert run_initial_sync(container, connection_id)["phase"] == "done"
     finally:
         server.stop()
