@@ -500,3 +500,40 @@ def test_celery_beat_asks_for_the_due_pushes_every_few_seconds(container, sandbo
     entry = app.conf.beat_schedule["pushes-due"]
     assert entry["task"] == "ledgersync.schedule_due_pushes" and entry["schedule"] <= 10
     assert kind_of("ledgersync.schedule_due_pushes", []) == PUSH
+
+
+def test_a_failed_push_retried_while_another_holds_its_invoice_waits_its_turn(container, sandbox_app) -> None:
+    """A failed push gave its invoice up (a later payment went on). Retried by hand while that
+    payment holds the invoice, it must wait behind it, not join it on the same invoice."""
+    from ledgersync.sync.push.engine import retry_intent
+
+    w = build_world(container, sandbox_app)
+    inv = w.zoho_invoice("100.00")
+    clock = ManualClock()
+    p1 = pay_svc.pay_invoices(container, w.partner_id, allocations=[pay_svc.AllocationInput(inv, D("50.00"))])
+    pay_svc.settle(container, w.partner_id, p1.id, "succeeded")
+    clock.catch_up()
+    cfg = _cfg(clock)
+    assert drain_outbox(container, w.connection_id, cfg=cfg).done == 1
+    first = _intent(w, p1.id)
+    with container.uow() as uow:  # as if its last step had been refused after its payment landed
+        uow.session.execute(update(orm.PushIntent).where(orm.PushIntent.id == first.id).values(
+            state="failed", detail={**first.detail, "holds_invoices": True}))
+        uow.commit()
+    p2 = pay_svc.pay_invoices(container, w.partner_id, allocations=[pay_svc.AllocationInput(inv, D("30.00"))])
+    pay_svc.settle(container, w.partner_id, p2.id, "succeeded")
+    clock.catch_up()
+    seen: dict[str, Any] = {}
+
+    class RetryMeanwhile(Hooks):
+        def at(self, point: str, intent_key: str) -> None:
+            if point == "before_write" and intent_key == f"ls:pay:{p2.id}" and "b" not in seen:
+                retry_intent(container, first.id)
+                clock.catch_up()
+                seen["b"] = drain_outbox(container, w.connection_id, cfg=cfg, worker_id="worker-b")
+
+    drain_outbox(container, w.connection_id, cfg=cfg, hooks=RetryMeanwhile(), worker_id="worker-a")
+    assert seen["b"].deferred == 1 and seen["b"].done == 0
+    drain_outbox(container, w.connection_id, cfg=cfg)
+    assert _intent(w, p1.id).state == "done" and _intent(w, p2.id).state == "done"
+    assert w.zinv(inv)["balance"] == D("20.00") and _outstanding(w, inv) == D("20.00")

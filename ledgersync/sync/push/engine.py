@@ -550,9 +550,11 @@ def retry_intent(container: Any, intent_id: str) -> None:
         if intent is None or intent.state not in ("failed", "waiting", "pending", "uncertain"):
             return
         detail = _detail(intent)
-        intent.state = "uncertain" if detail.uncertain else "pending"
-        if not detail.started:  # takes its turn on its invoices again, behind earlier pushes
+        if intent.state == "failed" or not detail.started:
+            # a failed push gave its invoices up (others went on meanwhile): it takes its turn
+            # again, behind whatever holds them now
             _store(intent, detail.with_changes(holds_invoices=False))
+        intent.state = "uncertain" if detail.uncertain else "pending"
         intent.next_attempt_at = utcnow()
         intent.attempts = 0
         uow.commit()
