@@ -97,7 +97,7 @@ class DemoWebhooks(threading.Thread):
     With real Zoho a partner configures the webhook once in Zoho Books (Settings → Automation →
     Webhooks); in the demo nobody would, so edits made as the Zoho user on the sandbox admin page
     would only show after "Sync now" or the hourly run. This thread registers, in the sandbox,
-    `{base_url}/webhooks/zoho/{connection.webhook_token}` with the shared-secret header for every
+    `{base_url}/webhooks/zoho/{connection.webhook_token}` with the connection's secret header for every
     live connection to one of its organisations (once; registrations persist with the sandbox),
     so the demo shows Zoho-side changes within seconds, as the pull engine's webhook path allows.
     """
@@ -114,6 +114,7 @@ class DemoWebhooks(threading.Thread):
         from sqlalchemy import select
         from zohobooks_sandbox.webhooks import WebhookSpec
 
+        from ledgersync.domain.webhook_auth import SECRET_HEADER, connection_webhook_secret
         from ledgersync.store.orm import Connection
 
         settings = self.container.settings
@@ -126,11 +127,14 @@ class DemoWebhooks(threading.Thread):
             if org_id not in self.sandbox.orgs:
                 continue  # a real Zoho organisation, not the sandbox's
             url = f"{settings.base_url.rstrip('/')}/webhooks/zoho/{token}"
-            if any(h.url == url for h in self.sandbox.webhooks.list(org_id)):
+            headers = {SECRET_HEADER: connection_webhook_secret(settings.webhook_secret.get_secret_value(), token)}
+            registered = [h for h in self.sandbox.webhooks.list(org_id) if h.url == url]
+            if any(h.headers == headers for h in registered):
                 continue
+            for stale in registered:  # made with an older secret (deployment secret changed, or older release)
+                self.sandbox.webhooks.unregister(stale.webhook_id)
             self.sandbox.webhooks.register(org_id, WebhookSpec(
-                url=url, modules=self.MODULES, events=["create", "update", "delete"],
-                headers={"X-Ledgersync-Webhook-Secret": settings.webhook_secret.get_secret_value()}))
+                url=url, modules=self.MODULES, events=["create", "update", "delete"], headers=headers))
             added += 1
         return added
 

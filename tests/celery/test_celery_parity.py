@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ledgersync.domain.webhook_auth import connection_webhook_secret
 from ledgersync.services import payments as pay_svc
 from ledgersync.store.orm import Connection, ExternalRef, Invoice
 from ledgersync.sync.pull.initial import run_initial_sync
@@ -59,7 +60,8 @@ def test_webhook_received_by_the_web_app_is_reread_by_a_worker(container, connec
             "event_time": zoho.now().strftime("%Y-%m-%dT%H:%M:%S+0000"), "invoice": {"invoice_id": target.invoice_id}}
     with TestClient(web) as client:
         reply = client.post(f"/webhooks/zoho/{token}", json=body,
-                            headers={"X-Ledgersync-Webhook-Secret": container.settings.webhook_secret.get_secret_value()})
+                            headers={"X-Ledgersync-Webhook-Secret": connection_webhook_secret(
+                                container.settings.webhook_secret.get_secret_value(), token)})
     assert reply.status_code == 202
 
     def local_outstanding() -> bool:

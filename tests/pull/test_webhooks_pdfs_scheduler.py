@@ -11,13 +11,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ledgersync.domain.webhook_auth import connection_webhook_secret
 from ledgersync.store.orm import Connection, ExternalRef, Invoice, InvoicePdf, WebhookEvent
 from ledgersync.sync.pull import pdfs
 from ledgersync.sync.pull.initial import run_initial_sync
 from ledgersync.web.routes import webhooks
 from ledgersync.workers.embedded import EmbeddedScheduler
 
-SECRET = "demo-webhook-secret"
+DEPLOYMENT_SECRET = "demo-webhook-secret"
+
+
+def secret_of(container, connection_id):
+    """The connection's own webhook secret (derived from the deployment's)."""
+    return connection_webhook_secret(DEPLOYMENT_SECRET, token_of(container, connection_id))
 
 
 @pytest.fixture
@@ -55,7 +61,8 @@ def test_sandbox_webhook_syncs_the_record_within_seconds(container, connection_i
     zoho.sandbox.webhooks.sender = lambda u, headers, body: receiver.post(u.replace("http://testserver", ""),
                                                                             content=body, headers=headers).status_code
     zoho.admin("POST", f"/orgs/{zoho.org_id}/webhooks", {"url": url, "modules": ["invoice"],
-                                                           "headers": {"X-Ledgersync-Webhook-Secret": SECRET}})
+                                                           "headers": {"X-Ledgersync-Webhook-Secret":
+                                                                       secret_of(container, connection_id)}})
     target = next(i for i in zoho.org.invoices.values() if i.base_status == "sent" and i.balance == i.total)
     victim = next(i for i in zoho.org.invoices.values() if i.payment_made == 0 and i.credits_applied == 0
                   and i.invoice_id != target.invoice_id)
@@ -76,11 +83,13 @@ def test_webhook_auth_replay_and_staleness(container, connection_id, zoho, recei
     container.dispatcher = type("D", (), {"pull_requested": lambda self, *a: recorded.append(a),
                                                     "push_requested": lambda self, *a: None})()
     path = f"/webhooks/zoho/{token_of(container, connection_id)}"
+    SECRET = secret_of(container, connection_id)
     now = zoho.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
     body = {"module": "invoice", "event": "update", "delivery_id": "d-1", "event_time": now,
             "invoice": {"invoice_id": "123", "balance": 1}}
     assert receiver.post(path, json=body).status_code == 401
     assert receiver.post(path, json=body, headers={"X-Ledgersync-Webhook-Secret": "wrong"}).status_code == 401
+    assert receiver.post(path, json=body, headers={"X-Ledgersync-Webhook-Secret": DEPLOYMENT_SECRET}).status_code == 401
     assert receiver.post("/webhooks/zoho/nope", json=body, headers={"X-Ledgersync-Webhook-Secret": SECRET}).status_code == 404
     ok = receiver.post(path, json=body, headers={"X-Ledgersync-Webhook-Secret": SECRET})
     assert ok.status_code == 202 and ok.json()["work"] == "record:invoice:123"
@@ -88,7 +97,8 @@ def test_webhook_auth_replay_and_staleness(container, connection_id, zoho, recei
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     stale = {**body, "delivery_id": "d-2", "event_time": "2001-01-01T00:00:00+0000"}
     assert receiver.post(path, json=stale, headers={"X-Ledgersync-Webhook-Secret": SECRET}).status_code == 400
-    payment = {"module": "customerpayment", "event": "create", "delivery_id": "d-3", "customerpayment": {"payment_id": "9"}}
+    payment = {"module": "customerpayment", "event": "create", "delivery_id": "d-3", "event_time": now,
+               "customerpayment": {"payment_id": "9"}}
     assert receiver.post(path, json=payment, headers={"X-Ledgersync-Webhook-Secret": SECRET}).json()["work"] == "invoices,invoice_details"
     assert [r[1] for r in recorded] == ["record:invoice:123", "invoices,invoice_details"]
     with container.uow() as uow:

@@ -101,7 +101,15 @@ def test_demo_webhooks_registered_once_per_sandbox_connection(container: Any, co
     assert hooks.sync_once() == 0  # idempotent (registrations persist with the sandbox)
     (hook,) = sandbox.webhooks.list(connected_connection.organization_id)
     assert hook.url.endswith(f"/webhooks/zoho/{connected_connection.webhook_token}")
-    assert hook.headers["X-Ledgersync-Webhook-Secret"] == container.settings.webhook_secret.get_secret_value()
+    from ledgersync.domain.webhook_auth import connection_webhook_secret
+
+    assert hook.headers["X-Ledgersync-Webhook-Secret"] == connection_webhook_secret(
+        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token)
+    container.settings.webhook_secret = type(container.settings.webhook_secret)("a-new-deployment-secret-" + "x" * 16)
+    assert hooks.sync_once() == 1  # the deployment secret changed: re-registered with the new header
+    (hook,) = sandbox.webhooks.list(connected_connection.organization_id)
+    assert hook.headers["X-Ledgersync-Webhook-Secret"] == connection_webhook_secret(
+        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token)
     assert set(hook.modules) >= {"invoice", "contact", "customerpayment"}
 
 
