@@ -8,13 +8,24 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-pg test-sqlite lint bench browser-deps screenshots clean
+.PHONY: run test test-pg test-sqlite lint lock audit bench browser-deps screenshots clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+## lock: regenerate constraints.txt (every dependency pinned) from a clean venv of pyproject.toml
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install -q --upgrade pip
+	.venv-lock/bin/pip install -q -e '.[test]'
+	{ sed -n '1,/^# Regenerate/p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^ledgersync'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
+
+## audit: known vulnerabilities of the pinned dependencies (PyPI's advisory data; says what it could not audit)
+audit: $(STAMP)
+	$(PY) .ci/audit_deps.py
 
 ## run: the dashboard on http://127.0.0.1:8000 with the embedded Zoho Books sandbox, SQLite, scheduler
 run: $(STAMP)
