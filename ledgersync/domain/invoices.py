@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledgersync.domain.money import CENT, ZERO
+from ledgersync.domain.money import CENT, MAX_AMOUNT, ZERO
 
 OPEN = "open"
 OVERDUE = "overdue"
@@ -120,16 +120,22 @@ def validate_allocations(
 
     Each allocation is positive, names a payable invoice once, in the payment's currency and of
     the same customer as the others, and does not exceed what is still available on that
-    invoice; together they do not exceed the payment amount (any rest is unapplied credit).
+    invoice; together they are exactly the payment amount. A payment larger than its allocations
+    is refused: the rest would have no invoice and would sit in Zoho Books as the customer's
+    unused credit, which nobody asked for (pay several invoices, or pay less, instead).
     """
     amount = Decimal(amount)  # callers may pass an int
     if not amount.is_finite() or amount <= ZERO:
         raise AllocationError("amount", "must be greater than zero")
+    if amount > MAX_AMOUNT:
+        raise AllocationError("amount", f"must be at most {MAX_AMOUNT}")
     if amount != amount.quantize(CENT):
         raise AllocationError("amount", "can have at most two decimals")
     for i, alloc in enumerate(allocations):
         part = Decimal(alloc.amount)
-        if part.is_finite() and part != part.quantize(CENT):
+        if not part.is_finite() or part > MAX_AMOUNT:
+            raise AllocationError(f"allocations[{i}].amount", f"must be a number of at most {MAX_AMOUNT}")
+        if part != part.quantize(CENT):
             raise AllocationError(f"allocations[{i}].amount", "can have at most two decimals")
     if not allocations:
         raise AllocationError("allocations", "at least one invoice is required")
@@ -140,8 +146,12 @@ def validate_allocations(
         customers.add(invoices[alloc.invoice_id].customer_id)
     if len(customers) > 1:
         raise AllocationError("allocations", "invoices belong to different customers")
-    if sum((a.amount for a in allocations), ZERO) > amount:
+    allocated = sum((a.amount for a in allocations), ZERO)
+    if allocated > amount:
         raise AllocationError("allocations", f"allocated more than the payment amount {amount}")
+    if allocated < amount:
+        raise AllocationError("amount", f"is more than its allocations ({allocated}): a payment pays invoices only, "
+                                        "allocate the rest to an open invoice or pay less")
 
 
 def _check_one(

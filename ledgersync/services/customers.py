@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from ledgersync.domain.money import iso_currency
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
@@ -17,15 +18,17 @@ def create_customer(
     container: Transactional, partner_id: str, *, name: str, email: str | None = None, currency: str | None = None
 ) -> orm.Customer:
     """A platform-origin customer of the partner (never pushed to Zoho)."""
-    if not name.strip():
-        raise InvalidInput("name", "must not be empty")
+    if not name.strip() or len(name) > 300:
+        raise InvalidInput("name", "must be 1 to 300 characters")
+    if email is not None and len(email) > 320:
+        raise InvalidInput("email", "must be at most 320 characters")
     with container.uow() as uow:
         partner = uow.session.get(orm.Partner, partner_id)
         if partner is None:
             raise NotFound("partner", partner_id)
-        code = (currency or partner.base_currency).upper()
-        if len(code) != 3 or not code.isalpha():
-            raise InvalidInput("currency_code", "must be a 3-letter ISO code")
+        code = iso_currency(currency or partner.base_currency)
+        if code is None:
+            raise InvalidInput("currency_code", "must be an ISO 4217 currency code such as USD or EUR")
         row = orm.Customer(partner_id=partner_id, name=name.strip(), email=email, currency_code=code, origin="platform")
         uow.session.add(row)
         uow.commit()

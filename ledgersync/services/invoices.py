@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import selectinload
 
@@ -22,7 +23,15 @@ from ledgersync.domain.invoices import (
     STATUSES,
     invoice_status,
 )
-from ledgersync.domain.money import CENT, ZERO
+from ledgersync.domain.money import (
+    CENT,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    MAX_RATE,
+    MAX_UNIT_DECIMALS,
+    ZERO,
+    bounded_decimal,
+)
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
@@ -56,41 +65,77 @@ def create_invoice(
     """A platform invoice in the customer's currency; total = Σ(quantity × rate, to the cent) + tax."""
     if not line_items:
         raise InvalidInput("line_items", "at least one line item is required")
+    if len(line_items) > MAX_LINE_ITEMS:
+        raise InvalidInput("line_items", f"at most {MAX_LINE_ITEMS} line items")
     amounts = [_line_amount(i, item) for i, item in enumerate(line_items)]
     total = sum(amounts, ZERO) + sum((item.tax_amount for item in line_items), ZERO)
+    if total > MAX_AMOUNT:
+        raise InvalidInput("line_items", f"the invoice total {total} is over the maximum {MAX_AMOUNT}")
+    if number is not None:
+        number = number.strip()
+        if not number or len(number) > MAX_NUMBER_CHARS:
+            raise InvalidInput("number", f"must be 1 to {MAX_NUMBER_CHARS} characters")
     issue = issue_date or today_utc()
     if due_date is not None and due_date < issue:
         raise InvalidInput("due_date", "is before the issue date")
-    with container.uow() as uow:
-        customer = uow.session.get(orm.Customer, customer_id)
-        if customer is None or customer.partner_id != partner_id:
-            raise InvalidInput("customer_id", "customer not found")
-        invoice = orm.Invoice(
-            partner_id=partner_id,
-            customer_id=customer_id,
-            number=number or _next_number(uow.session, partner_id),
-            currency_code=customer.currency_code,
-            issue_date=issue,
-            due_date=due_date,
-            total=total,
-            outstanding=total,
-            status=invoice_status(total, total, due_date, today_utc()),
-            origin="platform",
-            line_items=[_line_row(i, item, amt) for i, (item, amt) in enumerate(zip(line_items, amounts))],
-        )
-        uow.session.add(invoice)
-        uow.commit()
-        return detached(uow, invoice)
+    for attempt in range(NUMBER_ATTEMPTS):
+        with container.uow() as uow:
+            customer = uow.session.get(orm.Customer, customer_id)
+            if customer is None or customer.partner_id != partner_id:
+                raise InvalidInput("customer_id", "customer not found")
+            chosen = number or _next_number(uow.session, partner_id)
+            if number is not None and _number_taken(uow.session, partner_id, number):
+                raise InvalidInput("number", f"{number} is already used by another invoice")
+            invoice = orm.Invoice(
+                partner_id=partner_id,
+                customer_id=customer_id,
+                number=chosen,
+                currency_code=customer.currency_code,
+                issue_date=issue,
+                due_date=due_date,
+                total=total,
+                outstanding=total,
+                status=invoice_status(total, total, due_date, today_utc()),
+                origin="platform",
+                line_items=[_line_row(i, item, amt) for i, (item, amt) in enumerate(zip(line_items, amounts))],
+            )
+            uow.session.add(invoice)
+            try:
+                uow.commit()
+            except IntegrityError:  # another request took the number between our look-up and insert
+                uow.session.rollback()
+                if number is not None:
+                    raise InvalidInput("number", f"{number} is already used by another invoice") from None
+                continue
+            return detached(uow, invoice)
+    raise InvalidInput("number", "could not allocate an invoice number; please try again")
+
+
+MAX_LINE_ITEMS = 500
+MAX_NUMBER_CHARS = 100
+MAX_TEXT_CHARS = 2000
+NUMBER_ATTEMPTS = 5
 
 
 def _line_amount(index: int, item: LineItemInput) -> Decimal:
-    if item.quantity <= 0:
-        raise InvalidInput(f"line_items[{index}].quantity", "must be greater than zero")
-    if item.rate < 0:
-        raise InvalidInput(f"line_items[{index}].rate", "must not be negative")
-    if item.tax_amount < 0 or item.tax_amount != item.tax_amount.quantize(CENT):
-        raise InvalidInput(f"line_items[{index}].tax_amount", "must be a non-negative amount in cents")
-    return (item.quantity * item.rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    """quantity x rate to the cent, after every part was checked against what the database and Zoho take."""
+    field = f"line_items[{index}]"
+    if not item.name.strip() or len(item.name) > 300:
+        raise InvalidInput(f"{field}.name", "must be 1 to 300 characters")
+    if len(item.description) > MAX_TEXT_CHARS:
+        raise InvalidInput(f"{field}.description", f"must be at most {MAX_TEXT_CHARS} characters")
+    for name, value, maximum, places, positive in (
+        ("quantity", item.quantity, MAX_QUANTITY, MAX_UNIT_DECIMALS, True),
+        ("rate", item.rate, MAX_RATE, MAX_UNIT_DECIMALS, False),
+        ("tax_amount", item.tax_amount, MAX_AMOUNT, 2, False),
+    ):
+        problem = bounded_decimal(Decimal(value), maximum=maximum, places=places, strictly_positive=positive)
+        if problem:
+            raise InvalidInput(f"{field}.{name}", problem)
+    amount = (item.quantity * item.rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{field}.rate", f"quantity x rate is {amount}, over the maximum {MAX_AMOUNT}")
+    return amount
 
 
 def _line_row(position: int, item: LineItemInput, amount: Decimal) -> orm.InvoiceLineItem:
@@ -106,12 +151,19 @@ def _line_row(position: int, item: LineItemInput, amount: Decimal) -> orm.Invoic
 
 
 def _next_number(session, partner_id: str) -> str:  # type: ignore[no-untyped-def]
-    count = session.scalar(
-        select(func.count()).select_from(orm.Invoice).where(
-            orm.Invoice.partner_id == partner_id, orm.Invoice.origin == "platform"
-        )
-    )
-    return f"PL-{int(count or 0) + 1:05d}"
+    """`PL-<n+1>` after the highest `PL-<n>` of the partner (not a count: deleted or typed numbers
+    would repeat one). Two requests at once may pick the same; the unique index refuses the
+    second, which retries (`create_invoice`)."""
+    numbers = session.scalars(select(orm.Invoice.number).where(
+        orm.Invoice.partner_id == partner_id, orm.Invoice.number.like("PL-%")))
+    highest = max((int(n[3:]) for n in numbers if n[3:].isdigit() and len(n) < 20), default=0)
+    return f"PL-{highest + 1:05d}"
+
+
+def _number_taken(session, partner_id: str, number: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether any invoice of the partner (platform or Zoho) already has this number."""
+    return session.scalar(select(orm.Invoice.id).where(
+        orm.Invoice.partner_id == partner_id, orm.Invoice.number == number).limit(1)) is not None
 
 
 #: what an invoice can be filtered by: the stored statuses and the finer standings shown to people

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 
 from ledgersync.domain import payments as pay_rules
+from ledgersync.domain.money import iso_currency
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
@@ -36,7 +37,10 @@ def create_payout(
         partner = uow.session.get(orm.Partner, partner_id)
         if partner is None:
             raise NotFound("partner", partner_id)
-        rows = _claim(uow.session, partner_id, payment_ids, (currency or partner.base_currency).upper())
+        code = iso_currency(currency or partner.base_currency)
+        if code is None:
+            raise InvalidInput("currency_code", "must be an ISO 4217 currency code such as USD or EUR")
+        rows = _claim(uow.session, partner_id, payment_ids, code)
         try:
             totals = pay_rules.compose_payout(_candidate(r) for r in rows)
         except pay_rules.PayoutError as err:

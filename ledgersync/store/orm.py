@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    text,
     Boolean,
     Date,
     ForeignKey,
@@ -123,7 +124,12 @@ class Customer(Timestamped, Base):
 
 class Invoice(Timestamped, Base):
     __tablename__ = "invoices"
-    __table_args__ = (Index("ix_invoices_partner_status", "partner_id", "status", "archived"),)
+    __table_args__ = (
+        Index("ix_invoices_partner_status", "partner_id", "status", "archived"),
+        # platform invoice numbers are unique per partner (Zoho numbers its own invoices)
+        Index("uq_invoices_partner_platform_number", "partner_id", "number", unique=True,
+              postgresql_where=text("origin = 'platform'"), sqlite_where=text("origin = 'platform'")),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from ledgersync.domain.money import MAX_AMOUNT
 from ledgersync.services.errors import InvalidInput, NotFound, ServiceError
 
 
@@ -27,6 +28,8 @@ def parse_money(text: str, *, field: str = "Amount") -> Decimal | None:
         raise FormError(f"{field} must be a number like 125.00 (you typed {text.strip()!r}).") from None
     if not value.is_finite():
         raise FormError(f"{field} must be a number like 125.00 (you typed {text.strip()!r}).")
+    if value > MAX_AMOUNT:  # before any quantize: "1e30" must be a sentence, not an InvalidOperation
+        raise FormError(f"{field} must be at most {MAX_AMOUNT:,} (you typed {text.strip()!r}).")
     if value <= 0:
         raise FormError(f"{field} must be greater than zero.")
     exponent = value.as_tuple().exponent

@@ -11,11 +11,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ledgersync.domain.webhook_auth import connection_webhook_secret
 from ledgersync.store.orm import Connection, SyncRun, WebhookEvent
 from ledgersync.sync.pull import webhook_events
 from ledgersync.web.routes import webhooks
 
-SECRET = {"X-Ledgersync-Webhook-Secret": "demo-webhook-secret"}
+def _secret(container, connection_id) -> dict[str, str]:
+    """The connection's own webhook secret header (derived from the deployment's, issue 8)."""
+    with container.uow() as uow:
+        token = uow.session.get(Connection, connection_id).webhook_token
+    return {"X-Ledgersync-Webhook-Secret": connection_webhook_secret("demo-webhook-secret", token)}
 
 
 @pytest.fixture
@@ -48,11 +53,11 @@ def _discarded(container) -> list[str]:
 
 def test_a_restarted_sender_reusing_delivery_ids_is_heard(container, connection_id, zoho, receiver):
     path = _path(container, connection_id)
-    first = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"10{n}"), headers=SECRET) for n in range(1, 4)]
+    first = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"10{n}"), headers=_secret(container, connection_id)) for n in range(1, 4)]
     assert [r.status_code for r in first] == [202, 202, 202]
     # the sender restarts: ids from 1 again, for other changes — all are new events
     zoho.advance(30)
-    again = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"20{n}"), headers=SECRET) for n in range(1, 4)]
+    again = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"20{n}"), headers=_secret(container, connection_id)) for n in range(1, 4)]
     assert [r.status_code for r in again] == [202, 202, 202]
     assert [w for _c, w, _t in receiver.recorded] == [f"record:invoice:10{n}" for n in range(1, 4)] + \
         [f"record:invoice:20{n}" for n in range(1, 4)]
@@ -62,12 +67,12 @@ def test_a_restarted_sender_reusing_delivery_ids_is_heard(container, connection_
 def test_a_true_repeat_is_discarded_with_a_trace(container, connection_id, zoho, receiver):
     path = _path(container, connection_id)
     body = _body(zoho, "wh-7", "777")
-    assert receiver.post(path, json=body, headers=SECRET).status_code == 202
-    repeat = receiver.post(path, json=body, headers=SECRET)
+    assert receiver.post(path, json=body, headers=_secret(container, connection_id)).status_code == 202
+    repeat = receiver.post(path, json=body, headers=_secret(container, connection_id))
     assert repeat.status_code == 200 and repeat.json()["status"] == "duplicate"
     assert len(receiver.recorded) == 1
     stale = {**body, "delivery_id": "wh-8", "event_time": "2001-01-01T00:00:00+0000"}
-    assert receiver.post(path, json=stale, headers=SECRET).status_code == 400
+    assert receiver.post(path, json=stale, headers=_secret(container, connection_id)).status_code == 400
     traces = _discarded(container)
     assert len(traces) == 2
     assert "(wh-7) not acted on: the same delivery" in traces[0] or "(wh-7) not acted on: the same delivery" in traces[1]

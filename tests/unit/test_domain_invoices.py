@@ -54,7 +54,8 @@ INVOICES = {
 def test_valid_full_partial_and_split() -> None:
     validate_allocations(D("150.00"), "USD", [Allocation("a", D("100.00")), Allocation("b", D("50.00"))], INVOICES)
     validate_allocations(D("30.00"), "USD", [Allocation("a", D("30.00"))], INVOICES)
-    validate_allocations(D("80.00"), "USD", [Allocation("a", D("30.00"))], INVOICES)  # rest is credit
+    with pytest.raises(AllocationError, match="more than its allocations"):  # no unapplied rest (issue 8)
+        validate_allocations(D("80.00"), "USD", [Allocation("a", D("30.00"))], INVOICES)
 
 
 @pytest.mark.parametrize(

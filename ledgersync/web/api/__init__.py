@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledgersync.web.api import customers, integration, invoices, payments, payouts
+from ledgersync.web.api.deps import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 for _module in (customers, invoices, payments, payouts, integration):
     router.include_router(_module.router)
 

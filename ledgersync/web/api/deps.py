@@ -15,6 +15,7 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from ledgersync.bootstrap import Container
 from ledgersync.services import api_keys
@@ -22,6 +23,22 @@ from ledgersync.services.errors import AuthenticationFailed, Conflict, InvalidIn
 
 _bearer = HTTPBearer(auto_error=False, description="Partner API key `ls_live_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Partner API key `ls_live_...`")
+
+
+class ErrorOut(BaseModel):
+    """Every error of `/api/v1` but 422: what went wrong, in a sentence."""
+
+    detail: str
+
+
+#: Documented on every `/api/v1` operation (the router's `responses`), so each answer a client can
+#: get is in the OpenAPI with its body: 422 (validation, FastAPI's shape) is added by FastAPI.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not parseable (not JSON, or not the declared encoding)."},
+    401: {"model": ErrorOut, "description": "Missing or invalid API key."},
+    404: {"model": ErrorOut, "description": "No such object for this partner (another partner's ids included)."},
+    409: {"model": ErrorOut, "description": "The object's state does not allow this (e.g. already settled)."},
+}
 
 
 class ApiAuthError(Exception):

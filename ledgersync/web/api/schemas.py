@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, examples=["125.00"])]
+from ledgersync.domain.money import MAX_AMOUNT, MAX_QUANTITY, MAX_RATE, MAX_UNIT_DECIMALS
+
+Amount = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2, examples=["125.00"])]
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code (e.g. USD, EUR); others are a 422",
+                                examples=["USD"])]
 
 
 class _Out(BaseModel):
@@ -26,7 +30,7 @@ class _Out(BaseModel):
 class CustomerIn(BaseModel):
     name: str = Field(min_length=1, max_length=300)
     email: str | None = Field(default=None, max_length=320)
-    currency_code: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    currency_code: Currency | None = None
 
 
 class CustomerOut(_Out):
@@ -44,18 +48,20 @@ class CustomerOut(_Out):
 
 class LineItemIn(BaseModel):
     name: str = Field(min_length=1, max_length=300)
-    description: str = ""
-    quantity: Annotated[Decimal, Field(gt=0, examples=["1"])]
-    rate: Annotated[Decimal, Field(ge=0, examples=["99.00"])]
-    tax_amount: Annotated[Decimal, Field(ge=0, decimal_places=2)] = Decimal("0.00")
+    description: str = Field(default="", max_length=2000)
+    quantity: Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, decimal_places=MAX_UNIT_DECIMALS, examples=["1"])]
+    rate: Annotated[Decimal, Field(ge=0, le=MAX_RATE, decimal_places=MAX_UNIT_DECIMALS, examples=["99.00"],
+                                   description="quantity x rate, to the cent, must stay within the amount maximum")]
+    tax_amount: Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, decimal_places=2)] = Decimal("0.00")
 
 
 class InvoiceIn(BaseModel):
-    customer_id: str
-    line_items: list[LineItemIn] = Field(min_length=1)
+    customer_id: str = Field(max_length=64)
+    line_items: list[LineItemIn] = Field(min_length=1, max_length=500)
     due_date: date | None = None
     issue_date: date | None = None
-    number: str | None = Field(default=None, max_length=100)
+    number: str | None = Field(default=None, min_length=1, max_length=100,
+                               description="unique among the partner's invoices; default PL-<next>")
 
 
 class LineItemOut(_Out):
@@ -92,14 +98,16 @@ class InvoiceOut(_Out):
 
 
 class AllocationIn(BaseModel):
-    invoice_id: str
+    invoice_id: str = Field(max_length=64)
     amount: Amount
 
 
 class PaymentIn(BaseModel):
-    allocations: list[AllocationIn] = Field(min_length=1)
+    allocations: list[AllocationIn] = Field(min_length=1, max_length=100)
     method: Literal["card", "ach"] = "card"
-    amount: Amount | None = Field(default=None, description="defaults to the sum of the allocations")
+    amount: Amount | None = Field(default=None, description=(
+        "defaults to the sum of the allocations; if given it must equal that sum (a payment is never "
+        "larger than what it pays: unapplied money would sit as unused credit in Zoho Books)"))
 
 
 class SettleIn(BaseModel):
@@ -132,8 +140,9 @@ class PaymentOut(_Out):
 
 
 class PayoutIn(BaseModel):
-    payment_ids: list[str] | None = Field(default=None, description="default: every succeeded payment not paid out")
-    currency_code: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    payment_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=1000, description="default: every succeeded payment not paid out")
+    currency_code: Currency | None = None
     arrival_date: date | None = None
 
 
