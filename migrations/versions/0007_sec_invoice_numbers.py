@@ -4,7 +4,7 @@ Existing duplicates (two platform invoices of one partner with the same number) 
 `<number>-2`, `-3`, … in creation order before the unique index is created.
 
 Revision ID: sec_invoice_numbers
-Revises: h9_alerts
+Revises: 0006_push_fence
 """
 from typing import Sequence, Union
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sec_invoice_numbers"
-down_revision: Union[str, Sequence[str], None] = "h9_alerts"
+down_revision: Union[str, Sequence[str], None] = "0006_push_fence"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
