@@ -88,13 +88,15 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _openapi() -> dict[str, Any]:
-    """The app's OpenAPI document; building it needs settings only (no database)."""
-    from types import SimpleNamespace
-
+    """The app's OpenAPI document (built on an unmigrated in-memory database: nothing is queried)."""
     from ledgersync.web.app import create_app
 
-    stub = SimpleNamespace(settings=Settings(_env_file=None, env="test"))  # type: ignore[call-arg]
-    return create_app(stub).openapi()  # type: ignore[arg-type]
+    container = Container(Settings(_env_file=None, env="test", database_url="sqlite://"),  # type: ignore[call-arg]
+                          run_migrations=False)
+    try:
+        return create_app(container).openapi()
+    finally:
+        container.close()
 
 
 class _LateApp:
