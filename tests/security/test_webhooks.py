@@ -35,11 +35,7 @@ class RecordingDispatcher:
 
 
 def _install_dispatcher(container: Container, dispatcher: RecordingDispatcher) -> None:
-    extras = getattr(container, "extras", None)
-    if isinstance(extras, dict):
-        extras["dispatcher"] = dispatcher
-    if hasattr(container, "dispatcher"):
-        container.dispatcher = dispatcher  # type: ignore[attr-defined]
+    container.dispatcher = dispatcher
 
 
 def _connection(container: Container, name: str) -> orm.Connection:
