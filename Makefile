@@ -59,6 +59,8 @@ screenshots: $(STAMP) browser-deps
 ## bench: the benchmarks with their default sizes (printed tables, last line JSON)
 bench: $(STAMP)
 	$(PY) bench/pull_calls.py --customers 500 --invoices 20000 --seed 7
+	$(PY) bench/pull_calls.py --customers 50 --invoices 1000 --seed 1 --time-scale 60
+	$(PY) bench/hourly_calls.py --invoices 10000 --hours 24 --changes-per-hour 100 --seed 1
 	$(PY) bench/push_faults.py --faults 5000 --seed 7
 	$(PY) bench/push_latency.py --payments 100
 	$(PY) bench/push_latency.py --payments 100 --during-backfill

@@ -8,7 +8,12 @@ to completion (across as many Zoho "days" as the plan's budget needs, waiting fo
 then one no-change incremental sync of every stream (deletion checks included). Prints a table
 and, LAST, one JSON line:
 calls, lower_bound (= ceil(customers/200) + ceil(invoices/200) + invoices needing details),
-ratio, http_429, incremental_calls, seconds, records_per_s, zoho_days.
+ratio, http_429, incremental_calls, seconds, records_per_s,
+zoho_days (Zoho time the initial sync took, in days, read from the sandbox's clock: waits for
+the daily reset included), budget_waits (how many times it waited for that reset),
+rate_share (initial-sync calls / (100 a minute × the Zoho minutes it was not waiting for the
+daily reset): the share of Zoho's per-minute allowance used; it means something only where the
+per-minute limit binds, i.e. at --time-scale 60, where a Zoho minute is a real minute).
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
     lower_bound = math.ceil(customers / 200) + math.ceil(live_invoices / 200) + needing_details
 
     started = time.perf_counter()
+    zoho_started = harness.now()
+    waited_zoho_s = 0.0
     days = 0
     progress = run_initial_sync(container, connection_id)
     while progress["phase"] != "done":
@@ -76,11 +83,16 @@ def main(argv: list[str] | None = None) -> dict:
 
         wait = (datetime.fromisoformat(retry) - harness.now()).total_seconds() / args.time_scale
         console.log(f"budget used up at {progress['percent']}% — waiting {wait:.1f}s (a Zoho night)")
+        before_wait = harness.now()
         time.sleep(max(0.0, wait) + 0.05)
+        waited_zoho_s += (harness.now() - before_wait).total_seconds()
         days += 1
         progress = run_initial_sync(container, connection_id)
     initial_seconds = time.perf_counter() - started
     initial_calls = harness.calls()
+    zoho_elapsed_s = (harness.now() - zoho_started).total_seconds()
+    active_minutes = max((zoho_elapsed_s - waited_zoho_s) / 60.0, 1e-9)
+    rate_share = initial_calls / (100 * active_minutes)
 
     inc_started = time.perf_counter()
     results = sync_connection(container, connection_id)
@@ -95,7 +107,9 @@ def main(argv: list[str] | None = None) -> dict:
         ("initial sync calls", initial_calls), ("lower bound", lower_bound),
         ("ratio", f"{initial_calls / lower_bound:.3f}"), ("invoices.list", ops.get("invoices.list", 0)),
         ("invoices.get (line items)", ops.get("invoices.get", 0)), ("contacts.list", ops.get("contacts.list", 0)),
-        ("Zoho days needed", days + 1), ("initial seconds", f"{initial_seconds:.1f}"),
+        ("Zoho days elapsed", f"{zoho_elapsed_s / 86400:.3f}"), ("daily-reset waits", days),
+        ("Zoho minutes calling", f"{active_minutes:.1f}"), ("share of 100 calls/minute", f"{rate_share:.3f}"),
+        ("initial seconds", f"{initial_seconds:.1f}"),
         ("incremental calls (no change)", incremental_calls),
         ("incremental streams", ", ".join(f"{r.stream}:{r.calls}" for r in results)),
         ("incremental seconds", f"{time.perf_counter() - inc_started:.2f}"), ("HTTP 429", harness.http_429()),
@@ -106,7 +120,8 @@ def main(argv: list[str] | None = None) -> dict:
         "customers": customers, "invoices": live_invoices, "calls": initial_calls, "lower_bound": lower_bound,
         "ratio": round(initial_calls / lower_bound, 4), "http_429": harness.http_429(),
         "incremental_calls": incremental_calls, "seconds": round(seconds, 2),
-        "records_per_s": round((live_invoices + customers) / initial_seconds, 1), "zoho_days": days + 1,
+        "records_per_s": round((live_invoices + customers) / initial_seconds, 1),
+        "zoho_days": round(zoho_elapsed_s / 86400, 4), "budget_waits": days, "rate_share": round(rate_share, 4),
         "time_scale": args.time_scale, "plan": args.plan,
     }
     print(json.dumps(out), flush=True)

@@ -290,20 +290,28 @@ def collectable_outstanding(snap: InvoiceSnapshot) -> Decimal:
 
 
 def settlement_updates(paid: Decimal, credited: Decimal, written_off: Decimal,
-                       snap: InvoiceSnapshot) -> dict[str, Decimal]:
+                       snap: InvoiceSnapshot, *, payment_date_moved: bool = True) -> dict[str, Decimal]:
     """How the invoice's total was settled in Zoho: payments, credits, write-off.
 
     A detail carries `payment_made` and `credits_applied` and is taken as is. A list row only
-    has the balance and the write-off: what else was settled is split keeping the credits known
-    so far (the next detail read corrects it). Returns only the fields that change.
+    has the balance, the write-off and `last_payment_date`: what else was settled is split
+    keeping the credits known so far when the payment date moved (a payment), else keeping the
+    payments known so far (a credit: applying one leaves the payment date alone); a later detail
+    read (the daily sweep, or opening the invoice) corrects a mixed hour. Returns only the
+    fields that change.
     """
     new_off = ZERO if snap.zoho_status == "void" else snap.write_off_amount
     if snap.payment_made is not None and snap.credits_applied is not None:
         new_paid, new_credited = snap.payment_made, snap.credits_applied
     else:
-        settled = max(snap.total - snap.balance - new_off, ZERO)
-        new_credited = min(credited, settled)
-        new_paid = settled - new_credited
+        # a void invoice shows no balance but nothing settled it (Zoho voids only unpaid ones)
+        settled = ZERO if snap.zoho_status == "void" else max(snap.total - snap.balance - new_off, ZERO)
+        if payment_date_moved:
+            new_credited = min(credited, settled)
+            new_paid = settled - new_credited
+        else:
+            new_paid = min(paid, settled)
+            new_credited = settled - new_paid
     wanted = {"paid_amount": new_paid, "credited_amount": new_credited, "written_off_amount": new_off}
     current = {"paid_amount": paid, "credited_amount": credited, "written_off_amount": written_off}
     return {k: v for k, v in wanted.items() if current[k] != v}
@@ -483,3 +491,61 @@ class DeletionVerdict:
 
 def compare_ids(local_ids: set[str], zoho_ids: set[str]) -> DeletionVerdict:
     return DeletionVerdict(sorted(local_ids - zoho_ids), sorted(zoho_ids - local_ids))
+
+
+# --------------------------------------------------------------------------- detail calls
+#
+# Issue 13: a changed invoice costs a `GET /invoices/{id}` only when its line items can have
+# changed. Zoho's list rows (`list-invoices-response` in invoices.yml) carry no line items but
+# do carry the fields line items determine: `total` (Σ item totals + tax − discount + shipping
+# + adjustment), `adjustment`, `shipping_charge`, `currency_code`, `exchange_rate` and the
+# status (a draft is edited freely; leaving draft freezes what was edited). A payment, a credit,
+# a write-off, a reminder, "viewed", a due-date change or a move to overdue changes `balance`,
+# `status`, `due_date`, `last_payment_date` or `write_off_amount` and none of those: the list
+# row alone is applied. A line-item edit that keeps every one of those fields (a description,
+# two rates that offset) is invisible in the list; the daily sweep reads it within 24 h.
+
+#: list-row fields whose movement means the line items may have changed (see above)
+LINE_ITEM_FIELDS: tuple[str, ...] = ("total", "adjustment", "shipping_charge", "currency_code", "exchange_rate")
+
+
+#: what an absent list-row field means (Zoho omits zero charges; a rate of 1 is the base currency)
+_FINGERPRINT_DEFAULTS = {"adjustment": "0", "shipping_charge": "0", "exchange_rate": "1"}
+
+
+def _canonical(value: Any, default: str = "") -> str:
+    """One spelling per value: `40.6`, `40.60` and Decimal("40.60") compare equal."""
+    if value is None or value == "":
+        value = default
+    if value == "":
+        return ""
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value).strip().upper()
+    return format(number.normalize(), "f") if number.is_finite() else str(value)
+
+
+def line_item_fingerprint(row: dict[str, Any]) -> dict[str, str]:
+    """The part of a Zoho invoice (list row or detail) that line items determine, as plain
+    strings (stored as JSON on the invoice's external ref and compared on the next list row)."""
+    fingerprint = {name: _canonical(row.get(name), _FINGERPRINT_DEFAULTS.get(name, "")) for name in LINE_ITEM_FIELDS}
+    fingerprint["draft"] = "1" if str(row.get("status") or "").lower() == "draft" else "0"
+    return fingerprint
+
+
+def detail_call_reason(previous: dict[str, str] | None, row: dict[str, Any]) -> str | None:
+    """Why this changed list row needs a detail call (`GET /invoices/{id}`), or None when the
+    list row alone is enough. `previous` is the fingerprint stored when the invoice was last
+    seen (None: never seen, or seen before fingerprints were kept)."""
+    if previous is None:
+        return "new"
+    current = line_item_fingerprint(row)
+    if previous.get("draft") == "1" and current["draft"] == "0":
+        return "left draft"
+    for name in LINE_ITEM_FIELDS:
+        if previous.get(name, "") != current[name]:
+            return f"{name} moved"
+    return None

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false as sa_false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -284,6 +285,10 @@ class ExternalRef(Base):
     zoho_id: Mapped[str] = mapped_column(String(40))
     zoho_last_modified: Mapped[str | None] = mapped_column(String(40), nullable=True)
     details_synced_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: the invoice's line items may have changed since `details_synced_at` (new, or a list-row
+    #: field that line items determine moved: `pull_rules.detail_call_reason`): the details
+    #: stream reads it this hour; other modifications wait for the daily sweep
+    details_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 

@@ -48,6 +48,15 @@ templates.env.filters["qty"] = _qty
 templates.env.filters["when"] = _when
 
 
+def _install_partials() -> None:
+    from ledgersync.web import budget_panel
+
+    budget_panel.install(templates.env)
+
+
+_install_partials()
+
+
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """Queue a one-time message shown on the next rendered page (kind: info|success|error)."""
     # assign a new list: the session only notices top-level writes, not in-place appends

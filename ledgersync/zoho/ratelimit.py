@@ -120,6 +120,9 @@ class LimiterConfig:
     reserves: Mapping[str, Reserve] | None = None
     #: pacing of pull/backfill (see module docstring); ``None`` turns pacing off
     burst: int | None = DEFAULT_BURST
+    #: work-conserving: lend idle higher priorities' minute reserves to pull/backfill (see
+    #: :func:`effective_minute_reserve`); False keeps the reserves fixed
+    lend: bool = True
 
     @property
     def window(self) -> float:
@@ -137,11 +140,11 @@ class LimiterConfig:
         minute_reserve = min(self.reserve(priority).minute, max(0, self.per_minute - cost))
         return self.per_minute - minute_reserve
 
-    def pace_interval(self, priority: str) -> float | None:
+    def pace_interval(self, priority: str, allowed: int | None = None) -> float | None:
         """Seconds between two calls of a paced priority (``None``: not paced)."""
         if priority == "push" or not self.burst:
             return None
-        return self.window / max(1, self.allowed_per_window(priority))
+        return self.window / max(1, allowed if allowed is not None else self.allowed_per_window(priority))
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,30 @@ def _day_view(state: dict, now: float, cfg: LimiterConfig) -> tuple[int, float]:
     return remaining, reset_at
 
 
+#: Calls of every minute window pull/backfill leave untouched even while reserves are lent, so a
+#: push that arrives finds Zoho's window open at once (then the reserve is taken back).
+LENT_FLOOR = 3
+
+
+def effective_minute_reserve(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig) -> int:
+    """Work-conserving reserves (issue 13). While no push has run or waited within the window,
+    pull and backfill borrow the push reserve, keeping only ``LENT_FLOOR`` calls; backfill also
+    borrows the hourly pull's extra while no pull ran within the window. The first push takes
+    its reserve back: from its grant on, lower priorities see their full reserve again (and
+    yield every freed slot to a push that waits), so a push waits well under a second."""
+    base = cfg.per_minute - cfg.allowed_per_window(priority, cost)
+    if priority == "push" or not cfg.lend:
+        return base
+    horizon = now - cfg.window
+    if state.get("push_log") or float(state.get("push_waiting_until") or 0.0) > horizon:
+        return base
+    floor = min(base, LENT_FLOOR)
+    if priority == "backfill" and float((state.get("seen") or {}).get("pull") or 0.0) > horizon:
+        pull_base = cfg.per_minute - cfg.allowed_per_window("pull", cost)
+        return min(base, floor + max(0, base - pull_base))
+    return floor
+
+
 #: After a push had to wait, lower priorities keep yielding this long after each push grant, so a
 #: burst of pushes (one drain worker, sequential calls) is not outrun by polling backfills.
 PUSH_GRACE_S = 2.0
@@ -212,8 +239,10 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
     if day_remaining - cost < reserve.day(_daily_limit(state, cfg)):
         return Decision(False, exhausted_until=max(day_reset, now))
 
-    allowed = cfg.allowed_per_window(priority, cost)
-    minute_reserve = cfg.per_minute - allowed
+    if priority != "push":
+        state.setdefault("seen", {})[priority] = now
+    minute_reserve = effective_minute_reserve(state, now, priority, cost, cfg)
+    allowed = cfg.per_minute - minute_reserve
     waits: list[float] = []
     log = state["log"]
     if len(log) + cost > allowed:
@@ -233,7 +262,16 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
             push_rate = len(push_log) / max(now - push_log[0], cfg.window / 4)
             if left < push_rate * (ext["reset_at"] - now):
                 waits.append(min(ext["reset_at"] - now, ext["reset_at"] - left / push_rate - now))
-    interval = cfg.pace_interval(priority)
+    interval = cfg.pace_interval(priority, allowed)
+    last_grants = state.setdefault("last", {})
+    if interval is not None and ext and last_grants.get(priority) is not None:
+        # follow what Zoho says is left (it counts every app's calls): spread it evenly to the
+        # reset, less what other apps have been spending at their recent rate
+        left = (ext["remaining"] - ext["used"]) - minute_reserve - _others_share(ext, now, cfg)
+        to_reset = max(ext["reset_at"] - now, 0.0)
+        gap = to_reset / max(left, 1.0)
+        if float(last_grants[priority]) + gap > now + 1e-6:
+            waits.append(float(last_grants[priority]) + gap - now)
     tats = state.setdefault("tat", {})
     if interval is not None:
         # GCRA: the next call is due at `tat`; up to `burst` calls may run ahead of it.
@@ -255,6 +293,7 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
             state.pop("push_waiting_until", None)
     if interval is not None:
         tats[priority] = max(float(tats.get(priority) or now), now) + cost * interval
+        last_grants[priority] = now
     log.extend([now] * cost)
     state.setdefault("inflight", []).extend([now] * cost)
     if priority == "push":
@@ -266,6 +305,16 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
         if state.get(key):
             state[key]["used"] += cost
     return Decision(True)
+
+
+def _others_share(ext: dict, now: float, cfg: LimiterConfig) -> float:
+    """Calls other apps will want from Zoho's window before it resets, at the rate they spent
+    it so far (what Zoho counted beyond our own calls)."""
+    others = float(ext.get("others") or 0.0)
+    elapsed = now - (ext["reset_at"] - cfg.window_seconds)
+    if others <= 0:
+        return 0.0
+    return others / max(elapsed, cfg.window_seconds / 4) * max(ext["reset_at"] - now, 0.0)
 
 
 def note_release(state: dict, now: float, cfg: LimiterConfig) -> None:
@@ -319,7 +368,13 @@ def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: Limi
         day_limit = _int_header(headers, "X-Rate-Limit-Day-Limit")
         day_reset = _int_header(headers, "X-Rate-Limit-Day-Reset")
     if remaining is not None and reset is not None:
-        new = {"remaining": remaining, "used": in_flight_others, "reset_at": now + max(reset, 0) * minute_unit}
+        reset_at = now + max(reset, 0) * minute_unit
+        new = {"remaining": remaining, "used": in_flight_others, "reset_at": reset_at}
+        if limit is not None:
+            # our own calls in Zoho's window (it opened `window_seconds` before its reset)
+            # (the reset is told in whole seconds: count our calls up to 1.5 ticks earlier too)
+            ours = sum(1 for t in state["log"] if t >= reset_at - cfg.window_seconds - 1.5 * minute_unit)
+            new["others"] = max(0, (limit - remaining) - ours)
         state["ext_min"] = _merge_ext(state.get("ext_min"), new, minute_unit)
     if day_remaining is not None and day_reset is not None:
         new = {"remaining": day_remaining, "used": in_flight_others, "limit": day_limit,
@@ -401,10 +456,10 @@ class MemoryRateLimiter(_BlockingLimiter):
     def __init__(self, per_minute: int = 100, window_seconds: float = 60.0, daily_limit: int = 10_000,
                  day_seconds: float = 86_400.0, reserves: Mapping[str, Reserve] | None = None, *,
                  guard_fraction: float = 0.02, burst: int | None = DEFAULT_BURST,
-                 max_concurrency: int | None = None,
+                 max_concurrency: int | None = None, lend: bool = True,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves,
-                                 burst)
+                                 burst, lend)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -450,10 +505,10 @@ class RedisRateLimiter(_BlockingLimiter):
     def __init__(self, redis: Any, *, key_prefix: str = "ledgersync:rl", per_minute: int = 100,
                  window_seconds: float = 60.0, daily_limit: int = 10_000, day_seconds: float = 86_400.0,
                  reserves: Mapping[str, Reserve] | None = None, guard_fraction: float = 0.02,
-                 burst: int | None = DEFAULT_BURST,
+                 burst: int | None = DEFAULT_BURST, lend: bool = True,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.cfg = LimiterConfig(per_minute, window_seconds, daily_limit, day_seconds, guard_fraction, reserves,
-                                 burst)
+                                 burst, lend)
         self._redis = redis
         self._prefix = key_prefix
         self._clock = clock

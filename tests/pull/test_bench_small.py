@@ -18,7 +18,37 @@ def test_bench_small(capsys, tmp_path):
                        "--database-url", f"sqlite:///{tmp_path}/bench.db"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == out
-    for key in ("calls", "lower_bound", "ratio", "http_429", "incremental_calls", "seconds", "records_per_s"):
+    for key in ("calls", "lower_bound", "ratio", "http_429", "incremental_calls", "seconds", "records_per_s",
+                "zoho_days", "budget_waits", "rate_share"):
         assert key in out
-    assert out["http_429"] == 0 and out["incremental_calls"] == 4
+    assert 0 < out["zoho_days"] < 1 and out["budget_waits"] == 0
+    assert out["http_429"] == 0 and out["incremental_calls"] == 3  # customer deletions: daily
     assert out["lower_bound"] <= out["calls"] <= out["lower_bound"] + 8
+
+
+HOURLY = Path(__file__).resolve().parents[2] / "bench" / "hourly_calls.py"
+
+
+def test_hourly_bench_small(capsys, tmp_path):
+    """Issue 13's bench at a small size: every change seen within its bound, fewer calls than the
+    peer's one-detail-per-changed-invoice, and a day later the sweep has run."""
+    import sys
+
+    spec = importlib.util.spec_from_file_location("hourly_calls_bench", HOURLY)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    out = module.main(["--invoices", "120", "--customers", "10", "--hours", "25", "--changes-per-hour", "12",
+                       "--seed", "5", "--database-url", f"sqlite:///{tmp_path}/hourly.db"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last) == out
+    for key in ("calls_per_hour", "detail_calls", "tap_equivalent_calls", "ratio_vs_tap", "stale_line_items_max_h",
+                "missed"):
+        assert key in out
+    assert out["missed"] == 0 and out["http_429"] == 0
+    assert out["ratio_vs_tap"] < 1
+    assert out["sweep_calls"] > 0
+    assert out["stale_line_items_max_h"]["total_keeping_edits"] <= 24
+    assert out["stale_line_items_max_h"]["other_line_item_changes"] <= 1
+    assert out["stale_max_h_list_fields"] <= 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ledgersync.zoho.ratelimit import DEFAULT_RESERVES, MemoryRateLimiter, RedisRateLimiter, reserves_for
+from ledgersync.zoho.ratelimit import DEFAULT_RESERVES, LENT_FLOOR, MemoryRateLimiter, RedisRateLimiter, reserves_for
 from zohobooks_sandbox.limits import OrgLimits
 from zohobooks_sandbox.limits import RateLimiter as ZohoLimits
 from tests.services import redis_or_skip
@@ -149,12 +149,14 @@ def test_push_gets_a_slot_within_seconds_while_a_backfill_saturates(make_limiter
 
 
 def test_without_pushes_the_backfill_is_paced_evenly_at_its_share(make_limiter) -> None:
-    """Alone, the backfill gets (limit - its reserve) calls a window, spread over the window —
-    never more than the burst at once — so slots free up steadily for a push that arrives."""
+    """Alone, the backfill borrows the idle reserves (issue 13: work-conserving) and gets
+    (limit - LENT_FLOOR) calls a window, spread over the window — never more than the burst at
+    once — so slots free up steadily for a push that arrives."""
     clock = FakeClock()
     limiter = make_limiter(clock)
     out = simulate(limiter, clock, seconds=300, pushes_start=10_000)
-    allowed = 100 - DEFAULT_RESERVES["backfill"].minute
+    allowed = 100 - LENT_FLOOR
+    assert DEFAULT_RESERVES["backfill"].minute > LENT_FLOOR
     assert out.our_429 == 0
     assert out.backfill_calls == pytest.approx(allowed * 300 / 61.2, abs=8)
     state_log = _log_of(limiter)

@@ -26,6 +26,7 @@ def make_limiter(request):
         kw.setdefault("reserves", RESERVES)
         kw.setdefault("guard_fraction", 0.0)
         kw.setdefault("burst", None)  # window/reserve scenarios in isolation; pacing has its own tests
+        kw.setdefault("lend", False)  # fixed reserves; lending has its own tests (test_ratelimit_lending)
         if request.param == "memory":
             return MemoryRateLimiter(clock=clock, sleep=clock.sleep, **kw)
         return RedisRateLimiter(_redis_client(), key_prefix=f"test:rl:{uuid.uuid4().hex}", clock=clock,

@@ -42,14 +42,22 @@ def test_push_reserves_and_window_come_from_settings() -> None:
 
 
 def test_configured_push_reserve_changes_what_a_backfill_may_take() -> None:
+    """While pushes run (one was granted this window) the backfill leaves the configured push
+    reserve plus the hourly pull's 10; with no push for a window the reserve is lent (issue 13)."""
     clock = FakeClock()
     for reserve, expected in ((20, 70), (40, 50)):
         opts = limiter_options(_settings(zoho_push_reserve_per_minute=reserve))
         limiter = MemoryRateLimiter(**opts, burst=None, clock=clock, sleep=clock.sleep)
-        granted = 0
+        assert limiter.try_acquire(f"org-{reserve}", "push").granted
+        granted = 1
         while limiter.try_acquire(f"org-{reserve}", "backfill").granted:
             granted += 1
         assert granted == expected
+        lent = MemoryRateLimiter(**opts, burst=None, clock=clock, sleep=clock.sleep)
+        granted = 0
+        while lent.try_acquire(f"org-{reserve}", "backfill").granted:
+            granted += 1
+        assert granted == 100 - 3  # LENT_FLOOR
 
 
 def test_an_installed_limiter_wins() -> None:

@@ -136,7 +136,29 @@ def _compare_range(run: PullRun, local: list[tuple[date, str, str]], known_bad: 
         uow.commit()
 
 
+#: scheduled customer-deletion checks run once a day (issue 13): Zoho refuses to delete a contact
+#: that has transactions, so a deleted customer never has an invoice the platform could collect;
+#: inactivation is seen hourly by the customers stream, a contact webhook re-reads at once
+CUSTOMER_CHECK_EVERY_S = 24 * 3600 - 600
+
+
+def _customer_check_due(run: PullRun, state: dict[str, Any]) -> bool:
+    from datetime import datetime
+
+    from ledgersync.sync.pull.context import now_of
+
+    last = state.get("checked_at")
+    if run.trigger != "schedule" or not last:
+        return True
+    return (now_of(run.container) - datetime.fromisoformat(str(last))).total_seconds() >= CUSTOMER_CHECK_EVERY_S
+
+
 def run_customer_deletions(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
+    if not _customer_check_due(run, state):
+        return state
+    from ledgersync.sync.pull.context import now_of
+
+    state = {**state, "checked_at": now_of(run.container).isoformat()}
     with run.container.uow() as uow:
         live = dict(uow.session.execute(
             select(ExternalRef.zoho_id, Customer.id)

@@ -39,7 +39,7 @@ def pending_details_query(connection_id: str, cutoff: date, *, scope: str = "all
             ExternalRef.connection_id == connection_id,
             ExternalRef.entity == "invoice",
             Invoice.archived.is_(False),
-            or_(ExternalRef.details_synced_at.is_(None), ExternalRef.details_synced_at != ExternalRef.zoho_last_modified),
+            or_(ExternalRef.details_due.is_(True), ExternalRef.details_synced_at.is_(None)),
         )
         .order_by(rank, Invoice.issue_date.desc(), ExternalRef.zoho_id)
     )
@@ -129,3 +129,88 @@ def _archive_deleted(session: Session, run: PullRun, zoho_id: str) -> None:
         inv.archived, inv.archived_reason = True, ARCHIVED_DELETED
         run.stats.archived += 1
 
+
+# --------------------------------------------------------------------------- daily sweep
+#
+# The hourly details stream reads only invoices whose line items can have changed (issue 13,
+# `pull_rules.detail_call_reason`). A line-item edit that keeps every list-row field is
+# invisible in the list, so once a day the sweep re-reads the details of every invoice modified
+# since its last detail read, oldest read first, at `backfill` priority: it spends only budget
+# the limiter would otherwise leave unused (backfill leaves a quarter of the day and part of
+# every minute to hourly pulls and pushes). When the budget runs out the sweep stops and the
+# next hourly run resumes it (after the reset); the day it finished is kept in its cursor.
+
+SWEEP_STREAM = "invoice_details_sweep"
+SWEEP_EVERY_S = 24 * 3600
+#: a sweep due at 24 h may start a little early (an hourly run that began a minute before)
+SWEEP_SLACK_S = 600
+
+
+def sweep_query(connection_id: str) -> Any:
+    """Invoices modified since their last detail read and not already due hourly: (zoho_id,)."""
+    return (
+        select(ExternalRef.zoho_id)
+        .join(Invoice, Invoice.id == ExternalRef.local_id)
+        .where(
+            ExternalRef.connection_id == connection_id,
+            ExternalRef.entity == "invoice",
+            Invoice.archived.is_(False),
+            ExternalRef.details_due.is_(False),
+            ExternalRef.details_synced_at.is_not(None),
+            ExternalRef.details_synced_at != ExternalRef.zoho_last_modified,
+        )
+        .order_by(ExternalRef.details_synced_at, ExternalRef.zoho_id)
+    )
+
+
+def sweep_due(state: dict[str, Any], now: Any) -> bool:
+    """A day since the last sweep (the first run only starts the clock: the initial sync has
+    just read every invoice's details)."""
+    from datetime import datetime
+
+    last = state.get("swept_at")
+    if not last:
+        return False
+    return (now - datetime.fromisoformat(str(last))).total_seconds() >= SWEEP_EVERY_S - SWEEP_SLACK_S
+
+
+def run_sweep(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
+    """Once a day: re-read details of invoices modified since their last detail read."""
+    from ledgersync.sync.pull.context import now_of
+    from ledgersync.zoho.errors import BudgetExhausted
+
+    now = now_of(run.container)
+    if not state.get("swept_at"):
+        state = {**state, "swept_at": now.isoformat()}
+        with run.container.uow() as uow:
+            leases.save_state(uow.session, run.connection_id, run.stream, run.owner, state)
+            uow.commit()
+        return state
+    if not sweep_due(state, now):
+        return state
+    failed: set[str] = set()
+    batch = run.options.detail_batch
+    while True:
+        with run.container.uow() as uow:
+            ids = [z for z in uow.session.execute(sweep_query(run.connection_id).limit(batch + len(failed))).scalars()
+                   if z not in failed][:batch]
+        if not ids:
+            break
+        fetched: list[tuple[str, dict[str, Any] | None]] = []
+        try:
+            for zoho_id in ids:
+                try:
+                    body = run.books.get(f"/invoices/{zoho_id}", priority="backfill")
+                    fetched.append((zoho_id, body.get("invoice") or {}))
+                except ZohoNotFound:
+                    fetched.append((zoho_id, None))
+        except BudgetExhausted:
+            if fetched:
+                _commit_details(run, fetched, failed, state)
+            return state  # resumed by the next hourly run once the budget is back
+        state = _commit_details(run, fetched, failed, state)
+    state = {**state, "swept_at": now.isoformat()}
+    with run.container.uow() as uow:
+        leases.save_state(uow.session, run.connection_id, run.stream, run.owner, state)
+        uow.commit()
+    return state

@@ -62,6 +62,8 @@ def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str,
         return lambda run, state: listing.run_list_stream(run, declared, state, stop_after=params.get("stop_after"))
     if stream == "invoice_details":
         return lambda run, state: details.run_details(run, state, scope=params.get("scope", "all"))
+    if stream == "invoice_details_sweep":
+        return details.run_sweep
     if stream == "invoice_deletions":
         return deletions.run_invoice_deletions
     if stream == "customer_deletions":

@@ -76,12 +76,21 @@ def _remember_total(container: PullPorts, connection_id: str, owner: str, books:
         state = leases.read_state(uow.session, connection_id, "initial")
     if state.get("zoho_total") is not None:
         return
+    from datetime import datetime, timezone
+
+    from ledgersync.store.orm import SyncRun
+
+    started = datetime.now(timezone.utc)
     try:
         total = (books or open_books(container, connection_id)).count("/invoices", {"filter_by": "Status.All"})
     except ZohoError:
         return
     with container.uow() as uow:
         leases.save_state(uow.session, connection_id, "initial", owner, {**state, "zoho_total": total}, seconds=3600)
+        # every Zoho call belongs to a run row (the budget panel counts calls by purpose from them)
+        uow.session.add(SyncRun(connection_id=connection_id, stream="invoice_count", trigger="initial",
+                                status="succeeded", started_at=started, finished_at=datetime.now(timezone.utc),
+                                calls=1, message=f"{total} invoices in Zoho"))
         uow.commit()
 
 

@@ -16,11 +16,44 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledgersync.store.orm import Connection, ExternalRef, Invoice, SyncCursor
+from ledgersync.store.orm import Connection, ExternalRef, Invoice, SyncCursor, SyncRun
 
 PLAN_DAILY = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000}
 BACKFILL_DAY_SHARE = 0.75
+#: the history backfill may use the day's budget down to this share (the limiter's backfill
+#: day reserve, kept for hourly pulls and pushes)
+BACKFILL_DAY_RESERVE = 1 - BACKFILL_DAY_SHARE
+#: the pace assumed before any initial-sync run has been measured (calls a minute)
 BACKFILL_PER_MINUTE = 80
+DAY_S = 86_400.0
+
+
+def measured_pace(session: Session, connection_id: str) -> float | None:
+    """Calls a second of the initial sync so far: its runs' calls over their running time."""
+    rows = session.execute(
+        select(SyncRun.started_at, SyncRun.finished_at, SyncRun.calls)
+        .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial", SyncRun.calls > 0,
+               SyncRun.finished_at.is_not(None))
+    ).all()
+    calls = sum(int(c) for _, _, c in rows)
+    seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows)
+    if calls < 20 or seconds <= 0:
+        return None
+    return calls / seconds
+
+
+def history_eta(calls_left: int, pace_per_s: float, budget_left: int, reset_in_s: float,
+                backfill_per_day: int) -> float:
+    """Seconds until `calls_left` calls are made at `pace_per_s`, when only `budget_left` may be
+    spent before the daily reset (in `reset_in_s`) and `backfill_per_day` each day after."""
+    if calls_left <= max(budget_left, 0):
+        return calls_left / pace_per_s
+    rest = calls_left - max(budget_left, 0)
+    days = math.floor(rest / backfill_per_day) if backfill_per_day > 0 else 0
+    tail = rest - days * backfill_per_day
+    return max(reset_in_s, 0.0) + days * DAY_S + tail / pace_per_s
+
+
 
 
 def initial_sync_progress(session: Session, connection_id: str) -> dict[str, Any]:
@@ -36,7 +69,7 @@ def initial_sync_progress(session: Session, connection_id: str) -> dict[str, Any
     )
     listed = int(session.execute(base).scalar_one())
     done = int(session.execute(
-        base.where(ExternalRef.details_synced_at.is_not(None), ExternalRef.details_synced_at == ExternalRef.zoho_last_modified)
+        base.where(ExternalRef.details_synced_at.is_not(None), ExternalRef.details_due.is_(False))
     ).scalar_one())
     cursors = {c.stream: c for c in session.execute(select(SyncCursor).where(SyncCursor.connection_id == connection_id)).scalars()}
     initial_state = dict(cursors["initial"].state or {}) if "initial" in cursors else {}
@@ -54,11 +87,12 @@ def initial_sync_progress(session: Session, connection_id: str) -> dict[str, Any
     else:
         denominator = max(total or listed, 1)
         percent = round(100.0 * min(done, denominator) / denominator, 1)
-        per_day = PLAN_DAILY.get(conn.plan or "premium", 10000) * BACKFILL_DAY_SHARE
-        days = math.floor(remaining_calls / per_day) if per_day else 0
-        eta = remaining_calls / BACKFILL_PER_MINUTE * 60 + days * 86400
+        per_day = int(PLAN_DAILY.get(conn.plan or "premium", 10000) * BACKFILL_DAY_SHARE)
+        pace = measured_pace(session, connection_id) or BACKFILL_PER_MINUTE / 60
         if blocked_until and blocked_until > now:
-            eta += (blocked_until - now).total_seconds()
+            eta = (blocked_until - now).total_seconds() + history_eta(remaining_calls, pace, per_day, 0.0, per_day)
+        else:
+            eta = history_eta(remaining_calls, pace, per_day, DAY_S, per_day)
     finish = (now + timedelta(seconds=eta)).isoformat() if eta is not None else None
     return {
         "phase": phase,

@@ -120,17 +120,20 @@ def _archive(session: Any, connection_id: str, entity: str, zoho_id: str) -> boo
 
 
 def ensure_line_items(container: PullPorts, invoice_id: str, *, books: Any = None) -> bool:
-    """On demand (someone opened an old paid invoice whose line items the budget plan skipped):
-    fetch its details now, one call. True when the invoice has its line items afterwards."""
+    """On demand (someone opened the invoice): when its line items are missing (the budget plan
+    skipped an old paid one) or older than its last modification (an edit the hourly pull did
+    not need to read, issue 13), re-read it now, one call. True when the invoice has current
+    line items afterwards (no call when they already are)."""
     with container.uow() as uow:
         row = uow.session.execute(
-            select(Invoice.line_items_synced, ExternalRef.connection_id, ExternalRef.zoho_id)
+            select(Invoice.line_items_synced, ExternalRef.connection_id, ExternalRef.zoho_id,
+                   ExternalRef.details_synced_at, ExternalRef.zoho_last_modified, ExternalRef.details_due)
             .join(ExternalRef, ExternalRef.local_id == Invoice.id)
             .where(Invoice.id == invoice_id, ExternalRef.entity == "invoice")
         ).first()
     if row is None:
         return False
-    synced, connection_id, zoho_id = row
-    if synced:
+    synced, connection_id, zoho_id, read_at, modified, due = row
+    if synced and not due and read_at == modified:
         return True
     return sync_record(container, connection_id, "invoice", zoho_id, books=books, trigger="manual") == "applied"

@@ -8,7 +8,8 @@ from ledgersync.sync.pull.context import PullPorts
 from ledgersync.store.orm import Connection
 from ledgersync.sync.pull.engine import RunResult, run_stream
 
-INCREMENTAL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions")
+INCREMENTAL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions",
+                       "invoice_details_sweep")
 
 #: webhook module -> what to sync (the payload is only a hint; Zoho is re-read)
 PAYMENT_MODULES = frozenset({"customerpayment", "customerpayments", "payment", "payments", "creditnote", "creditnotes"})

@@ -128,4 +128,5 @@ class CustomerDeletions:
 
 
 LIST_STREAMS: dict[str, Callable[[], ListStream]] = {"customers": Customers, "invoices": Invoices}
-ALL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions")
+ALL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions",
+               "invoice_details_sweep")

@@ -240,9 +240,12 @@ def _local(inv: Invoice) -> rules.LocalInvoice:
 
 
 def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot, ref: ExternalRef | None,
-                    inv: Invoice | None, customer_refs: dict[str, ExternalRef], stale_pdfs: list[str]) -> Invoice:
+                    inv: Invoice | None, customer_refs: dict[str, ExternalRef], stale_pdfs: list[str],
+                    row: dict[str, Any] | None = None) -> Invoice:
     """Create or update one invoice from a validated snapshot; returns the platform invoice.
-    Invoices whose Zoho modification time moved are added to `stale_pdfs` (cached PDF invalid)."""
+    Invoices whose Zoho modification time moved are added to `stale_pdfs` (cached PDF invalid).
+    `row` is the list row the snapshot came from: it decides whether the line items are due
+    for a detail call (`mark_details_due`); None for a detail (the caller marks it read)."""
     if inv is None:
         cref = customer_refs.get(snap.customer_zoho_id)
         customer_id = cref.local_id if cref is not None else _customer_of(session, run, snap)
@@ -254,14 +257,18 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
         session.add(inv)
         session.flush()
         if ref is None:
-            session.add(ExternalRef(connection_id=run.connection_id, entity="invoice", local_id=inv.id,
-                                    zoho_id=snap.zoho_id, zoho_last_modified=snap.last_modified))
+            ref = ExternalRef(connection_id=run.connection_id, entity="invoice", local_id=inv.id,
+                              zoho_id=snap.zoho_id, zoho_last_modified=snap.last_modified)
+            session.add(ref)
         else:
             ref.local_id, ref.zoho_last_modified, ref.details_synced_at = inv.id, snap.last_modified, None
+        if row is not None:
+            mark_details_due(ref, row, new=True)
         run.stats.created += 1
         return inv
     changes = rules.invoice_updates(_local(inv), snap)
-    changes.update(rules.settlement_updates(inv.paid_amount, inv.credited_amount, inv.written_off_amount, snap))
+    changes.update(rules.settlement_updates(inv.paid_amount, inv.credited_amount, inv.written_off_amount, snap,
+                                            payment_date_moved=_payment_date_moved(ref, row)))
     if inv.archived and inv.archived_reason == ARCHIVED_DELETED_INVOICE:
         changes.update(archived=False, archived_reason=None)  # listed again: our deletion verdict was stale
     for name, value in changes.items():
@@ -271,7 +278,38 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
     if ref is not None and ref.zoho_last_modified != snap.last_modified:
         ref.zoho_last_modified = snap.last_modified
         stale_pdfs.append(inv.id)
+    if ref is not None and row is not None:
+        mark_details_due(ref, row)
     return inv
+
+
+def _payment_date_moved(ref: ExternalRef | None, row: dict[str, Any] | None) -> bool:
+    """Did this list row's `last_payment_date` move since the invoice was last seen? (A list row
+    cannot tell a payment from a credit otherwise; unknown counts as moved.)"""
+    if ref is None or row is None:
+        return True
+    seen = (ref.extra or {}).get("last_payment_date")
+    return seen is None or seen != str(row.get("last_payment_date") or "")
+
+
+def mark_details_due(ref: ExternalRef, row: dict[str, Any], *, new: bool = False) -> None:
+    """Apply the detail-call rule (`pull_rules.detail_call_reason`) to a list row: due when the
+    line items can have changed; the row's fingerprint is kept for the next comparison."""
+    extra = dict(ref.extra or {})
+    previous = None if new else extra.get("line_item_fields")
+    if rules.detail_call_reason(previous, row) is not None:
+        ref.details_due = True
+    extra["line_item_fields"] = rules.line_item_fingerprint(row)
+    extra["last_payment_date"] = str(row.get("last_payment_date") or "")
+    ref.extra = extra
+
+
+def mark_details_read(ref: ExternalRef, detail: dict[str, Any], last_modified: str) -> None:
+    """A detail call applied: line items are current as of `last_modified`."""
+    ref.details_synced_at = last_modified
+    ref.details_due = False
+    ref.extra = {**(ref.extra or {}), "line_item_fields": rules.line_item_fingerprint(detail),
+                 "last_payment_date": str(detail.get("last_payment_date") or "")}
 
 
 def drop_stale_pdfs(session: Session, invoice_ids: list[str]) -> None:
@@ -297,10 +335,12 @@ def upsert_invoice_summaries(session: Session, run: PullRun, rows: list[dict[str
     customer_refs = refs_by_zoho(session, run.connection_id, "customer", (s.customer_zoho_id for s in moved))
     invoices = _by_id(session, Invoice, (refs[s.zoho_id].local_id for s in moved if s.zoho_id in refs))
     stale: list[str] = []
+    rows_by_id = {str(r.get("invoice_id")): r for r in rows}
     for snap in moved:
         ref = refs.get(snap.zoho_id)
         try:
-            _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale)
+            _apply_snapshot(session, run, snap, ref, invoices.get(ref.local_id) if ref else None, customer_refs, stale,
+                            row=rows_by_id.get(snap.zoho_id) or {})
         except rules.BadRecord as exc:  # a broken reference: refused before anything of it was written
             record_error(session, run, snap.zoho_id, exc.message, stream="invoices")
             outcome.ok_ids.remove(snap.zoho_id)
@@ -316,10 +356,12 @@ def apply_invoice_details(session: Session, run: PullRun,
     so they never leave half an invoice behind. Returns (applied Zoho ids, bad records)."""
     parsed: list[tuple[rules.InvoiceSnapshot, list[rules.LineItemSnapshot]]] = []
     bad: list[rules.BadRecord] = []
+    raw_by_id: dict[str, dict[str, Any]] = {}
     for detail in details:
         try:
             parsed.append((validated(rules.invoice_snapshot, detail, "invoice_id"),
                            validated(rules.line_items, detail, "invoice_id")))
+            raw_by_id[str(detail.get("invoice_id"))] = detail
         except rules.BadRecord as exc:
             if exc.zoho_id is None and isinstance(detail, dict):
                 exc.zoho_id = str(detail.get("invoice_id") or "")[:40] or None
@@ -359,7 +401,7 @@ def apply_invoice_details(session: Session, run: PullRun,
         inv.line_items_synced = True
         ref = refs[snap.zoho_id]
         ref.zoho_last_modified = snap.last_modified
-        ref.details_synced_at = snap.last_modified
+        mark_details_read(ref, raw_by_id[snap.zoho_id], snap.last_modified)
     drop_stale_pdfs(session, stale)
     return [s.zoho_id for s, _, _ in applied], bad
 

@@ -74,14 +74,16 @@ def invoice_page(request: Request, container: ContainerDep, partner: CurrentPart
     except NotFound:
         raise HTTPException(404, "This invoice does not exist (or belongs to another partner).") from None
     lines_note = None
-    if inv.origin == "zoho" and not inv.line_items_synced:
+    if inv.origin == "zoho":
+        # one Zoho call when the line items are missing or older than the invoice's last
+        # modification (issue 13: the hourly pull skips edits that keep every list-row field)
         try:
             fetched = _fetch_line_items(container, invoice_id)
         except Exception:  # Zoho down or over budget: the page still shows what we have
             fetched = False
         if fetched:
             inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
-        else:
+        elif not inv.line_items_synced:
             lines_note = "The line items of this invoice have not been fetched from Zoho Books yet; they will be on the next sync."
     with container.uow() as uow:
         customer = uow.session.get(Customer, inv.customer_id)
