@@ -5,7 +5,7 @@ Existing refs whose details are older than their modification keep being due (wh
 stream did before this column existed).
 
 Revision ID: p13a_details_due
-Revises: 0006_push_fence
+Revises: sec_invoice_numbers
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "p13a_details_due"
-down_revision: Union[str, Sequence[str], None] = "0006_push_fence"
+down_revision: Union[str, Sequence[str], None] = "sec_invoice_numbers"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
