@@ -201,20 +201,29 @@ def _day_view(state: dict, now: float, cfg: LimiterConfig) -> tuple[int, float]:
 LENT_FLOOR = 3
 
 
+#: A pull that asked within this many seconds (of a 60 s window) is running: a backfill leaves
+#: it its extra reserve. A running pull asks every second or so, so a longer horizon would only
+#: keep the backfill below the allowance after the pull finished.
+PULL_IDLE_S = 2.0
+
+
 def effective_minute_reserve(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig) -> int:
     """Work-conserving reserves (issue 13). While no push has run or waited within the window,
     pull and backfill borrow the push reserve, keeping only ``LENT_FLOOR`` calls; backfill also
-    borrows the hourly pull's extra while no pull ran within the window. The first push takes
+    borrows the hourly pull's extra while no pull asked within ``PULL_IDLE_S``. The first push takes
     its reserve back: from its grant on, lower priorities see their full reserve again (and
     yield every freed slot to a push that waits), so a push waits well under a second."""
     base = cfg.per_minute - cfg.allowed_per_window(priority, cost)
     if priority == "push" or not cfg.lend:
         return base
     horizon = now - cfg.window
-    if state.get("push_log") or float(state.get("push_waiting_until") or 0.0) > horizon:
+    waited = state.get("push_waiting_until")
+    if state.get("push_log") or (waited is not None and float(waited) > horizon):
         return base
     floor = min(base, LENT_FLOOR)
-    if priority == "backfill" and float((state.get("seen") or {}).get("pull") or 0.0) > horizon:
+    pull_seen = (state.get("seen") or {}).get("pull")
+    pull_active = pull_seen is not None and float(pull_seen) > now - PULL_IDLE_S * cfg.window_seconds / 60
+    if priority == "backfill" and pull_active:
         pull_base = cfg.per_minute - cfg.allowed_per_window("pull", cost)
         return min(base, floor + max(0, base - pull_base))
     return floor

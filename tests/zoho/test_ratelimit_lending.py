@@ -106,3 +106,17 @@ def test_a_push_is_served_within_a_second_and_the_reserve_comes_back() -> None:
     assert len(out.push_waits) == len(arrivals)
     assert max(out.push_waits) <= 1.0
     assert out.ours_429 == 0
+
+
+def test_a_running_pull_keeps_its_extra_reserve_from_the_backfill_then_lends_it() -> None:
+    clock = FakeClock(start=0.0)
+    limiter = MemoryRateLimiter(clock=clock, sleep=clock.sleep, burst=None, guard_fraction=0.0)
+    assert limiter.try_acquire("org", "pull").granted  # an hourly pull is running
+    granted = 0
+    while limiter.try_acquire("org", "backfill").granted:
+        granted += 1
+    assert granted + 1 == 100 - 3 - 10  # LENT_FLOOR + the pull's extra (BACKFILL_EXTRA_MINUTE_RESERVE)
+    clock.now += 3.0  # the pull finished (idle > PULL_IDLE_S): its extra is lent too
+    while limiter.try_acquire("org", "backfill").granted:
+        granted += 1
+    assert granted + 1 == 100 - 3
