@@ -11,8 +11,11 @@ mutant per mutation point — comparison flipped (`<`↔`<=`, `>`↔`>=`, `==`�
 swapping the function's `__code__` (so every module that imported the function, tests
 included, runs the mutant). Each mutant is judged by:
 
-1. the unit tests (`tests/push/test_push_rules.py`, `tests/push/test_mutation_kills.py`), in
-   process with pytest, stopping at the first failure; if they all pass,
+1. the unit tests (`tests/push/test_push_rules.py`, `test_push_planning.py`,
+   `test_mutation_kills.py`): run
+   once under pytest as CI runs them, then per mutant called directly as the plain functions
+   they are (no fixtures; `parametrize` expanded — checked), stopping at the first failure; if they all
+   pass,
 2. a small fault campaign (`tests/push/campaign.py`, its independent oracle) on a fresh SQLite
    database and sandbox: killed if the oracle finds anything or the campaign raises.
 
@@ -48,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_MODULES = ["ledgersync/domain/push_rules.py", "ledgersync/sync/push/zoho_writes.py"]
-UNIT_TESTS = ["tests/push/test_push_rules.py", "tests/push/test_mutation_kills.py"]
+UNIT_TESTS = ["tests/push/test_push_rules.py", "tests/push/test_push_planning.py", "tests/push/test_mutation_kills.py"]
 EXPLAINED = re.compile(r"#\s*mutant-survivor:\s*(\S+)\s*:")
 
 _CMP_SWAP: dict[type, type] = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
@@ -189,6 +192,7 @@ def time_limit(seconds: int) -> Iterator[None]:
 
 
 def unit_tests_pass(tests: list[str]) -> bool:
+    """Under pytest (the baseline run, as CI runs them)."""
     import pytest
 
     sink = io.StringIO()
@@ -196,6 +200,48 @@ def unit_tests_pass(tests: list[str]) -> bool:
         code = pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts=",
                             "--timeout", "60"])
     return code == 0
+
+
+def unit_test_functions(tests: list[str]) -> list[Any]:
+    """The unit tests as plain functions (they take no fixtures and no parameters: checked here)."""
+    import inspect
+
+    import functools
+
+    out = []
+    for t in tests:
+        mod = importlib.import_module(str(Path(t).relative_to(ROOT)).removesuffix(".py").replace("/", "."))
+        for name, fn in sorted(vars(mod).items()):
+            if not (name.startswith("test_") and callable(fn)):
+                continue
+            marks = getattr(fn, "pytestmark", [])
+            if any(m.name != "parametrize" for m in marks) or len(marks) > 1:
+                raise SystemExit(f"{t}::{name} has marks this runner does not expand: run it under pytest")
+            if marks:
+                names, values = marks[0].args[0], marks[0].args[1]
+                names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+                for v in values:
+                    v = getattr(v, "values", v)
+                    v = v if len(names) > 1 else (v,)
+                    out.append(functools.partial(fn, **dict(zip(names, v))))
+            elif inspect.signature(fn).parameters:
+                raise SystemExit(f"{t}::{name} takes fixtures: run it under pytest instead")
+            else:
+                out.append(fn)
+    return out
+
+
+def functions_pass(functions: list[Any]) -> bool:
+    """Each unit test called directly (milliseconds, not a pytest session per mutant)."""
+    for fn in functions:
+        try:
+            with time_limit(20):
+                fn()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - any failure kills it (pytest's Failed, Timeout included)
+            return False
+    return True
 
 
 def campaign_clean(faults: int, seed: int) -> bool:
@@ -243,6 +289,9 @@ def main() -> None:
     tests = [str(ROOT / t) for t in UNIT_TESTS if (ROOT / t).exists()]
     if not unit_tests_pass(tests):
         sys.exit("the unit tests fail without any mutant: fix them first")
+    functions = unit_test_functions(tests)
+    if not functions_pass(functions):
+        sys.exit("the unit tests, called directly, fail without any mutant: this runner cannot judge them")
     explained = explained_ids()
     per_module: dict[str, dict[str, Any]] = {}
     survivors: list[tuple[Mutant, str]] = []
@@ -257,7 +306,7 @@ def main() -> None:
             stats["mutants"] += 1
             total += 1
             with installed(m, tree, path):
-                if not unit_tests_pass(tests):
+                if not functions_pass(functions):
                     stats["by_tests"] += 1
                 elif not campaign_clean(args.campaign_faults, args.seed):
                     stats["by_campaign"] += 1

@@ -8,6 +8,10 @@ injects seeded faults (drops after and before a write, latency and timeouts, mal
 concurrent drains; faults are counted when they fire. Zoho's end state is judged by the
 independent oracle (`tests/push/oracle.py`: the platform's ledger + Zoho before the workload).
 
+`--processes N`: the process mode (`tests/push/process_campaign.py`): the sandbox served over a
+real socket, N push workers as separate processes on the same database (`--database-url
+postgresql://…` for PostgreSQL), one SIGKILLed at random moments while the others drain.
+
 Prints a table, and LAST one JSON line: `faults_fired`, `faults_by_kind`, `kills`, `payments`,
 `payouts`, `returns`, `duplicates`, `lost`, `wrong_amount`, `not_reversed`,
 `balance_mismatches`, `undeposited_mismatch` (cents), … Exit status 1 when the oracle found
@@ -41,6 +45,8 @@ def main() -> None:
     ap.add_argument("--faults", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--processes", type=int, default=0,
+                    help="instead: N worker PROCESSES over a real socket, SIGKILLed at random (process mode)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="push-faults-")
     url = args.database_url or f"sqlite:///{tmp}/bench.db"
@@ -48,9 +54,14 @@ def main() -> None:
                         token_encryption_key=Fernet.generate_key().decode(), scheduler="off")
     container = Container(settings)
     app = create_app(SandboxConfig(demo=True, manual_clock=True, time_scale=1.0, seed=args.seed))
-    bind_container_to_sandbox(container, app)
     started = time.monotonic()
-    r = run_campaign(container, app, faults=args.faults, seed=args.seed)
+    if args.processes:
+        from tests.push.process_campaign import run_process_campaign
+
+        r = run_process_campaign(container, faults=args.faults, seed=args.seed, workers=args.processes)
+    else:
+        bind_container_to_sandbox(container, app)
+        r = run_campaign(container, app, faults=args.faults, seed=args.seed)
     elapsed = time.monotonic() - started
     out = r.as_dict()
     table = Table(title=f"push fault campaign (seed {args.seed}, {elapsed:.1f} s)")
@@ -64,8 +75,8 @@ def main() -> None:
     Console(stderr=False).print(table)
     for p in r.problems[:20]:
         print("PROBLEM", p)
-    http_calls = sum(app.state.sandbox.guard.stats(org)["total_calls"] for org in app.state.sandbox.orgs.values())
-    print(json.dumps(out | {"http_calls": http_calls, "seed": args.seed, "seconds": round(elapsed, 1)}))
+    mode = f"{args.processes} worker processes, SIGKILL" if args.processes else "in-process"
+    print(json.dumps(out | {"mode": mode, "seed": args.seed, "seconds": round(elapsed, 1)}))
     container.close()
     if not r.clean:
         sys.exit(1)

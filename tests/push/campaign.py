@@ -153,12 +153,13 @@ class Workload:
             return local
         zid = self.w.zoho_id("invoice", local) or ""
         if user_pays is not None:
-            moved = self.before.balances(self.w.org)
-            self.w.zoho("POST", "/customerpayments", {
-                "customer_id": self.w.customer_zoho_id, "payment_mode": "cash", "amount": str(user_pays),
-                "date": "2026-01-03", "reference_number": f"user-{local}",
-                "invoices": [{"invoice_id": zid, "amount_applied": str(user_pays)}]})
-            self.before.user_moved(self.w.org, moved)
+            with self.w.sandbox.lock:  # no product write lands between the two readings
+                moved = self.before.balances(self.w.org)
+                self.w.zoho("POST", "/customerpayments", {
+                    "customer_id": self.w.customer_zoho_id, "payment_mode": "cash", "amount": str(user_pays),
+                    "date": "2026-01-03", "reference_number": f"user-{local}",
+                    "invoices": [{"invoice_id": zid, "amount_applied": str(user_pays)}]})
+                self.before.user_moved(self.w.org, moved)
         self.before.invoice(self.w.org, local, zid)
         return local
 

@@ -5,3 +5,95 @@ below with a `# mutant-survivor: <id>: <why>` comment (the bench reads them).
 """
 
 from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from ledgersync.domain.push_rules import (
+    Accounts,
+    Application,
+    InvoiceFacts,
+    PaymentFacts,
+    PayoutFacts,
+    PushRuleError,
+    apply_to_balances,
+    plan_payment,
+    plan_payout,
+    standalone_deposit_payload,
+)
+
+ACC = Accounts("uf", "bank", "fees", "USD")
+
+
+def zinv(local: str, allocated: str, balance: str | None, status: str = "sent") -> InvoiceFacts:
+    return InvoiceFacts(local, D(allocated), "zoho", "USD", f"z{local}", D(balance) if balance else None, status)
+
+
+def pay(*invoices: InvoiceFacts, amount: str) -> PaymentFacts:
+    return PaymentFacts("p1", "ls:pay:p1", D(amount), "USD", "card", D("1.00"), date(2026, 1, 5), "Acme", "c9",
+                        invoices)
+
+
+def test_apply_to_balances_skips_platform_and_unmapped_invoices() -> None:
+    """Kills apply_to_balances#3:boolop (`or` → `and`): each condition alone skips the invoice."""
+    platform = InvoiceFacts("p", D("10.00"), "platform", "USD", "zp", D("10.00"), "sent")
+    unmapped = InvoiceFacts("u", D("10.00"), "zoho", "USD", None, D("10.00"), "sent")
+    assert apply_to_balances((platform, unmapped)) == ((), ())
+
+
+def test_flag_names_the_draft_and_the_exact_shortfall() -> None:
+    """Kills apply_to_balances#14:negate (the reason's wording) and #17:binop (`asked - applied`)."""
+    plan = plan_payment(pay(zinv("d", "40.00", "40.00", status="draft"), zinv("r", "30.00", "12.50"),
+                            amount="70.00"), ACC)
+    assert plan.flags == (
+        "invoice d: 40.00 left as unused credit (draft; applied 0.00)",
+        "invoice r: 17.50 left as unused credit (balance in Zoho was lower; applied 12.50)",
+    )
+    assert plan.unused_credit == D("57.50")
+
+
+def test_shortfall_is_what_was_asked_but_not_applied() -> None:
+    """Kills Application.shortfall#0:binop."""
+    assert Application("i", "zi", D("40.00"), D("12.50")).shortfall == D("27.50")
+
+
+def test_a_zero_payment_is_refused() -> None:
+    """Kills plan_payment#4:cmp0 (`amount <= ZERO` → `<`)."""
+    with pytest.raises(PushRuleError):
+        plan_payment(pay(zinv("a", "0.00", "10.00"), amount="0.00"), ACC)
+
+
+def test_origin_not_a_stray_zoho_id_decides_what_is_a_zoho_invoice() -> None:
+    """Kills plan_payment#15:boolop: a platform invoice that somehow carries a Zoho id is still
+    paid by a stand-alone deposit, never by a customer payment with nothing applied."""
+    platform = InvoiceFacts("p", D("25.00"), "platform", "USD", "z-stray", None, None)
+    (w,) = plan_payment(pay(platform, amount="25.00"), ACC).writes
+    assert (w.op, w.reference_number, w.payload["amount"]) == ("create_bank_transaction", "ls:pay:p1", D("25.00"))
+
+
+def test_deposit_names_the_customer_only_when_mapped() -> None:
+    """Kills standalone_deposit_payload#0:negate."""
+    facts = pay(amount="5.00")
+    assert standalone_deposit_payload(facts, D("5.00"), "r", ACC)["customer_id"] == "c9"
+    unmapped = PaymentFacts("p1", "r", D("5.00"), "USD", "card", D("0"), date(2026, 1, 5), "Acme", None, ())
+    assert "customer_id" not in standalone_deposit_payload(unmapped, D("5.00"), "r", ACC)
+
+
+def payout(gross: str, fees: str, net: str) -> PayoutFacts:
+    return PayoutFacts("po1", "ls:payout:po1", D(gross), D(fees), D(net), "USD", date(2026, 1, 9), 2)
+
+
+def test_negative_fees_alone_are_refused() -> None:
+    """Kills plan_payout#5:boolop (`or` → `and`): gross 10, fees -1, net 11 adds up but is wrong."""
+    with pytest.raises(PushRuleError):
+        plan_payout(payout("10.00", "-1.00", "11.00"), ACC)
+
+
+def test_payout_without_fees_is_one_transfer_and_without_net_one_expense() -> None:
+    """Kills plan_payout#6/#7 (`> ZERO` → `>=`: a zero write) and #9/#10 (`< ZERO` → `<=`: zero refused)."""
+    (t,) = plan_payout(payout("10.00", "0.00", "10.00"), ACC)
+    assert (t.step, t.payload["amount"]) == ("transfer", D("10.00"))
+    (f,) = plan_payout(payout("3.00", "3.00", "0.00"), ACC)
+    assert (f.step, f.payload["amount"]) == ("fees", D("3.00"))
