@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(PY) bench/push_faults.py --faults 5000 --seed 7
 	$(PY) bench/push_latency.py --payments 100
 	$(PY) bench/push_latency.py --payments 100 --during-backfill
+	$(PY) bench/mutation.py
 	$(PY) bench/bad_data.py --invoices 2000 --poison 5 --seed 1
 
 clean:

@@ -24,15 +24,16 @@ from ledgersync.sync.books_factory import books_for
 from ledgersync.sync.push import PushConfig, drain_outbox
 from ledgersync.zoho.ratelimit import MemoryRateLimiter
 
-# Leases short enough for a killed worker's intents to be taken over within seconds; a write's
-# lease still outlasts the longest call (3 attempts x read timeout + short back-offs).
+# Leases short enough for a killed worker's intents to be taken over within seconds (renewed by
+# the engine's heartbeat while the worker lives); a write's deadline outlasts one attempt (read
+# timeout) with room to spare.
 LEASE_S = 3.0
 WRITE_TIMEOUT_S = 8.0
 
 
 def push_config() -> PushConfig:
-    return PushConfig(lease_seconds=LEASE_S, write_timeout_s=WRITE_TIMEOUT_S, backoff_base_s=0.05,
-                      backoff_max_s=0.5, defer_s=0.05, waiting_recheck_s=0.2)
+    return PushConfig(lease_seconds=LEASE_S, heartbeat_s=LEASE_S / 4, write_timeout_s=WRITE_TIMEOUT_S,
+                      backoff_base_s=0.05, backoff_max_s=0.5, defer_s=0.05, waiting_recheck_s=0.2)
 
 
 def main() -> None:
