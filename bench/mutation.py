@@ -329,7 +329,7 @@ def main() -> None:
     for path, s in per_module.items():
         table.add_row(path, str(s["mutants"]), str(s["by_tests"]), str(s["by_campaign"]), str(s["survivors"]),
                       str(s["survivors_unexplained"]), str(s["score"]))
-    Console().print(table)
+    Console(width=150).print(table)
     for m, note in survivors:
         print(f"  {note:11} {m.id}  line {m.line}: {m.before}  →  {m.after}")
     rules_unexplained = per_module.get("ledgersync/domain/push_rules.py", {}).get("survivors_unexplained", 0)
