@@ -419,7 +419,8 @@ def _pick(options: list[AccountOption], current: str | None, preferred_name: str
 def account_choices(container: IntegrationPorts, partner_id: str) -> AccountChoices:
     """Dropdowns from Zoho's chart of accounts; saved values, else sensible defaults, pre-selected."""
     conn = get_connection(container, partner_id)
-    if conn is None or not conn.organization_id:
+    # a disconnected connection keeps its organisation but has no tokens: Zoho cannot be asked
+    if conn is None or not conn.organization_id or conn.refresh_token_enc is None or not conn.api_domain:
         raise Conflict("Connect Zoho Books first.")
     books = container.books_factory(container, conn.id)
     rows: list[dict[str, Any]] = []

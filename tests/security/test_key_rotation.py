@@ -119,6 +119,8 @@ def test_disconnect_works_with_undecryptable_tokens(
     conn = _row(container, connected_connection.id)
     assert conn.status == "disconnected" and conn.refresh_token_enc is None
     assert "could not be reached to revoke" in logged_in.get("/integrations").text  # honest: not revoked
+    after = logged_in.get("/integrations/zoho/accounts")  # organisation kept, tokens gone: was a 500
+    assert after.status_code == 200 and "Connect Zoho Books first" in after.text
 
 
 def test_rotate_keys_marks_undecryptable_connections(container: Container, connected_connection: orm.Connection) -> None:
