@@ -140,15 +140,39 @@ def budget_report(container: UnitOfWorkFactory, connection_id: str, *, limiter: 
                               pace_per_minute=pace * 60 if pace else None)
     if report.phase in (None, "done"):
         return report
-    calls_left = int(progress.get("details_pending") or 0) + math.ceil(
-        max(0, int(progress.get("invoices_total") or 0) - int(progress.get("invoices_listed") or 0)) / 200)
+    # line items still to read, plus the invoices not listed yet: a list call per 200 and then
+    # their line items too (an estimate that forgot the latter ran ~2x short, issue 14)
+    unlisted = max(0, int(progress.get("invoices_total") or 0) - int(progress.get("invoices_listed") or 0))
+    calls_left = int(progress.get("details_pending") or 0) + unlisted + math.ceil(unlisted / 200)
     if pace is None:
         return _with(report, history_calls_left=calls_left)
+    calls_left = max(0, calls_left - _uncommitted_calls(container, connection_id, pace, moment))
     backfill_left = left - math.ceil(BACKFILL_DAY_RESERVE * daily_limit)
     eta = history_eta(calls_left, pace, backfill_left, (resets_at - moment).total_seconds(),
                       int(daily_limit * (1 - BACKFILL_DAY_RESERVE)))
     return _with(report, history_calls_left=calls_left, history_eta_seconds=eta,
                  history_finish_at=moment + timedelta(seconds=eta))
+
+
+#: the details stream commits line items this many invoices at a time (`PullOptions.detail_batch`)
+COMMIT_BATCH = 50
+
+
+def _uncommitted_calls(container: UnitOfWorkFactory, connection_id: str, pace: float, moment: datetime) -> int:
+    """Calls the running initial-sync run has made since its last commit (the counts above move
+    a batch at a time): its elapsed time at the measured pace, less what it committed."""
+    with container.uow() as uow:
+        row = uow.session.execute(
+            select(SyncRun.started_at, SyncRun.calls)
+            .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial",
+                   SyncRun.finished_at.is_(None))
+            .order_by(SyncRun.started_at.desc()).limit(1)
+        ).first()
+    if row is None:
+        return 0
+    started, committed = row
+    made = pace * max((moment - started).total_seconds(), 0.0)
+    return int(min(max(made - int(committed or 0), 0.0), COMMIT_BATCH))
 
 
 def _with(report: BudgetReport, **changes: Any) -> BudgetReport:

@@ -28,13 +28,16 @@ BACKFILL_PER_MINUTE = 80
 DAY_S = 86_400.0
 
 
-def measured_pace(session: Session, connection_id: str) -> float | None:
-    """Calls a second of the initial sync so far: its runs' calls over their running time."""
+def measured_pace(session: Session, connection_id: str, now: datetime | None = None) -> float | None:
+    """Calls a second of the initial sync so far: its runs' calls over their running time (a run
+    still going counts up to now once it has committed 20 calls: the history's line items are
+    one long run)."""
+    moment = now or datetime.now(timezone.utc)
     rows = session.execute(
         select(SyncRun.started_at, SyncRun.finished_at, SyncRun.calls)
-        .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial", SyncRun.calls > 0,
-               SyncRun.finished_at.is_not(None))
+        .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial", SyncRun.calls > 0)
     ).all()
+    rows = [(s, f or moment, c) for s, f, c in rows if f is not None or int(c) >= 20]
     calls = sum(int(c) for _, _, c in rows)
     seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows)
     if calls < 20 or seconds <= 0:
@@ -77,7 +80,7 @@ def initial_sync_progress(session: Session, connection_id: str) -> dict[str, Any
     total = int(total) if total is not None else None
     pending = max(0, listed - done)
     unlisted = max(0, (total or listed) - listed)
-    remaining_calls = pending + math.ceil(unlisted / 200)
+    remaining_calls = pending + unlisted + math.ceil(unlisted / 200)  # unlisted ones need details too
     phase = conn.initial_sync_phase
     budget_until = [c.next_run_at for c in cursors.values() if c.next_run_at is not None]
     now = datetime.now(timezone.utc)
