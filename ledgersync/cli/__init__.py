@@ -387,6 +387,38 @@ def create_partner(
     console.print(f"Partner {created.partner.name!r} created (id {created.partner.id}); login {email}.")
 
 
+@app.command("webhook-info")
+def webhook_info(
+    partner_email: str = typer.Option(..., "--partner-email", help="The partner's login email."),
+) -> None:
+    """What the partner enters in Zoho Books (Settings → Automation → Webhooks) for this connection.
+
+    The URL carries the connection's webhook token; the custom header carries its own secret
+    (derived from LEDGERSYNC_WEBHOOK_SECRET, so it changes when that secret is rotated).
+    """
+    from sqlalchemy import select
+
+    from ledgersync.domain.webhook_auth import SECRET_HEADER, connection_webhook_secret
+    from ledgersync.store.orm import Connection, User
+
+    settings = get_settings()
+    container = Container(settings)
+    try:
+        with container.uow() as uow:
+            token = uow.session.execute(
+                select(Connection.webhook_token).join(User, User.partner_id == Connection.partner_id)
+                .where(User.email == partner_email.strip().lower())).scalar_one_or_none()
+    finally:
+        container.close()
+    if token is None:
+        console.print(f"[red]No Zoho connection for a partner user {partner_email!r} (click Connect first).[/red]")
+        raise typer.Exit(1)
+    console.print(f"URL:    {settings.base_url.rstrip('/')}/webhooks/zoho/{token}   (method POST, JSON body)")
+    console.print(f"Header: {SECRET_HEADER}: "
+                  f"{connection_webhook_secret(settings.webhook_secret.get_secret_value(), token)}")
+    console.print("Body:   include event_time (the event's time); modules invoice, contact, customerpayment, creditnote.")
+
+
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored Zoho token with the newest LEDGERSYNC_TOKEN_ENCRYPTION_KEY.

@@ -153,3 +153,23 @@ def test_old_deduplication_rows_are_pruned(container: Container, client: TestCli
     assert _post(client, conn, _secret(container, conn), _event(1)).status_code == 202
     with container.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(orm.WebhookEvent)) == 1
+
+
+def test_webhook_info_cli_prints_the_connections_own_secret(container: Container, tmp_path: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ledgersync import cli
+    from ledgersync.settings import get_settings
+
+    conn = _connection(container, "Cli")
+    monkeypatch.setenv("LEDGERSYNC_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("LEDGERSYNC_WEBHOOK_SECRET", container.settings.webhook_secret.get_secret_value())
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["webhook-info", "--partner-email", "cli@hooks.test"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"/webhooks/zoho/{conn.webhook_token}" in result.output
+    assert _secret(container, conn) in result.output
