@@ -7,7 +7,9 @@ workers for the other 59 minutes). Beat ticks every `pull_tick_s` and enqueues t
 whose slot index `k` moved since the last tick.
 
 Routing (the deployment's fairness): pushes on `<prefix>.push`, incremental pulls and webhook
-re-reads on `<prefix>.pull`, initial syncs (big backfills) on `<prefix>.backfill`. Workers list
+re-reads on `<prefix>.pull` — with a new connection's last 12 months ("initial:recent": it
+makes the connection usable) — and the history of initial syncs (big backfills) on
+`<prefix>.backfill`. Workers list
 the queues in that order and read them with the `priority` queue-order strategy, so a worker
 takes a backfill only when no push or pull waits, and `backfill_slots` caps how many worker
 threads backfills may hold at once.
@@ -34,7 +36,7 @@ def kind_of(task_name: str, args: tuple[Any, ...] | list[Any] | None) -> str:
     if task_name in ("ledgersync.push_drain", "ledgersync.schedule_due_pushes"):
         return PUSH
     if task_name == "ledgersync.pull_stream" and args and len(args) > 1 and args[1] == "initial":
-        return BACKFILL
+        return BACKFILL  # ("initial:recent", the last 12 months of a new connection, rides the pull queue)
     return PULL
 
 

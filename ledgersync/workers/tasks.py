@@ -169,9 +169,10 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
     _bind(connection_id, "ledgersync.pull_stream", self.request.id, stream=stream, trigger=trigger)
     _clear_marker(f"pull:{connection_id}:{stream or 'all'}")
     if stream in (None, "", "all") and _needs_initial(connection_id):
-        # "Sync now" or a tick on a connection still backfilling: the backfill queue's job
-        container.dispatcher.pull_requested(connection_id, "initial", trigger)
-        return {"stream": "initial", "status": "requeued"}
+        # "Sync now" or a tick on a connection still in its initial sync: that sync's job
+        stream = "initial"
+    if stream == "initial" and _initial_phase(connection_id) in (None, "recent"):
+        stream = "initial:recent"  # the last 12 months first, on the pull queue (runs here, now)
     kind = kind_of("ledgersync.pull_stream", [connection_id, stream])
     held = _held_slots(coord, connection_id, kind)
     if held is None:  # the connection (or the backfill pool) is busy: back on the queue, thread freed
@@ -186,6 +187,14 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
 
 def _run_pull(container: Container, connection_id: str, stream: str | None, trigger: str) -> dict[str, Any]:
     started = time.perf_counter()
+    if stream == "initial:recent":
+        from ledgersync.sync.pull.initial import run_initial_sync
+
+        progress = run_initial_sync(container, connection_id, recent_only=True)
+        if progress.get("phase") == "history":  # usable now; the history goes to the backfill queue
+            container.dispatcher.pull_requested(connection_id, "initial", "initial")
+        return {"stream": stream, "status": "done", "phase": progress.get("phase"),
+                "seconds": round(time.perf_counter() - started, 3)}
     if stream and "," not in stream and not stream.startswith("record:") and stream not in ("all", "initial"):
         from ledgersync.sync.pull.engine import run_stream
 
@@ -208,6 +217,12 @@ def _bind(connection_id: str, task: str, task_id: str | None, **extra: Any) -> N
     logs.clear()
     logs.bind(partner_id=_partner_of[connection_id], connection_id=connection_id, task=task, task_id=task_id,
               **extra)
+
+
+def _initial_phase(connection_id: str) -> str | None:
+    with get_container().uow() as uow:
+        conn = uow.session.get(Connection, connection_id)
+        return conn.initial_sync_phase if conn is not None else None
 
 
 def _needs_initial(connection_id: str) -> bool:
@@ -268,6 +283,9 @@ def _retry_due(connection_ids: list[str], now: datetime) -> set[str]:
     return {cid for cid, at in rows if (at if at.tzinfo else at.replace(tzinfo=timezone.utc)) <= now}
 
 
+_claimed: dict[str, int] = {}  # connection -> latest slot index this process saw claimed
+
+
 @app.task(name="ledgersync.schedule_pulls")
 def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
     """Beat's tick: each connection whose staggered hourly slot came gets its pull; each one
@@ -296,6 +314,9 @@ def schedule_pulls(now_s: float | None = None) -> dict[str, int]:
             counts["pulls"] += 1
             continue
         index = slot_index(cid, now_s, interval)
+        if _claimed.get(cid, -1) >= index:
+            continue  # this process already saw the slot claimed: no Redis round trip per connection
+        _claimed[cid] = index
         if coord is None or coord.claim_slot_index(cid, index):
             dispatcher.pull_requested(cid, None, "schedule")
             counts["pulls"] += 1

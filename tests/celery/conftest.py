@@ -53,8 +53,13 @@ def celery_worker(container, celery_session_prefix) -> Iterator[object]:  # type
     app = configure_celery(tasks.app, settings, REDIS_URL)  # the module's app: retries go where we listen
     tasks.install_celery(container, app)
     tasks.set_container(container)
+    app.control.purge()  # nothing left over from the previous test (its connections are gone)
+    coordination = container.extras["coordination"]
+    coordination.forget()
     with start_worker(app, concurrency=4, pool="threads", perform_ping_check=False,
                       queues=list(queue_names(celery_session_prefix).values()), shutdown_timeout=30) as worker:
         worker.celery_app = app  # type: ignore[attr-defined]
         yield app
+    app.control.purge()
+    coordination.forget()
     tasks.set_container(None)

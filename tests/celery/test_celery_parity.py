@@ -72,22 +72,27 @@ def test_webhook_received_by_the_web_app_is_reread_by_a_worker(container, connec
     assert wait_for(local_outstanding, what="the written-off invoice re-read")
 
 
-def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connection_id, zoho, celery_worker):
+def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connection_id, zoho, celery_worker,
+                                                              monkeypatch):
     app = celery_worker
+    monkeypatch.setitem(tasks.SLOT_RETRY_S, "backfill", 0.5)
     coord = container.dispatcher.coordination
     container.settings.backfill_slots = 1
     holder = coord.try_slot("backfill", 1, 60)  # someone else's backfill holds the only slot
     assert holder is not None
-    backfill = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"])
+
+    def phase() -> str | None:
+        with container.uow() as uow:
+            return uow.session.get(Connection, connection_id).initial_sync_phase
+
+    first = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"]).get(timeout=60)
+    # the last 12 months do not wait for a backfill slot: the connection is usable at once
+    assert first["stream"] == "initial:recent" and phase() == "history"
     pull = app.send_task("ledgersync.pull_stream", args=[connection_id, "customers", "schedule"]).get(timeout=60)
-    assert pull["status"] == "succeeded"  # not delayed by the backfill waiting for its slot
-    assert backfill.state in ("PENDING", "RETRY")
-    with container.uow() as uow:
-        assert uow.session.get(Connection, connection_id).initial_sync_phase in (None, "recent")
+    assert pull["status"] == "succeeded"  # not delayed by the history waiting for its slot
+    assert phase() == "history"  # the history cannot have run: its only slot is held
     coord.release_slot("backfill", holder)
-    assert backfill.get(timeout=120)["status"] == "done"
-    with container.uow() as uow:
-        assert uow.session.get(Connection, connection_id).initial_sync_phase == "done"
+    assert wait_for(lambda: phase() == "done", timeout=120, what="the history backfill")
 
 
 def test_one_queued_message_per_connection_and_stream(container, celery_session_prefix):
@@ -162,6 +167,8 @@ def test_beat_tick_queues_each_due_slot_once(container, connection_id, zoho, cel
         assert tasks.schedule_pulls.run(now_s=t0 + 2) == {"pulls": 0, "backfills": 0}  # same slot
         assert tasks.schedule_pulls.run(now_s=t0 + interval) == {"pulls": 1, "backfills": 0}
         assert asked == [(connection_id, None, "schedule")] * 2
+        tasks._claimed.clear()  # another worker (no local memory) ticks the same slot: Redis says no
+        assert tasks.schedule_pulls.run(now_s=t0 + interval + 1) == {"pulls": 0, "backfills": 0}
     finally:
         tasks.set_container(None)
         coord.forget()
@@ -225,3 +232,36 @@ def test_beat_tick_queues_a_stream_whose_backoff_is_over(container, connection_i
     finally:
         tasks.set_container(None)
         coord.forget()
+
+
+def test_workers_take_pushes_then_pulls_then_backfills(container, celery_session_prefix):
+    """Queued before the worker starts: a backfill, a pull and a push; one thread takes the push first."""
+    from celery.contrib.testing.worker import start_worker
+
+    from ledgersync.workers.celery_app import configure_celery
+    from ledgersync.workers.schedule import queue_names
+    from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
+
+    redis_or_skip(REDIS_URL)
+    settings = container.settings
+    settings.celery_queue_prefix = f"{celery_session_prefix}-order"
+    app = configure_celery(tasks.app, settings, REDIS_URL)
+    order: list[str] = []
+
+    def record(label: str) -> None:
+        order.append(label)
+
+    probe = app.task(name="ledgersync.test_probe", ignore_result=True)(record)
+    queues = queue_names(settings.celery_queue_prefix)
+    app.control.purge()
+    try:
+        for label, kind in (("backfill-1", "backfill"), ("pull-1", "pull"), ("backfill-2", "backfill"),
+                            ("push-1", "push"), ("pull-2", "pull")):
+            probe.apply_async(args=[label], queue=queues[kind])
+        with start_worker(app, concurrency=1, pool="threads", perform_ping_check=False,
+                          queues=[queues["push"], queues["pull"], queues["backfill"]], shutdown_timeout=10):
+            wait_for(lambda: len(order) == 5, what="the five probes")
+    finally:
+        app.control.purge()
+    assert order == ["push-1", "pull-1", "pull-2", "backfill-1", "backfill-2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,16 @@ pytestmark = pytest.mark.celery
 def test_worker_runs_initial_pull_and_push_drain(container, connection_id, zoho, celery_worker):
     app = celery_worker
     result = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"]).get(timeout=120)
-    assert result["status"] == "done"
+    assert result["status"] == "done" and result["stream"] == "initial:recent"  # then the history, queued
+
+    def done() -> bool:
+        with container.uow() as uow:
+            return uow.session.get(Connection, connection_id).initial_sync_phase == "done"
+
+    deadline = time.monotonic() + 120
+    while not done():
+        assert time.monotonic() < deadline, "the history backfill did not finish"
+        time.sleep(0.05)
     with container.uow() as uow:
         assert uow.session.get(Connection, connection_id).status == "connected"
         assert uow.session.execute(select(func.count()).select_from(Invoice)).scalar_one() == len(zoho.org.invoices)

@@ -109,8 +109,13 @@ def _run_steps(container: PullPorts, connection_id: str, steps: tuple[tuple[str,
 
 
 def run_initial_sync(container: PullPorts, connection_id: str, *, books: Any = None,
-                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Blocking: advance the initial sync as far as the budget allows; returns the progress."""
+                     on_progress: Callable[[dict[str, Any]], None] | None = None,
+                     recent_only: bool = False) -> dict[str, Any]:
+    """Blocking: advance the initial sync as far as the budget allows; returns the progress.
+
+    `recent_only` stops once the last 12 months are in (the connection is usable): a Celery
+    deployment runs that part with the incremental pulls and leaves the history to the
+    backfill queue, so a new partner never waits behind another's large history."""
     owner = leases.new_owner()
     if not leases.acquire(container.session_factory, connection_id, "initial", owner, seconds=3600):
         with container.uow() as uow:
@@ -124,7 +129,7 @@ def run_initial_sync(container: PullPorts, connection_id: str, *, books: Any = N
             if _run_steps(container, connection_id, RECENT_STEPS, books, on_progress, results):
                 phase = "history"
                 _set_phase(container, connection_id, phase)
-        if phase == "history":
+        if phase == "history" and not recent_only:
             if _run_steps(container, connection_id, HISTORY_STEPS, books, on_progress, results):
                 phase = "done"
                 _set_phase(container, connection_id, phase)
