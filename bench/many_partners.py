@@ -410,6 +410,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--time-scale", type=float, default=60.0, help="Zoho seconds per real second")
     parser.add_argument("--concurrency", type=int, default=4, help="threads per worker process")
     parser.add_argument("--large", type=int, default=None, help="partners with a big history (default P/100, >= 1)")
+    parser.add_argument("--large-invoices", type=int, default=SIZES["large"][1], help="invoices of a large history")
     parser.add_argument("--warmup-timeout", type=float, default=900.0, help="real seconds")
     parser.add_argument("--pg-admin-url", default=os.environ.get("LEDGERSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("LEDGERSYNC_BENCH_REDIS", "redis://127.0.0.1:6379/14"))
@@ -418,6 +419,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rng = random.Random(args.seed)
     scale = args.time_scale
     large = args.large if args.large is not None else max(1, args.partners // 100)
+    SIZES["large"] = (SIZES["large"][0], args.large_invoices)
     tmp = tempfile.mkdtemp(prefix="many-partners-")
     prefix = f"bench-{secrets.token_hex(4)}"
     db_url, drop_db = scratch_database(args.pg_admin_url)
