@@ -134,7 +134,7 @@ def build_sandbox(seed: int, scale: float, port: int) -> Any:
 def make_partners(count: int, large: int, rng: random.Random) -> list[Partner]:
     out = []
     for i in range(count):
-        size = "large" if i < large else ("medium" if i % 10 == 1 else "small")
+        size = "large" if i < large else ("medium" if i % 10 == 5 else "small")
         p = Partner(i, size)
         if size != "large":
             p.payments_per_hour = rng.choice([0.5, 1, 2, 4]) if size == "small" else rng.choice([4, 8, 12])
