@@ -54,7 +54,7 @@ def celery_worker(container, celery_session_prefix) -> Iterator[object]:  # type
     tasks.install_celery(container, app)
     tasks.set_container(container)
     app.control.purge()  # nothing left over from the previous test (its connections are gone)
-    coordination = container.extras["coordination"]
+    coordination = container.dispatcher.coordination
     coordination.forget()
     with start_worker(app, concurrency=4, pool="threads", perform_ping_check=False,
                       queues=list(queue_names(celery_session_prefix).values()), shutdown_timeout=30) as worker:

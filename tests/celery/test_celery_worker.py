@@ -18,9 +18,10 @@ def test_worker_runs_initial_pull_and_push_drain(container, connection_id, zoho,
     result = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"]).get(timeout=120)
     assert result["status"] == "done" and result["stream"] == "initial:recent"  # then the history, queued
 
-    def done() -> bool:
+    def done() -> bool:  # the phase is written first, then the status (two transactions)
         with container.uow() as uow:
-            return uow.session.get(Connection, connection_id).initial_sync_phase == "done"
+            conn = uow.session.get(Connection, connection_id)
+            return conn.initial_sync_phase == "done" and conn.status == "connected"
 
     deadline = time.monotonic() + 120
     while not done():
