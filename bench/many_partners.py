@@ -22,7 +22,9 @@ customers list call — within 5 Zoho minutes of its staggered due time), push_p
 seconds from settled to the payment's creation in Zoho), calls_over_budget (calls Zoho refused
 for exceeding a limit), http_429, max_lag_s / median_lag_s (Zoho seconds from a Zoho-side edit
 to the platform showing it), cpu_s_per_1000_calls (CPU of the workers and beat per 1,000 Zoho
-calls), lost, duplicates (pushes missing / doubled in Zoho).
+calls), lost (a settled payment or payout missing in Zoho although the platform's outbox no longer holds
+it as pending), not_pushed_yet (missing, still queued when the bench stopped waiting), duplicates
+(doubled in Zoho).
 """
 
 from __future__ import annotations
@@ -334,7 +336,8 @@ class LagPoller(threading.Thread):
 
 
 def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float, end_z: float,
-            origin: float, scale: float, interval_real: float, established: set[str]) -> dict[str, Any]:
+            origin: float, scale: float, interval_real: float, established: set[str],
+            pending: dict[str, str]) -> dict[str, Any]:
     """Every figure from the sandbox's log/state and the ledger observations."""
     from ledgersync.workers.schedule import due_at, slot_index
 
@@ -376,8 +379,10 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
             if bt.reference_number.startswith("ls:payout:"):
                 deposits[(bt.reference_number, bt.transaction_type)] += 1
     latencies = sorted(created[f"ls:pay:{pid}"] - t for pid, t in obs.settled.items() if f"ls:pay:{pid}" in created)
-    lost = sum(1 for pid in obs.settled if refs[f"ls:pay:{pid}"] == 0)
-    lost += sum(1 for po in obs.payouts if not any(r.startswith(f"ls:payout:{po}") for r, _ in deposits))
+    missing = [f"ls:pay:{pid}" for pid in obs.settled if refs[f"ls:pay:{pid}"] == 0]
+    missing += [f"ls:payout:{po}" for po in obs.payouts if not any(r.startswith(f"ls:payout:{po}") for r, _ in deposits)]
+    lost = sum(1 for key in missing if pending.get(key) in (None, "done", "failed"))  # the ledger gave up or forgot
+    late = len(missing) - lost  # still queued in the outbox when the bench stopped waiting
     duplicates = sum(n - 1 for n in refs.values() if n > 1) + sum(n - 1 for n in deposits.values() if n > 1)
     lags = sorted(obs.seen[k] - obs.edits[k][0] for k in obs.seen)
     unseen = [k for k in obs.edits if k not in obs.seen]
@@ -397,7 +402,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
         "edits": len(obs.edits), "edits_unseen": len(unseen),
         "max_lag_s": round(max(lags), 1) if lags else None,
         "median_lag_s": round(statistics.median(lags), 1) if lags else None,
-        "lost": lost, "duplicates": duplicates,
+        "lost": lost, "duplicates": duplicates, "not_pushed_yet": late,
     }
 
 
@@ -412,6 +417,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--large", type=int, default=None, help="partners with a big history (default P/100, >= 1)")
     parser.add_argument("--large-invoices", type=int, default=SIZES["large"][1], help="invoices of a large history")
     parser.add_argument("--warmup-timeout", type=float, default=900.0, help="real seconds")
+    parser.add_argument("--grace", type=float, default=300.0, help="real seconds for the last pushes to land")
     parser.add_argument("--pg-admin-url", default=os.environ.get("LEDGERSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("LEDGERSYNC_BENCH_REDIS", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args(argv)
@@ -442,6 +448,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "token_encryption_key": Fernet.generate_key().decode(), "secret_key": secrets.token_hex(16),
         "zoho_window_seconds": str(60.0 / scale), "pull_interval_s": str(3600.0 / scale),
         "push_interval_s": str(180.0 / scale), "pull_tick_s": str(max(0.2, 60.0 / scale)),
+        "push_due_tick_s": str(max(0.2, 5.0 / scale)),
         "time_scale": str(scale), "time_origin": str(origin),
     }
     settings = Settings(_env_file=None, **knobs)  # type: ignore[arg-type]
@@ -487,7 +494,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         while sandbox.clock.now().timestamp() < end_z:
             time.sleep(0.5)
         activity.join(timeout=60)
-        grace = time.monotonic() + 120
+        grace = time.monotonic() + args.grace
         while time.monotonic() < grace:  # let the last pushes land
             with container.uow() as uow:
                 open_intents = uow.session.execute(select(orm.PushIntent.id).where(
@@ -504,9 +511,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 orm.Connection, p.connection_id).initial_sync_phase != "done")
             failed_intents = len(uow.session.execute(select(orm.PushIntent.id).where(
                 orm.PushIntent.state == "failed")).all())
+            pending = dict(uow.session.execute(select(orm.PushIntent.key, orm.PushIntent.state)).all())
     finally:
         stop_processes(procs)
-    result = measure(sandbox, partners, obs, start_z, end_z, origin, scale, 3600.0 / scale, established)
+    result = measure(sandbox, partners, obs, start_z, end_z, origin, scale, 3600.0 / scale, established, pending)
     out = {
         "partners": args.partners, "hours": args.hours, "workers": args.workers, "seed": args.seed,
         "time_scale": scale, "large_backfilling": still_backfilling, **result,
