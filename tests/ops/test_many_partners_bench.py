@@ -45,6 +45,6 @@ def test_tiny_many_partner_run_loses_and_doubles_nothing(capsys):
     for key in ("partners", "hours", "pulls_due", "pulls_on_time_pct", "push_p95_s", "calls_over_budget", "http_429",
                 "max_lag_s", "median_lag_s", "cpu_s_per_1000_calls", "lost", "duplicates"):
         assert key in out
-    assert out["lost"] == 0 and out["duplicates"] == 0 and out["push_failed"] == 0
+    assert out["lost"] == 0 and out["not_pushed_yet"] == 0 and out["duplicates"] == 0 and out["push_failed"] == 0
     assert out["calls_over_budget"] == 0
     assert out["pulls_due"] >= 2  # two established partners, 1.1 Zoho hours (> interval + 5 min): a due pull each
