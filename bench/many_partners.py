@@ -364,7 +364,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
                 on_time += 1
             else:
                 after = [t - due_z for t in starts if t > due_z]
-                late.append(after[0] if after else float("inf"))
+                late.append(after[0] if after else -1.0)  # -1: not started by the end
             k += 1
     refs = Counter()
     created: dict[str, float] = {}
@@ -382,7 +382,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
     missing = [f"ls:pay:{pid}" for pid in obs.settled if refs[f"ls:pay:{pid}"] == 0]
     missing += [f"ls:payout:{po}" for po in obs.payouts if not any(r.startswith(f"ls:payout:{po}") for r, _ in deposits)]
     lost = sum(1 for key in missing if pending.get(key) in (None, "done", "failed"))  # the ledger gave up or forgot
-    late = len(missing) - lost  # still queued in the outbox when the bench stopped waiting
+    unpushed = len(missing) - lost  # still queued in the outbox when the bench stopped waiting
     duplicates = sum(n - 1 for n in refs.values() if n > 1) + sum(n - 1 for n in deposits.values() if n > 1)
     lags = sorted(obs.seen[k] - obs.edits[k][0] for k in obs.seen)
     unseen = [k for k in obs.edits if k not in obs.seen]
@@ -394,6 +394,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
         "pulls_due": due, "pulls_on_time": on_time,
         "pulls_on_time_pct": round(100.0 * on_time / due, 2) if due else None,
         "worst_pull_delay_s": round(max(late), 1) if late else 0.0,
+        "pulls_not_started": sum(1 for d in late if d < 0),
         "push_p95_s": round(p95, 2) if p95 is not None else None,
         "push_max_s": round(latencies[-1], 2) if latencies else None,
         "push_p95_real_s": round(p95 / scale, 3) if p95 is not None else None,
@@ -402,7 +403,7 @@ def measure(sandbox: Any, partners: list[Partner], obs: Observed, start_z: float
         "edits": len(obs.edits), "edits_unseen": len(unseen),
         "max_lag_s": round(max(lags), 1) if lags else None,
         "median_lag_s": round(statistics.median(lags), 1) if lags else None,
-        "lost": lost, "duplicates": duplicates, "not_pushed_yet": late,
+        "lost": lost, "duplicates": duplicates, "not_pushed_yet": unpushed,
     }
 
 

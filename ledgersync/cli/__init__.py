@@ -419,6 +419,26 @@ def webhook_info(
     console.print("Body:   include event_time (the event's time); modules invoice, contact, customerpayment, creditnote.")
 
 
+@app.command("create-staff")
+def create_staff(
+    email: str = typer.Option(..., help="The operator's login email."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a staff account for the operator console (/ops); not a partner login."""
+    from ledgersync.services import staff
+    from ledgersync.services.errors import ServiceError
+
+    container = Container(get_settings())
+    try:
+        created = staff.create_staff(container, email, password)
+    except ServiceError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        container.close()
+    console.print(f"Staff account {created.email} created; log in at {get_settings().base_url.rstrip('/')}/ops/login.")
+
+
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored Zoho token with the newest LEDGERSYNC_TOKEN_ENCRYPTION_KEY.

@@ -38,6 +38,7 @@ _PAGE_MODULES = (
     "ledgersync.web.routes.webhooks",
     "ledgersync.web.routes.api_keys",
     "ledgersync.web.routes.ops",
+    "ledgersync.web.routes.ops_console",
     "ledgersync.web.api",
 )
 
