@@ -1,7 +1,7 @@
 """staff_users and staff_sessions: the operator console's own logins (issue 11).
 
 Revision ID: 0007_staff
-Revises: 0006_push_fence
+Revises: p13a_details_due
 """
 from typing import Sequence, Union
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_staff"
-down_revision: Union[str, Sequence[str], None] = "0006_push_fence"
+down_revision: Union[str, Sequence[str], None] = "p13a_details_due"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
