@@ -39,9 +39,11 @@ browser-deps:
 	  else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-## lint: architecture contract (dependencies point inward)
+## lint: architecture contracts (layers, no sandbox in the product, no cycles), ruff, mypy
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check ledgersync zohobooks_sandbox tests bench migrations
+	$(VENV)/bin/mypy
 
 ## test: the whole suite (SQLite; Redis/Celery tests included when Redis is reachable)
 test: $(STAMP) browser-deps lint

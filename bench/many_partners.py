@@ -42,11 +42,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-import zlib
 import time
+import zlib
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -454,9 +454,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     settings = Settings(_env_file=None, **knobs)  # type: ignore[arg-type]
     container = Container(settings)  # migrates the scratch database
-    from ledgersync.workers.tasks import install_celery
-    from ledgersync.workers.celery_app import configure_celery, app as celery_app
+    from ledgersync.workers.celery_app import app as celery_app
+    from ledgersync.workers.celery_app import configure_celery
     from ledgersync.workers.schedule import queue_names
+    from ledgersync.workers.tasks import install_celery
 
     configure_celery(celery_app, settings)
     install_celery(container, celery_app)
@@ -536,8 +537,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     server.stop()
     container.close()
     try:
-        from ledgersync.workers.coordination import Coordination
         import redis
+
+        from ledgersync.workers.coordination import Coordination
 
         Coordination(redis.Redis.from_url(args.redis_url), prefix).forget()
         r = redis.Redis.from_url(args.redis_url)

@@ -46,7 +46,8 @@ def main() -> None:
     args = p.parse_args()
     sizes = sorted({max(1, args.invoices // 10), args.invoices})
     rows = [run(n, max(1, args.customers * n // args.invoices), args.years, args.seed) for n in sizes]
-    header = f"{'invoices':>9} {'customers':>9} {'payments':>9} {'credits':>8} {'lines':>8} {'seconds':>8} {'cpu s':>8} {'inv/s':>8}"
+    header = (f"{'invoices':>9} {'customers':>9} {'payments':>9} {'credits':>8} {'lines':>8} {'seconds':>8} "
+              f"{'cpu s':>8} {'inv/s':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:

@@ -39,7 +39,7 @@ def base_url_for(host: str, port: int, override: str | None = None) -> str:
     return f"http://{reachable}:{port}"
 
 
-def build_config(args: argparse.Namespace) -> "SandboxConfig":  # noqa: F821 - imported lazily
+def build_config(args: argparse.Namespace) -> SandboxConfig:  # noqa: F821 - imported lazily
     from . import SandboxConfig
 
     return SandboxConfig(base_url=base_url_for(args.host, args.port, args.base_url), time_scale=args.time_scale,

@@ -26,9 +26,8 @@ Routes (all JSON unless noted; documented in the app's ``/openapi.json`` under t
 """
 from __future__ import annotations
 
-import html
-import secrets
 import datetime as dt
+import secrets
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -40,9 +39,9 @@ from pydantic import BaseModel, Field
 from . import errors
 from .actions import act
 from .faults import FaultPlan, FaultRule
-from .poison import PlantedPoison, PoisonPlan
 from .generator import generate
-from .state import OAuthClient, OrgData, Sandbox, Token
+from .poison import PlantedPoison, PoisonPlan
+from .state import OAuthClient, OrgData, Sandbox
 from .webhooks import WebhookFaults, WebhookSpec
 
 TAG = "sandbox admin"

@@ -36,9 +36,9 @@ from __future__ import annotations
 import fnmatch
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
 
 from pydantic import BaseModel, Field
 

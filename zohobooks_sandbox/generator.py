@@ -14,7 +14,8 @@ Consistency is the point: every money field is Decimal and obeys Zoho's arithmet
 ``balance = total - payment_made - credits_applied - write_off_amount``; every payment and
 credit note exists as a record whose applications add up to the invoice's ``payment_made`` /
 ``credits_applied``; account balances are posted with the same double-entry rules as
-``OrgData.postings_for`` (checked against ``org.recompute_balances()`` in the tests). ``created_time`` / ``last_modified_time`` spread over the years
+``OrgData.postings_for`` (checked against ``org.recompute_balances()`` in the tests).
+``created_time`` / ``last_modified_time`` spread over the years
 and never pass the sandbox's "now".
 """
 from __future__ import annotations
@@ -25,10 +26,11 @@ import gc
 import itertools
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .state import (
@@ -40,7 +42,6 @@ from .state import (
     Invoice,
     LineItem,
     OrgData,
-    Organization,
     PaymentApplication,
     Sandbox,
     money,
@@ -402,7 +403,7 @@ def _event_day(rng: random.Random, inv: Invoice, today: date) -> date:
 
 
 def _pay(sandbox: Sandbox, org: OrgData, rng: random.Random, inv: Invoice, amount: Decimal, stamp: _Stamp,
-         today: date, deposit_ids: list[str], result: GenerateResult, ledger: "_Ledger") -> datetime:
+         today: date, deposit_ids: list[str], result: GenerateResult, ledger: _Ledger) -> datetime:
     """Record one customer payment fully applied to ``inv``; returns its timestamp."""
     day = _event_day(rng, inv, today)
     if inv.last_payment_date and day < inv.last_payment_date:
@@ -436,7 +437,7 @@ _PAYMENT_DEFAULTS: dict[str, Any] = {}
 
 
 def _credit(sandbox: Sandbox, org: OrgData, rng: random.Random, inv: Invoice, amount: Decimal, stamp: _Stamp,
-            today: date, sales_id: str, result: GenerateResult, ledger: "_Ledger") -> datetime:
+            today: date, sales_id: str, result: GenerateResult, ledger: _Ledger) -> datetime:
     """Create a credit note of ``amount`` (no tax) and apply it entirely to ``inv``."""
     day = _event_day(rng, inv, today)
     moment = stamp.at(day, int(rng.random() * 86400))

@@ -116,7 +116,7 @@ class _CallState:
 class OpsGuard(Guard):
     """Zoho's limits + seeded faults + per-org counters; replaces the core's no-op Guard."""
 
-    def __init__(self, sandbox: "Sandbox", log_size: int = 500) -> None:
+    def __init__(self, sandbox: Sandbox, log_size: int = 500) -> None:
         self.sandbox = sandbox
         self.limiter = RateLimiter(sandbox.clock.monotonic)
         self.faults = FaultInjector(default_seed=sandbox.config.seed)
@@ -157,7 +157,7 @@ class OpsGuard(Guard):
         return self.limits_for(org)
 
     # ------------------------------------------------------------------ hooks
-    async def before(self, org: OrgData | None, op_name: str, request: "Request") -> Response | None:
+    async def before(self, org: OrgData | None, op_name: str, request: Request) -> Response | None:
         call = _CallState(started=time.perf_counter())
         request.state.ops_call = call
         if org is None:
@@ -206,7 +206,7 @@ class OpsGuard(Guard):
             await asyncio.sleep(fault.rule.latency_seconds / scale)
         return None
 
-    async def after(self, org: OrgData | None, op_name: str, request: "Request", response: Response) -> Response:
+    async def after(self, org: OrgData | None, op_name: str, request: Request, response: Response) -> Response:
         call: _CallState = getattr(request.state, "ops_call", None) or _CallState(started=time.perf_counter())
         if org is None:
             org = call.org
@@ -277,7 +277,7 @@ class OpsGuard(Guard):
                 by_op = org.http_429_by_op = Counter()
             by_op[op_name] += 1
 
-    def _implied_org(self, request: "Request") -> OrgData | None:
+    def _implied_org(self, request: Request) -> OrgData | None:
         """The organisation a call without ``organization_id`` still concerns (``GET
         /organizations/{id}``, or one passing it anyway), so its reply carries the headers too."""
         org_id = (request.query_params.get("organization_id")
@@ -287,7 +287,7 @@ class OpsGuard(Guard):
             org_id = match.group(1) if match else ""
         return self.sandbox.orgs.get(org_id) if org_id else None
 
-    def _revoke_caller(self, request: "Request") -> bool:
+    def _revoke_caller(self, request: Request) -> bool:
         """Revoke the caller's access token and the refresh token that minted it (False: no such token)."""
         auth = request.headers.get("authorization", "")
         value = auth.split(" ", 1)[1].strip() if " " in auth else ""
@@ -300,7 +300,7 @@ class OpsGuard(Guard):
                 self.sandbox.tokens[token.parent].revoked = True
             return True
 
-    def _log(self, org: OrgData | None, op_name: str, request: "Request", response: Response,
+    def _log(self, org: OrgData | None, op_name: str, request: Request, response: Response,
              call: _CallState) -> None:
         entry = RequestLogEntry(
             at=self.sandbox.now().isoformat(), org_id=org.organization_id if org else None, op_name=op_name,
@@ -317,7 +317,7 @@ class OpsGuard(Guard):
             entries = [e for e in self.log if org_id is None or e.org_id == org_id]
         return [e.as_dict() for e in entries[-n:]]
 
-    def _record(self, op_name: str, request: "Request", response: Response) -> None:
+    def _record(self, op_name: str, request: Request, response: Response) -> None:
         targets = [r for r in (self.recorder, GLOBAL_RECORDER) if r is not None]
         if not targets:
             return

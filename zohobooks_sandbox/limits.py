@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 MINUTE_SECONDS = 60.0
 DAY_SECONDS = 86_400.0
@@ -58,7 +58,7 @@ class OrgLimits:
         daily_limits: dict[str, int] | None = None,
         concurrency_limits: dict[str, int] | None = None,
         enabled: bool = True,
-    ) -> "OrgLimits":
+    ) -> OrgLimits:
         """Limits of an organisation on ``plan`` (unknown plans count as premium / paid)."""
         daily_limits = daily_limits or DEFAULT_DAILY_LIMITS
         concurrency_limits = concurrency_limits or DEFAULT_CONCURRENCY_LIMITS

@@ -8,8 +8,9 @@ Knobs read from ``SandboxConfig`` (with these defaults when a field is absent):
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConnectionDropped
 from .generator import generate
@@ -22,13 +23,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .state import Sandbox
 
 
-def option(sandbox: "Sandbox", name: str, default: Any) -> Any:
+def option(sandbox: Sandbox, name: str, default: Any) -> Any:
     """A sandbox-ops knob from the config, or its default."""
     value = getattr(sandbox.config, name, None)
     return default if value is None else value
 
 
-def install(app: "FastAPI", sandbox: "Sandbox") -> None:
+def install(app: FastAPI, sandbox: Sandbox) -> None:
     """Wire every sandbox-ops part into ``app``/``sandbox`` (called once by ``create_app``)."""
     from .admin import build_admin_router
 
@@ -38,7 +39,7 @@ def install(app: "FastAPI", sandbox: "Sandbox") -> None:
         backoff_seconds=float(option(sandbox, "webhook_backoff_seconds", 0.5)),
     )
 
-    def demo_generator(sb: "Sandbox", org_id: str) -> Any:
+    def demo_generator(sb: Sandbox, org_id: str) -> Any:
         return generate(sb, org_id, customers=int(option(sb, "demo_customers", 25)),
                         invoices=int(option(sb, "demo_invoices", 200)), years=int(option(sb, "demo_years", 2)))
 
@@ -58,7 +59,7 @@ def install(app: "FastAPI", sandbox: "Sandbox") -> None:
     previous = app.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(app_: "FastAPI") -> AsyncIterator[Any]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
         async with previous(app_) as state:
             try:
                 yield state
@@ -102,7 +103,7 @@ class AbortOnDrop:
             raise
 
 
-def shutdown(sandbox: "Sandbox") -> None:
+def shutdown(sandbox: Sandbox) -> None:
     """Deliver queued webhooks and save the state file (server shutdown)."""
     hooks = getattr(sandbox, "webhooks", None)
     if hooks is not None:

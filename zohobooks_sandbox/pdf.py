@@ -43,7 +43,7 @@ def invoices_pdf(org: OrgData, invoices: list[dict[str, Any]]) -> bytes:
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 10)
         widths = (90, 25, 35, 40)
-        for w, h in zip(widths, ("Item", "Qty", "Rate", "Amount")):
+        for w, h in zip(widths, ("Item", "Qty", "Rate", "Amount"), strict=True):
             pdf.cell(w, 8, h, border="B")
         pdf.ln()
         pdf.set_font("Helvetica", "", 10)

@@ -35,7 +35,7 @@ def _peek(counter: Any) -> int:
     return int(match.group(1)) if match else 1
 
 
-def org_snapshot(org: "OrgData") -> bytes:
+def org_snapshot(org: OrgData) -> bytes:
     """Every attribute of the organisation (records, sequences, counters, settings), so fields
     the core adds later are kept too; ``itertools.count`` sequences are saved as their next value."""
     data: dict[str, Any] = {}
@@ -46,7 +46,7 @@ def org_snapshot(org: "OrgData") -> bytes:
     return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def org_restore(blob: bytes) -> "OrgData":
+def org_restore(blob: bytes) -> OrgData:
     from .state import OrgData
 
     data = pickle.loads(blob)  # noqa: S301 - the sandbox's own file
@@ -61,7 +61,7 @@ def org_restore(blob: bytes) -> "OrgData":
 class SqlitePersistence:
     """Saves a sandbox to ``path`` and restores it; thread-safe, debounced."""
 
-    def __init__(self, sandbox: "Sandbox", path: str, interval: float = 2.0) -> None:
+    def __init__(self, sandbox: Sandbox, path: str, interval: float = 2.0) -> None:
         self.sandbox = sandbox
         self.path = path
         self.interval = interval

@@ -23,10 +23,11 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock
 from .config import SandboxConfig
@@ -642,10 +643,10 @@ class Guard:
     ``org`` is None for calls without an organisation (``organizations.list``).
     """
 
-    async def before(self, org: OrgData | None, op_name: str, request: "Request") -> "Response | None":
+    async def before(self, org: OrgData | None, op_name: str, request: Request) -> Response | None:
         return None
 
-    async def after(self, org: OrgData | None, op_name: str, request: "Request", response: "Response") -> "Response":
+    async def after(self, org: OrgData | None, op_name: str, request: Request, response: Response) -> Response:
         if org is not None:
             org.api_calls[op_name] += 1
         return response

@@ -29,8 +29,9 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel, Field
@@ -116,7 +117,7 @@ class WebhookDispatcher:
     every queued delivery is delivered or has failed for good (tests, shutdown).
     """
 
-    def __init__(self, sandbox: "Sandbox", sender: Sender | None = None, max_attempts: int = 5,
+    def __init__(self, sandbox: Sandbox, sender: Sender | None = None, max_attempts: int = 5,
                  backoff_seconds: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
         self.sandbox = sandbox
         self.sender: Sender = sender or default_sender()

@@ -56,7 +56,7 @@ def _sandbox_app(port: int, persist: str | None) -> Any:
 
 
 def _print_sandbox(port: int) -> None:
-    from zohobooks_sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_PASSWORD, DEMO_US_ORG, DEMO_EU_ORG
+    from zohobooks_sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_EU_ORG, DEMO_PASSWORD, DEMO_US_ORG
 
     base = f"http://{SANDBOX_HOST}:{port}"
     console.print(f"[bold]Zoho Books sandbox[/bold] on [link={base}]{base}[/link]")
@@ -112,10 +112,10 @@ class DemoWebhooks(threading.Thread):
     def sync_once(self) -> int:
         """Register missing webhooks; how many were added."""
         from sqlalchemy import select
-        from zohobooks_sandbox.webhooks import WebhookSpec
 
         from ledgersync.domain.webhook_auth import SECRET_HEADER, connection_webhook_secret
         from ledgersync.store.orm import Connection
+        from zohobooks_sandbox.webhooks import WebhookSpec
 
         settings = self.container.settings
         with self.container.uow() as uow:
@@ -244,8 +244,10 @@ def run(
     host: str = typer.Option("127.0.0.1", help="Dashboard host."),
     port: int = typer.Option(8000, help="Dashboard port."),
     sandbox_port: int = typer.Option(None, "--sandbox-port", help="Port of the embedded Zoho Books sandbox (default 8900)."),
-    persist: str | None = typer.Option(None, help="SQLite file for the sandbox's data (default: var/sandbox.db, next to the database)."),
-    no_persist: bool = typer.Option(False, "--no-persist", help="Keep the sandbox in memory only (it forgets everything on stop)."),
+    persist: str | None = typer.Option(
+        None, help="SQLite file for the sandbox's data (default: var/sandbox.db, next to the database)."),
+    no_persist: bool = typer.Option(
+        False, "--no-persist", help="Keep the sandbox in memory only (it forgets everything on stop)."),
     verbose: bool = typer.Option(False, "--verbose", help="Log every Zoho API call (one line each)."),
 ) -> None:
     """Migrate, seed the demo, start the sandbox, the dashboard and the scheduler (one process)."""
@@ -284,7 +286,9 @@ def run(
             sandbox_thread.start()
             sandbox_thread.wait_started()
         _print_sandbox(sandbox_port)
-        console.print(f"  State:      {persist_path + ' (kept across restarts; delete var/ to start over)' if persist_path else 'in memory only (--no-persist)'}")
+        state = (persist_path + " (kept across restarts; delete var/ to start over)" if persist_path
+                 else "in memory only (--no-persist)")
+        console.print(f"  State:      {state}")
     container = Container(settings)  # migrates
     demo_partner_id = seed_demo_partner(container) if settings.is_demo else None
     # Build the dashboard (which imports every page module) BEFORE the scheduler thread starts
@@ -541,7 +545,8 @@ def next_step_line(container: Container, partner_id: str) -> str:
 @app.command()
 def sync(
     partner: str = typer.Option(None, "--partner", help="Partner id, name or login email (default: every partner)."),
-    stream: str = typer.Option(None, "--stream", help="customers, invoices, invoice_details, invoice_deletions, customer_deletions (comma-separated)."),
+    stream: str = typer.Option(None, "--stream", help="customers, invoices, invoice_details, invoice_deletions, "
+                                                     "customer_deletions (comma-separated)."),
     initial: bool = typer.Option(False, "--initial", help="Run (or resume) the initial sync with a progress bar."),
 ) -> None:
     """Pull from Zoho Books now (incremental streams, or the initial sync with progress)."""

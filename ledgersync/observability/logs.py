@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +22,7 @@ from structlog.contextvars import bind_contextvars, bound_contextvars, clear_con
 __all__ = ["configure_logging", "bind", "bound", "clear", "JsonFormatterFactory"]
 
 
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     from ledgersync.zoho.tokens import redact
 
     for key, value in list(event.items()):
@@ -32,7 +32,7 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def json_formatter() -> logging.Formatter:
-    pre_chain = [merge_contextvars, structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+    pre_chain: list[Any] = [merge_contextvars, structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
                  structlog.processors.TimeStamper(fmt="iso", utc=True)]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=pre_chain,

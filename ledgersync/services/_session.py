@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from ledgersync.store.uow import SqlAlchemyUnitOfWork
+from ledgersync.sync.ports import UnitOfWork
 
 T = TypeVar("T")
 
 
-def detached(uow: SqlAlchemyUnitOfWork, value: T) -> T:
+def detached(uow: UnitOfWork, value: T) -> T:
     """`value` (rows, lists of rows) with every loaded row detached from the session."""
     uow.session.expunge_all()
     return value

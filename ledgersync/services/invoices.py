@@ -97,7 +97,7 @@ def create_invoice(
                 outstanding=total,
                 status=invoice_status(total, total, due_date, today_utc()),
                 origin="platform",
-                line_items=[_line_row(i, item, amt) for i, (item, amt) in enumerate(zip(line_items, amounts))],
+                line_items=[_line_row(i, item, amt) for i, (item, amt) in enumerate(zip(line_items, amounts, strict=True))],
             )
             uow.session.add(invoice)
             try:

@@ -18,13 +18,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
 
 from sqlalchemy import delete, func, select
 
 from ledgersync.services.errors import ServiceError
 from ledgersync.store import orm
-from ledgersync.store.uow import SqlAlchemyUnitOfWork
+from ledgersync.sync.ports import Transactional, UnitOfWork
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -33,10 +32,6 @@ TOUCH_EVERY = timedelta(minutes=1)
 WINDOW = timedelta(minutes=15)
 MAX_PER_ACCOUNT = 10
 MAX_PER_ADDRESS = 30
-
-
-class _HasUow(Protocol):
-    def uow(self) -> SqlAlchemyUnitOfWork: ...
 
 
 class LoginThrottled(ServiceError):
@@ -65,7 +60,7 @@ def _digest(token: str) -> str:
 # --------------------------------------------------------------------------- sessions
 
 
-def start_session(container: _HasUow, user_id: str) -> str:
+def start_session(container: Transactional, user_id: str) -> str:
     """A new session for the user; the token to put in the (signed) cookie."""
     token = secrets.token_urlsafe(32)
     now = _now()
@@ -75,7 +70,7 @@ def start_session(container: _HasUow, user_id: str) -> str:
     return token
 
 
-def session_user(container: _HasUow, token: str | None) -> SessionUser | None:
+def session_user(container: Transactional, token: str | None) -> SessionUser | None:
     """The active user of a live session, else None (an expired session is deleted)."""
     if not token or not isinstance(token, str):
         return None
@@ -95,7 +90,7 @@ def session_user(container: _HasUow, token: str | None) -> SessionUser | None:
         return SessionUser(user_id=user.id, partner_id=user.partner_id)
 
 
-def end_session(container: _HasUow, token: str | None) -> None:
+def end_session(container: Transactional, token: str | None) -> None:
     """Logout: the session's row goes, so every copy of its cookie stops working."""
     if not token or not isinstance(token, str):
         return
@@ -104,7 +99,7 @@ def end_session(container: _HasUow, token: str | None) -> None:
         uow.commit()
 
 
-def end_all_sessions(uow: SqlAlchemyUnitOfWork, user_id: str) -> None:
+def end_all_sessions(uow: UnitOfWork, user_id: str) -> None:
     """Every session of the user (password change, deactivation), in the caller's transaction."""
     uow.session.execute(delete(orm.UserSession).where(orm.UserSession.user_id == user_id))
 
@@ -112,7 +107,7 @@ def end_all_sessions(uow: SqlAlchemyUnitOfWork, user_id: str) -> None:
 # --------------------------------------------------------------------------- throttling
 
 
-def check_throttle(container: _HasUow, email: str, address: str) -> None:
+def check_throttle(container: Transactional, email: str, address: str) -> None:
     """`LoginThrottled` while the account or the address has too many recent failures."""
     now = _now()
     since = now - WINDOW
@@ -133,7 +128,7 @@ def check_throttle(container: _HasUow, email: str, address: str) -> None:
                     f"try again in {minutes} minute{'s' if minutes != 1 else ''}.", wait)
 
 
-def record_failure(container: _HasUow, email: str, address: str) -> None:
+def record_failure(container: Transactional, email: str, address: str) -> None:
     now = _now()
     with container.uow() as uow:
         uow.session.execute(delete(orm.LoginFailure).where(orm.LoginFailure.at <= now - WINDOW))
@@ -141,7 +136,7 @@ def record_failure(container: _HasUow, email: str, address: str) -> None:
         uow.commit()
 
 
-def clear_failures(container: _HasUow, email: str) -> None:
+def clear_failures(container: Transactional, email: str) -> None:
     with container.uow() as uow:
         uow.session.execute(delete(orm.LoginFailure).where(orm.LoginFailure.email == email.strip().lower()))
         uow.commit()

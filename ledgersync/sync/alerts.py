@@ -20,18 +20,17 @@ from sqlalchemy.orm import Session
 from ledgersync.domain.alerts import TEXTS, AlertKind, active_kinds
 from ledgersync.settings import Settings
 from ledgersync.store.orm import Connection, ConnectionAlert, SyncError, User
-from ledgersync.store.uow import SqlAlchemyUnitOfWork
 from ledgersync.sync.mail import send_mail
+from ledgersync.sync.ports import Transactional
 
 log = logging.getLogger(__name__)
 
 
-class AlertsHost(Protocol):
-    """What this module needs of the composition root."""
+class AlertsHost(Transactional, Protocol):
+    """What this module needs of the composition root: units of work and the settings (SMTP, base URL)."""
 
-    settings: Settings
-
-    def uow(self) -> SqlAlchemyUnitOfWork: ...
+    @property
+    def settings(self) -> Settings: ...
 
 
 def _now() -> datetime:
@@ -79,8 +78,8 @@ def _update_incidents(container: AlertsHost, connection_id: str) -> None:
                 s.add(ConnectionAlert(connection_id=connection_id, partner_id=conn.partner_id, kind=kind.value,
                                       detail=conn.status_detail if kind is not AlertKind.STALE_ERRORS else None,
                                       opened_at=now))
-        for kind, alert in current.items():
-            if AlertKind(kind) not in wanted:
+        for kind_value, alert in current.items():
+            if AlertKind(kind_value) not in wanted:
                 alert.resolved_at = now
         uow.commit()
 
@@ -116,7 +115,7 @@ def _send_one(container: AlertsHost, alert_id: int, column: str, recipients: lis
         claimed = uow.session.execute(update(ConnectionAlert).where(ConnectionAlert.id == alert_id, field.is_(None))
                                       .values({column: _now()}).execution_options(synchronize_session=False))
         uow.commit()
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result
         return
     settings = container.settings
     if send_mail(settings.smtp_url, settings.mail_from, recipients, *mail):

@@ -49,7 +49,7 @@ def _apply(container: AlertsHost, connection_id: str, decide: object, detail: st
             .values(status=new, status_detail=detail if keep_detail else None)
             .execution_options(synchronize_session=False))
         uow.commit()
-    if result.rowcount == 1:
+    if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result
         log.info("connection.health connection=%s event=%s status=%s", connection_id, event.value, new)
         return new
     return None

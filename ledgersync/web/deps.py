@@ -25,7 +25,6 @@ from ledgersync.services import logins
 from ledgersync.store.orm import Partner, User
 from ledgersync.store.uow import SqlAlchemyUnitOfWork
 
-
 SESSION_KEY = "sid"
 
 

@@ -3,7 +3,8 @@
 
 `ledgersync run` installs the embedded scheduler's dispatcher, Celery deployments the Celery
 one (tasks `ledgersync.push_drain` / `ledgersync.pull_stream`), both at
-`container.dispatcher` (the port itself lives in `ledgersync.sync.ports`). Without one (tests, CLI one-shots) requests are dropped: the
+`container.dispatcher` (the port itself lives in `ledgersync.sync.ports`). Without one (tests, CLI
+one-shots) requests are dropped: the
 periodic schedule is the safety net, so nothing is lost, only later.
 """
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -127,6 +127,8 @@ class EmbeddedScheduler:
                 select(SyncCursor.connection_id, SyncCursor.next_run_at).where(
                     SyncCursor.next_run_at.is_not(None), SyncCursor.next_run_at <= datetime.now(timezone.utc))
             ).all():
+                if at is None:
+                    continue
                 if self._resumed.get(cid) is None or at > self._resumed[cid]:  # once per reset time
                     self._resumed[cid] = at
                     resumable.add(cid)

@@ -27,11 +27,11 @@ from ledgersync.settings import Settings, get_settings
 from ledgersync.store.orm import Connection, PushIntent, SyncCursor
 from ledgersync.sync.books_factory import limiter_options
 from ledgersync.sync.outbox import connection_of_partner
-from ledgersync.zoho.ratelimit import RedisRateLimiter
 from ledgersync.workers import jobs
 from ledgersync.workers.celery_app import app
 from ledgersync.workers.coordination import Coordination
 from ledgersync.workers.schedule import BACKFILL, kind_of, slot_index, zoho_clock
+from ledgersync.zoho.ratelimit import RedisRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +265,8 @@ def _paused_until(connection_ids: list[str]) -> dict[str, datetime]:
             SyncCursor.next_run_at.is_not(None), SyncCursor.connection_id.in_(connection_ids))).all()
     out: dict[str, datetime] = {}
     for cid, at in rows:
+        if at is None:
+            continue
         at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         if cid not in out or at > out[cid]:
             out[cid] = at
@@ -280,7 +282,7 @@ def _retry_due(connection_ids: list[str], now: datetime) -> set[str]:
     with get_container().uow() as uow:
         rows = uow.session.execute(select(SyncCursor.connection_id, SyncCursor.next_run_at).where(
             SyncCursor.next_run_at.is_not(None), SyncCursor.connection_id.in_(connection_ids))).all()
-    return {cid for cid, at in rows if (at if at.tzinfo else at.replace(tzinfo=timezone.utc)) <= now}
+    return {cid for cid, at in rows if at is not None and (at if at.tzinfo else at.replace(tzinfo=timezone.utc)) <= now}
 
 
 _claimed: dict[str, int] = {}  # connection -> latest slot index this process saw claimed

@@ -8,8 +8,9 @@ because they guard exactly-once writes: "is my payment ``ls:123`` already in Zoh
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .models import (
     ZohoAccount,
@@ -34,16 +35,16 @@ def _since(value: datetime | str | None) -> str | None:
 class BooksEndpoints:
     """Mixin over the verbs of :class:`~ledgersync.zoho.client.ZohoBooks`."""
 
-    # provided by ZohoBooks
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> dict: ...
-    def post(self, path: str, json: Any = None, **kw: Any) -> dict: ...
-    def put(self, path: str, json: Any = None, **kw: Any) -> dict: ...
-    def delete(self, path: str, **kw: Any) -> dict: ...
-    def paginate(self, path: str, records_key: str, params: Mapping[str, Any] | None = None,
-                 **kw: Any) -> Iterator["Page"]: ...
-    def count(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> int: ...
-    def get_pdf(self, invoice_id: str, *, priority: str = "pull") -> bytes: ...
-    def _call(self, method: str, path: str, **kw: Any) -> Any: ...
+    if TYPE_CHECKING:  # provided by ZohoBooks (its verbs keep their full signatures there)
+        organization_id: str
+        get: Callable[..., dict[str, Any]]
+        post: Callable[..., dict[str, Any]]
+        put: Callable[..., dict[str, Any]]
+        delete: Callable[..., dict[str, Any]]
+        paginate: Callable[..., Iterator[Page]]
+        count: Callable[..., int]
+        get_pdf: Callable[..., bytes]
+        _call: Callable[..., Any]
 
     # --- organisation & settings -----------------------------------------------------------
 
@@ -53,7 +54,7 @@ class BooksEndpoints:
         return [ZohoOrganization.model_validate(o) for o in body.get("organizations") or []]
 
     def get_organization(self, *, priority: str = "pull") -> ZohoOrganization:
-        org_id = getattr(self, "organization_id")
+        org_id = self.organization_id
         body = self.get(f"/organizations/{org_id}", priority=priority)
         return ZohoOrganization.model_validate(body["organization"])
 
@@ -70,19 +71,20 @@ class BooksEndpoints:
         body = self.get(f"/invoices/{invoice_id}", priority=priority)
         return ZohoInvoice.model_validate(body["invoice"])
 
-    def get_invoice_raw(self, invoice_id: str, *, priority: str = "pull") -> dict:
+    def get_invoice_raw(self, invoice_id: str, *, priority: str = "pull") -> dict[str, Any]:
         """The invoice record as Zoho sent it (for per-record error handling in sync)."""
-        return self.get(f"/invoices/{invoice_id}", priority=priority)["invoice"]
+        record: dict[str, Any] = self.get(f"/invoices/{invoice_id}", priority=priority)["invoice"]
+        return record
 
     def iter_invoice_pages(self, *, last_modified_time: datetime | str | None = None, start_page: int = 1,
-                           priority: str = "pull", per_page: int = 200, **filters: Any) -> Iterator["Page"]:
+                           priority: str = "pull", per_page: int = 200, **filters: Any) -> Iterator[Page]:
         """Invoice summaries page by page (raw dicts; ``page.parse(ZohoInvoiceSummary)``)."""
         params = {"last_modified_time": _since(last_modified_time), **filters}
         return self.paginate("/invoices", "invoices", params, priority=priority, start_page=start_page,
                              per_page=per_page)
 
     def iter_contact_pages(self, *, last_modified_time: datetime | str | None = None, start_page: int = 1,
-                           priority: str = "pull", per_page: int = 200, **filters: Any) -> Iterator["Page"]:
+                           priority: str = "pull", per_page: int = 200, **filters: Any) -> Iterator[Page]:
         """Contacts page by page (raw dicts; ``page.parse(ZohoContact)``)."""
         params = {"last_modified_time": _since(last_modified_time), **filters}
         return self.paginate("/contacts", "contacts", params, priority=priority, start_page=start_page,
@@ -135,7 +137,7 @@ class BooksEndpoints:
         self.delete(f"/customerpayments/{payment_id}", priority=priority)
 
     def refund_customer_payment(self, payment_id: str, payload: Mapping[str, Any], *,
-                                priority: str = "push") -> dict:
+                                priority: str = "push") -> dict[str, Any]:
         """``POST /customerpayments/{id}/refunds``; answers Zoho's ``payment_refund`` record."""
         body = self.post(f"/customerpayments/{payment_id}/refunds", dict(payload), priority=priority)
         return body.get("payment_refund") or body

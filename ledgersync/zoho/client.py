@@ -20,9 +20,10 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import httpx
 import tenacity
@@ -125,22 +126,22 @@ class ZohoBooks(BooksEndpoints):
 
     # --- public verbs ----------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> dict:
-        return self._call("GET", path, params=params, priority=priority, safe_to_repeat=True)
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> dict[str, Any]:
+        return self._json("GET", path, params=params, priority=priority, safe_to_repeat=True)
 
     def post(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None, priority: str = "push",
-             headers: Mapping[str, str] | None = None, idempotent: bool = False) -> dict:
-        return self._call("POST", path, params=params, body=json, headers=headers, priority=priority,
+             headers: Mapping[str, str] | None = None, idempotent: bool = False) -> dict[str, Any]:
+        return self._json("POST", path, params=params, body=json, headers=headers, priority=priority,
                           safe_to_repeat=idempotent)
 
     def put(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None, priority: str = "push",
-            headers: Mapping[str, str] | None = None, idempotent: bool = True) -> dict:
-        return self._call("PUT", path, params=params, body=json, headers=headers, priority=priority,
+            headers: Mapping[str, str] | None = None, idempotent: bool = True) -> dict[str, Any]:
+        return self._json("PUT", path, params=params, body=json, headers=headers, priority=priority,
                           safe_to_repeat=idempotent)
 
     def delete(self, path: str, *, params: Mapping[str, Any] | None = None, priority: str = "push",
-               idempotent: bool = False) -> dict:
-        return self._call("DELETE", path, params=params, priority=priority, safe_to_repeat=idempotent)
+               idempotent: bool = False) -> dict[str, Any]:
+        return self._json("DELETE", path, params=params, priority=priority, safe_to_repeat=idempotent)
 
     def paginate(self, path: str, records_key: str, params: Mapping[str, Any] | None = None, *,
                  priority: str = "pull", start_page: int = 1, per_page: int = MAX_PER_PAGE,
@@ -148,7 +149,7 @@ class ZohoBooks(BooksEndpoints):
         """Pages of a list endpoint, deduped by id, with loop detection (see ``paging``)."""
         base = dict(params or {})
 
-        def fetch(page: int, size: int) -> dict:
+        def fetch(page: int, size: int) -> dict[str, Any]:
             return self.get(path, {**base, "page": page, "per_page": size}, priority=priority)
 
         return iter(ZohoPagePaginator(fetch, records_key, id_key=id_key, per_page=per_page, start_page=start_page))
@@ -167,10 +168,15 @@ class ZohoBooks(BooksEndpoints):
 
     def get_pdf(self, invoice_id: str, *, priority: str = "pull") -> bytes:
         """The invoice as Zoho renders it (``accept=pdf``)."""
-        return self._call("GET", f"/invoices/{invoice_id}", params={"accept": "pdf"}, priority=priority,
-                          safe_to_repeat=True, want_bytes=True)
+        content: bytes = self._call("GET", f"/invoices/{invoice_id}", params={"accept": "pdf"}, priority=priority,
+                                    safe_to_repeat=True, want_bytes=True)
+        return content
 
     # --- machinery ---------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        body: dict[str, Any] = self._call(method, path, **kw)
+        return body
 
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
               headers: Mapping[str, str] | None = None, priority: str, safe_to_repeat: bool,
@@ -204,7 +210,7 @@ class ZohoBooks(BooksEndpoints):
         except _AttemptFailed as failed:
             raise failed.error from failed.error.__cause__
 
-    def _attempt(self, method: str, path: str, query: dict, content: bytes | None,
+    def _attempt(self, method: str, path: str, query: dict[str, Any], content: bytes | None,
                  headers: Mapping[str, str] | None, priority: str, safe_to_repeat: bool,
                  want_bytes: bool, attempt: int) -> Any:
         token = self.tokens.access_token()
@@ -223,7 +229,7 @@ class ZohoBooks(BooksEndpoints):
         except Exception:
             return False
 
-    def _send(self, method: str, path: str, query: dict, content: bytes | None,
+    def _send(self, method: str, path: str, query: dict[str, Any], content: bytes | None,
               headers: Mapping[str, str] | None, priority: str, safe_to_repeat: bool, token: str,
               attempt: int) -> httpx.Response:
         url = self.base_url + "/" + path.lstrip("/")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -126,8 +127,8 @@ class ZohoOAuth:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _post(self, accounts_server: str | None, path: str, *, data: dict | None = None,
-              params: dict | None = None, grant: str) -> dict:
+    def _post(self, accounts_server: str | None, path: str, *, data: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None, grant: str) -> dict[str, Any]:
         url = (accounts_server or self.accounts_server).rstrip("/") + path
         try:
             response = self.http.post(url, data=data, params=params)
@@ -160,7 +161,7 @@ class ZohoOAuth:
             return ZohoReauthorizationRequired(status, None, f"refresh token refused by Zoho ({error})")
         return ZohoOAuthError(status, error, description)
 
-    def _token_set(self, body: dict, *, refresh_token: str | None) -> TokenSet:
+    def _token_set(self, body: dict[str, Any], *, refresh_token: str | None) -> TokenSet:
         access = body.get("access_token")
         if not access:
             raise ZohoOAuthError(200, "no_access_token", "token answer without access_token")

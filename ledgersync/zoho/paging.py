@@ -12,8 +12,9 @@ Each :class:`Page` carries its number so a caller can checkpoint "resume from pa
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,13 +36,13 @@ class RecordError:
 
 @dataclass
 class Page:
-    records: list[dict]
+    records: list[dict[str, Any]]
     page: int
     per_page: int
     has_more: bool
     duplicates_dropped: int = 0
     raw_count: int = 0
-    page_context: dict = field(default_factory=dict)
+    page_context: dict[str, Any] = field(default_factory=dict)
 
     def parse(self, model: type[M], id_key: str | None = None) -> tuple[list[M], list[RecordError]]:
         """Validate each record into ``model``; bad ones become :class:`RecordError`."""
@@ -59,7 +60,7 @@ class Page:
 class ZohoPagePaginator:
     """Drive ``fetch(page, per_page) -> envelope`` over a list endpoint."""
 
-    def __init__(self, fetch: Callable[[int, int], dict], records_key: str, *, id_key: str | None = None,
+    def __init__(self, fetch: Callable[[int, int], dict[str, Any]], records_key: str, *, id_key: str | None = None,
                  per_page: int = MAX_PER_PAGE, start_page: int = 1) -> None:
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}")
@@ -85,7 +86,7 @@ class ZohoPagePaginator:
                 raise ZohoPagingLoop(f"{self.records_key}: page {page_no} repeats an earlier page")
             if ids:
                 self._page_signatures.add(ids)
-            fresh: list[dict] = []
+            fresh: list[dict[str, Any]] = []
             dropped = 0
             for row in rows:
                 rid = row.get(self.id_key) if isinstance(row, dict) else None

@@ -42,9 +42,10 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from .errors import BudgetExhausted
 
@@ -159,7 +160,7 @@ def new_state() -> dict[str, Any]:
             "ext_min": None, "ext_day": None, "tat": {}, "inflight": [], "push_log": []}
 
 
-def _daily_limit(state: dict, cfg: LimiterConfig) -> int:
+def _daily_limit(state: dict[str, Any], cfg: LimiterConfig) -> int:
     limit = state.get("daily_limit") or cfg.daily_limit
     ext = state.get("ext_day")
     if ext and ext.get("limit"):
@@ -167,7 +168,7 @@ def _daily_limit(state: dict, cfg: LimiterConfig) -> int:
     return int(limit)
 
 
-def _roll(state: dict, now: float, cfg: LimiterConfig) -> None:
+def _roll(state: dict[str, Any], now: float, cfg: LimiterConfig) -> None:
     """Drop what has expired: old log entries, a finished day, stale header observations, and
     in-flight marks of calls whose release never came (a crashed worker)."""
     horizon = now - cfg.window
@@ -183,7 +184,7 @@ def _roll(state: dict, now: float, cfg: LimiterConfig) -> None:
             state[key] = None
 
 
-def _day_view(state: dict, now: float, cfg: LimiterConfig) -> tuple[int, float]:
+def _day_view(state: dict[str, Any], now: float, cfg: LimiterConfig) -> tuple[int, float]:
     """(remaining calls today, when the day resets)."""
     limit = _daily_limit(state, cfg)
     remaining = limit - state["day_count"]
@@ -207,7 +208,7 @@ LENT_FLOOR = 3
 PULL_IDLE_S = 2.0
 
 
-def effective_minute_reserve(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig) -> int:
+def effective_minute_reserve(state: dict[str, Any], now: float, priority: str, cost: int, cfg: LimiterConfig) -> int:
     """Work-conserving reserves (issue 13). While no push has run or waited within the window,
     pull and backfill borrow the push reserve, keeping only ``LENT_FLOOR`` calls; backfill also
     borrows the hourly pull's extra while no pull asked within ``PULL_IDLE_S``. The first push takes
@@ -234,7 +235,7 @@ def effective_minute_reserve(state: dict, now: float, priority: str, cost: int, 
 PUSH_GRACE_S = 2.0
 
 
-def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig) -> Decision:
+def decide(state: dict[str, Any], now: float, priority: str, cost: int, cfg: LimiterConfig) -> Decision:
     """Grant ``cost`` calls to ``priority`` now (mutating ``state``), or say how long to wait,
     or that the day is exhausted for this priority."""
     reserve = cfg.reserve(priority)
@@ -316,7 +317,7 @@ def decide(state: dict, now: float, priority: str, cost: int, cfg: LimiterConfig
     return Decision(True)
 
 
-def _others_share(ext: dict, now: float, cfg: LimiterConfig) -> float:
+def _others_share(ext: dict[str, Any], now: float, cfg: LimiterConfig) -> float:
     """Calls other apps will want from Zoho's window before it resets, at the rate they spent
     it so far (what Zoho counted beyond our own calls)."""
     others = float(ext.get("others") or 0.0)
@@ -326,7 +327,7 @@ def _others_share(ext: dict, now: float, cfg: LimiterConfig) -> float:
     return others / max(elapsed, cfg.window_seconds / 4) * max(ext["reset_at"] - now, 0.0)
 
 
-def note_release(state: dict, now: float, cfg: LimiterConfig) -> None:
+def note_release(state: dict[str, Any], now: float, cfg: LimiterConfig) -> None:
     """A granted call finished (its reply, if any, was observed): it is no longer in flight."""
     _roll(state, now, cfg)
     inflight = state.get("inflight") or []
@@ -344,7 +345,7 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return None
 
 
-def _merge_ext(old: dict | None, new: dict, unit: float) -> dict:
+def _merge_ext(old: dict[str, Any] | None, new: dict[str, Any], unit: float) -> dict[str, Any]:
     """Within one Zoho window the remainder only falls: if a reply read now is older than the one
     read before (replies of concurrent calls arrive out of order), keep the smaller remainder.
     A reset time that moved by more than a header tick means a new window: take the new view."""
@@ -355,7 +356,7 @@ def _merge_ext(old: dict | None, new: dict, unit: float) -> dict:
     return new
 
 
-def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: LimiterConfig) -> None:
+def apply_headers(state: dict[str, Any], now: float, headers: Mapping[str, str], cfg: LimiterConfig) -> None:
     """Record what Zoho says is left. Its seconds are scaled like our windows.
 
     The reply belongs to one of the calls still in flight; the others may reach Zoho after it
@@ -371,7 +372,8 @@ def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: Limi
     day_remaining = _int_header(headers, "X-Rate-Limit-Day-Remaining")
     if day_remaining is None and limit is not None and limit > cfg.per_minute * 2:
         # Real Zoho may report the daily quota in the plain headers.
-        day_limit, day_remaining, day_reset = limit, remaining, reset
+        day_limit: int | None = limit
+        day_remaining, day_reset = remaining, reset
         remaining = None
     else:
         day_limit = _int_header(headers, "X-Rate-Limit-Day-Limit")
@@ -386,14 +388,14 @@ def apply_headers(state: dict, now: float, headers: Mapping[str, str], cfg: Limi
             new["others"] = max(0, (limit - remaining) - ours)
         state["ext_min"] = _merge_ext(state.get("ext_min"), new, minute_unit)
     if day_remaining is not None and day_reset is not None:
-        new = {"remaining": day_remaining, "used": in_flight_others, "limit": day_limit,
-               "reset_at": now + max(day_reset, 0) * day_unit}
-        merged = _merge_ext(state.get("ext_day"), new, day_unit)
+        new_day: dict[str, Any] = {"remaining": day_remaining, "used": in_flight_others, "limit": day_limit,
+                                   "reset_at": now + max(day_reset, 0) * day_unit}
+        merged = _merge_ext(state.get("ext_day"), new_day, day_unit)
         merged["limit"] = day_limit
         state["ext_day"] = merged
 
 
-def status_of(state: dict, now: float, cfg: LimiterConfig) -> BudgetStatus:
+def status_of(state: dict[str, Any], now: float, cfg: LimiterConfig) -> BudgetStatus:
     _roll(state, now, cfg)
     limit = _daily_limit(state, cfg)
     remaining, reset_at = _day_view(state, now, cfg)
@@ -416,7 +418,7 @@ class _BlockingLimiter:
     _clock: Callable[[], float]
     _sleep: Callable[[float], None]
 
-    def _transact(self, org_id: str, fn: Callable[[dict, float], Any]) -> Any:  # pragma: no cover
+    def _transact(self, org_id: str, fn: Callable[[dict[str, Any], float], Any]) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     def try_acquire(self, org_id: str, priority: str = "pull", cost: int = 1) -> Decision:
@@ -425,7 +427,8 @@ class _BlockingLimiter:
         that schedule instead of blocking, and for simulations on a fake clock. Takes no
         concurrency slot."""
         self.cfg.reserve(priority)  # validate early
-        return self._transact(org_id, lambda s, now: decide(s, now, priority, cost, self.cfg))
+        decision: Decision = self._transact(org_id, lambda s, now: decide(s, now, priority, cost, self.cfg))
+        return decision
 
     def acquire(self, org_id: str, priority: str = "pull", cost: int = 1) -> None:
         """Block until ``cost`` calls may be made for ``org_id``; raise :class:`BudgetExhausted`
@@ -450,10 +453,11 @@ class _BlockingLimiter:
         self._transact(org_id, lambda s, now: apply_headers(s, now, headers, self.cfg))
 
     def budget_status(self, org_id: str) -> BudgetStatus:
-        return self._transact(org_id, lambda s, now: status_of(s, now, self.cfg))
+        status: BudgetStatus = self._transact(org_id, lambda s, now: status_of(s, now, self.cfg))
+        return status
 
     def set_daily_limit(self, org_id: str, limit: int) -> None:
-        def setter(state: dict, now: float) -> None:
+        def setter(state: dict[str, Any], now: float) -> None:
             state["daily_limit"] = int(limit)
         self._transact(org_id, setter)
 
@@ -472,11 +476,11 @@ class MemoryRateLimiter(_BlockingLimiter):
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._states: dict[str, dict] = {}
+        self._states: dict[str, dict[str, Any]] = {}
         self._max_concurrency = max_concurrency
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
 
-    def _transact(self, org_id: str, fn: Callable[[dict, float], Any]) -> Any:
+    def _transact(self, org_id: str, fn: Callable[[dict[str, Any], float], Any]) -> Any:
         with self._lock:
             state = self._states.setdefault(org_id, new_state())
             return fn(state, self._clock())
@@ -526,7 +530,7 @@ class RedisRateLimiter(_BlockingLimiter):
     def _key(self, org_id: str) -> str:
         return f"{self._prefix}:{org_id}"
 
-    def _transact(self, org_id: str, fn: Callable[[dict, float], Any]) -> Any:
+    def _transact(self, org_id: str, fn: Callable[[dict[str, Any], float], Any]) -> Any:
         from redis.exceptions import WatchError
 
         key = self._key(org_id)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 

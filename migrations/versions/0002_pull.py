@@ -4,12 +4,12 @@ webhook events and PDFs); kept so the migration chain stays 0001 -> 0002 (pull) 
 Revision ID: 0002
 Revises: 0001
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

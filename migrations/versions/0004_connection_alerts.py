@@ -4,15 +4,15 @@ when it opens and once when it is resolved, not on every retry.
 Revision ID: h9_alerts
 Revises: 0003_sec_sessions
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "h9_alerts"
-down_revision: Union[str, Sequence[str], None] = "0003_sec_sessions"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0003_sec_sessions"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -3,16 +3,15 @@
 Revision ID: 0003_sec_sessions
 Revises: d14_settlement
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0003_sec_sessions"
-down_revision: Union[str, Sequence[str], None] = "d14_settlement"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "d14_settlement"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,15 +4,15 @@ died is taken over within seconds (heartbeat on the lease) and never posted twic
 Revision ID: 0006_push_fence
 Revises: h9_alerts
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_push_fence"
-down_revision: Union[str, Sequence[str], None] = "h9_alerts"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "h9_alerts"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

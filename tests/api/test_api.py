@@ -92,7 +92,8 @@ def test_pay_settle_and_payout(client) -> None:
     assert [p["id"] for p in client.get("/api/v1/payouts").json()] == [po["id"]]
     assert client.post("/api/v1/payouts", json={}).status_code == 409
     assert client.get(f"/api/v1/payments/{pay['id']}").json()["payout_id"] == po["id"]
-    assert [p["id"] for p in client.get("/api/v1/payments", params={"status": "succeeded", "paid_out": True}).json()] == [pay["id"]]
+    paid_out = client.get("/api/v1/payments", params={"status": "succeeded", "paid_out": True}).json()
+    assert [p["id"] for p in paid_out] == [pay["id"]]
 
 
 def test_ach_failure_after_success_over_api(client) -> None:

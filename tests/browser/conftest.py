@@ -42,11 +42,11 @@ class LiveServers:
 
 @pytest.fixture
 def live_servers(container: Container) -> Iterator[LiveServers]:
-    from zohobooks_sandbox import SandboxConfig, create_app as create_sandbox
-
     from ledgersync.cli import _ServerThread
     from ledgersync.services.demo import seed_demo_partner
     from ledgersync.web.app import create_app
+    from zohobooks_sandbox import SandboxConfig
+    from zohobooks_sandbox import create_app as create_sandbox
 
     sport, dport = free_port(), free_port()
     sandbox_url, dashboard_url = f"http://127.0.0.1:{sport}", f"http://127.0.0.1:{dport}"

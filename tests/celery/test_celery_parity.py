@@ -96,9 +96,8 @@ def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connec
 
 
 def test_one_queued_message_per_connection_and_stream(container, celery_session_prefix):
-    from tests.services import redis_or_skip
-
     from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
 
     client = redis_or_skip(REDIS_URL)
     from ledgersync.workers.coordination import Coordination
@@ -119,10 +118,9 @@ def test_one_queued_message_per_connection_and_stream(container, celery_session_
 
 
 def test_slots_bound_concurrency_and_expire(celery_session_prefix):
+    from ledgersync.workers.coordination import Coordination
     from tests.celery.conftest import REDIS_URL
     from tests.services import redis_or_skip
-
-    from ledgersync.workers.coordination import Coordination
 
     coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-slots")
     a, b = coord.try_slot("conn:x", 2, 60), coord.try_slot("conn:x", 2, 60)
@@ -149,10 +147,9 @@ def test_staggered_slots_spread_connections_over_the_hour():
 
 
 def test_beat_tick_queues_each_due_slot_once(container, connection_id, zoho, celery_session_prefix):
+    from ledgersync.workers.coordination import Coordination
     from tests.celery.conftest import REDIS_URL
     from tests.services import redis_or_skip
-
-    from ledgersync.workers.coordination import Coordination
 
     run_initial_sync(container, connection_id)
     coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-beat")
@@ -201,11 +198,10 @@ def test_beat_tick_queues_a_stream_whose_backoff_is_over(container, connection_i
     the connection's next hourly slot."""
     from datetime import datetime, timedelta, timezone
 
-    from tests.celery.conftest import REDIS_URL
-    from tests.services import redis_or_skip
-
     from ledgersync.store.orm import SyncCursor
     from ledgersync.workers.coordination import Coordination
+    from tests.celery.conftest import REDIS_URL
+    from tests.services import redis_or_skip
 
     run_initial_sync(container, connection_id)
     coord = Coordination(redis_or_skip(REDIS_URL), f"{celery_session_prefix}-retry")

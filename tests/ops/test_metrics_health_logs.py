@@ -22,8 +22,8 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     """The value of one sample in Prometheus text, or None."""
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     for line in text.splitlines():
-        if line.startswith(name + ("{" + want + "}" if labels else " ")) or (labels and line.startswith(name + "{")
-                                                                              and all(f'{k}="{v}"' in line for k, v in labels.items())):
+        exact = line.startswith(name + ("{" + want + "}" if labels else " "))
+        if exact or (labels and line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())):
             return float(line.rsplit(" ", 1)[1])
     return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select, update
 
@@ -30,7 +29,8 @@ def counts(container):
         s = uow.session
         return (s.execute(select(func.count()).select_from(Invoice)).scalar_one(),
                 s.execute(select(func.count()).select_from(ExternalRef).where(ExternalRef.entity == "invoice")).scalar_one(),
-                s.execute(select(func.count(func.distinct(ExternalRef.zoho_id))).where(ExternalRef.entity == "invoice")).scalar_one())
+                s.execute(select(func.count(func.distinct(ExternalRef.zoho_id)))
+                          .where(ExternalRef.entity == "invoice")).scalar_one())
 
 
 def expire_leases(container):
@@ -70,7 +70,8 @@ def test_crash_anywhere_then_restart_loses_and_duplicates_nothing(container, con
         total_pages = -(-len(zoho.org.invoices) // 10)
         assert zoho.calls_by_op()["invoices.list"] - lists_before < total_pages + 4
     with container.uow() as uow:
-        assert uow.session.execute(select(func.count()).select_from(Invoice).where(Invoice.line_items_synced.is_(False))).scalar_one() == 0
+        unsynced = select(func.count()).select_from(Invoice).where(Invoice.line_items_synced.is_(False))
+        assert uow.session.execute(unsynced).scalar_one() == 0
         crashed = uow.session.execute(select(SyncRun).where(SyncRun.stream == stream, SyncRun.status == "failed")).scalars().all()
         assert crashed and "interrupted" in crashed[0].message
 

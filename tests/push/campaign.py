@@ -44,7 +44,6 @@ from tests.push.oracle import Verdict, ZohoBefore, judge
 from tests.push.world import World, build_world, sandbox_time_limiter
 from zohobooks_sandbox.faults import FaultKind, FaultPlan, FaultRule
 
-
 #: The client's read timeout in the campaign (settings.zoho_http_timeout_s): short, so a
 #: "timeout" fault (latency longer than it) costs a fraction of a second, not 30 s.
 READ_TIMEOUT_S = 0.25

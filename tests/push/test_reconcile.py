@@ -133,9 +133,9 @@ def test_a_write_off_and_a_reversed_payment_are_explained(container, sandbox_app
 
 
 def _cli_exit(container, w: World, monkeypatch: pytest.MonkeyPatch, *, expect: int, text: str) -> None:
-    import ledgersync.cli as cli
     from rich.console import Console
 
+    import ledgersync.cli as cli
     from ledgersync.store import orm
 
     with container.uow() as uow:

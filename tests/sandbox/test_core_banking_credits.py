@@ -105,7 +105,8 @@ def test_unapply_payment_and_credit_from_invoice(api, customer):
     assert inv["balance"] == Decimal("100.00") and inv["status"] == "sent"
     assert j(api.get(f"/customerpayments/{pay['payment_id']}"))["payment"]["unused_amount"] == Decimal("30.00")
     # the unused amount can be applied again through the invoice's credits endpoint
-    r = api.post(f"/invoices/{iid}/credits", json={"invoice_payments": [{"payment_id": pay["payment_id"], "amount_applied": "30.00"}]})
+    applied = [{"payment_id": pay["payment_id"], "amount_applied": "30.00"}]
+    r = api.post(f"/invoices/{iid}/credits", json={"invoice_payments": applied})
     assert r.status_code == 200 and j(api.get(f"/invoices/{iid}"))["invoice"]["payment_made"] == Decimal("30.00")
     cn = j(api.post("/creditnotes", json={"customer_id": customer, "line_items": [{"name": "Credit", "rate": "20"}]}))
     cnid = cn["creditnote"]["creditnote_id"]

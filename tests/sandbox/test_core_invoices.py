@@ -202,7 +202,8 @@ def test_overdue_follows_the_sandbox_clock(api, app, customer):
     assert api.get(f"/invoices/{iid}").json()["code"] == 14  # the access token expired meanwhile
     api = books_client(app)
     assert get_inv(api, iid)["status"] == "overdue"
-    assert iid in [i["invoice_id"] for i in j(api.get("/invoices", params={"status": "overdue", "customer_id": customer}))["invoices"]]
+    overdue = j(api.get("/invoices", params={"status": "overdue", "customer_id": customer}))["invoices"]
+    assert iid in [i["invoice_id"] for i in overdue]
     api.close()
 
 

@@ -31,7 +31,7 @@ def test_path_and_query_tolerance(api, customer_id):
     assert api.get(f"/contacts/{customer_id}/").status_code == 200
     raw = api.get(f"http://127.0.0.1:8900/books/v3//contacts/{customer_id}")
     assert raw.status_code == 200
-    trailing_amp = api.get(f"http://127.0.0.1:8900/books/v3/invoices?organization_id=700000001&per_page=1&")
+    trailing_amp = api.get("http://127.0.0.1:8900/books/v3/invoices?organization_id=700000001&per_page=1&")
     assert trailing_amp.status_code == 200 and trailing_amp.json()["page_context"]["per_page"] == 1
 
 

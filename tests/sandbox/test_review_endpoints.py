@@ -224,7 +224,8 @@ def test_account_active_inactive_update_delete(api) -> None:
 
 
 def test_account_with_transactions_cannot_be_deleted(api, customer) -> None:
-    aid = j(api.post("/chartofaccounts", json={"account_name": "Clearing", "account_type": "cash"}))["chart_of_account"]["account_id"]
+    created = j(api.post("/chartofaccounts", json={"account_name": "Clearing", "account_type": "cash"}))
+    aid = created["chart_of_account"]["account_id"]
     api.post("/customerpayments", json={"customer_id": customer, "payment_mode": "cash", "amount": "5.00",
                                         "date": "2026-01-02", "invoices": [], "account_id": aid})
     r = api.delete(f"/chartofaccounts/{aid}")

@@ -87,7 +87,8 @@ def test_contact_rows_receivables_equal_the_full_pass() -> None:
     assert status == 200
     for row in body["contacts"]:
         assert row["outstanding_receivable_amount"] == outstanding.get(row["contact_id"], Decimal("0"))
-    status, by_amount = act(sb, org, "GET", "/contacts", params={"sort_column": "outstanding_receivable_amount", "sort_order": "D"})
+    by_outstanding = {"sort_column": "outstanding_receivable_amount", "sort_order": "D"}
+    status, by_amount = act(sb, org, "GET", "/contacts", params=by_outstanding)
     amounts = [r["outstanding_receivable_amount"] for r in by_amount["contacts"]]
     assert amounts == sorted(amounts, reverse=True)
     status, unpaid = act(sb, org, "GET", "/contacts", params={"filter_by": "Status.Unpaid"})

@@ -24,10 +24,11 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from openapi_schema_validator import OAS30Validator
@@ -119,7 +120,7 @@ class ZohoOpenAPI:
         self.operations = sorted(operations, key=lambda o: (o.template.count("{"), -len(o.template)))
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> "ZohoOpenAPI | None":
+    def load(cls, directory: Path | None = None) -> ZohoOpenAPI | None:
         """The parsed files of ``directory`` (default :func:`openapi_dir`), parsed once per process."""
         directory = (directory or openapi_dir()).resolve()
         if not directory.is_dir():
@@ -127,7 +128,7 @@ class ZohoOpenAPI:
         return _load_cached(cls, directory)
 
     @classmethod
-    def _parse(cls, directory: Path) -> "ZohoOpenAPI":
+    def _parse(cls, directory: Path) -> ZohoOpenAPI:
         ops: list[Operation] = []
         for path in sorted(directory.glob("*.yml")):
             doc = yaml.safe_load(path.read_text())

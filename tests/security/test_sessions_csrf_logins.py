@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from ledgersync.bootstrap import Container
 from ledgersync.services import logins, partners
+from ledgersync.services.errors import AuthenticationFailed
 from ledgersync.store import orm
 from tests.conftest import DEMO_LIKE_EMAIL, DEMO_LIKE_PASSWORD
 from tests.security.conftest import OWNER_EMAIL, OWNER_PASSWORD, RunningApp
@@ -156,7 +157,7 @@ def test_password_change_ends_every_session(container: Container, partner: orm.P
     partners.change_password(container, user.id, DEMO_LIKE_PASSWORD, "a-brand-new-password")
     for c in (one, two):
         assert c.get("/integrations", follow_redirects=False).status_code == 303
-    with pytest.raises(Exception):
+    with pytest.raises(AuthenticationFailed):
         partners.authenticate(container, DEMO_LIKE_EMAIL, DEMO_LIKE_PASSWORD)
     partners.authenticate(container, DEMO_LIKE_EMAIL, "a-brand-new-password")
 

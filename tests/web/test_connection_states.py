@@ -6,7 +6,11 @@ import pytest
 
 from ledgersync.domain.connection import (
     ConnectionEvent as E,
+)
+from ledgersync.domain.connection import (
     ConnectionStatus as S,
+)
+from ledgersync.domain.connection import (
     InvalidTransition,
     allowed_events,
     can,

@@ -117,9 +117,9 @@ def test_demo_webhook_delivery_is_accepted_by_the_dashboard(container: Any, conn
                                                             sandbox_app: Any) -> None:
     """The registered URL and secret are the ones the receiver checks (a real delivery, in-process)."""
     from fastapi.testclient import TestClient
-    from zohobooks_sandbox import admin
 
     from ledgersync.web.app import create_app
+    from zohobooks_sandbox import admin
 
     sandbox = sandbox_app.state.sandbox
     cli.DemoWebhooks(sandbox, container).sync_once()

@@ -5,7 +5,6 @@ Zoho minute costs nothing and nothing races.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import httpx

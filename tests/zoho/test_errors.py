@@ -1,5 +1,4 @@
 """Typed errors from Zoho's status/code/message."""
-import httpx
 import pytest
 
 from ledgersync.zoho import (

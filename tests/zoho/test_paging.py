@@ -70,6 +70,7 @@ def test_parse_keeps_bad_records_apart():
 
 def test_client_paginate_sends_page_params(make_books):
     import httpx
+
     from .conftest import zoho_json
 
     seen = []

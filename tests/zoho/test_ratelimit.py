@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from ledgersync.zoho import BudgetExhausted, MemoryRateLimiter, RedisRateLimiter, Reserve
-
 from tests.services import redis_or_skip
 
 from .conftest import FakeClock

@@ -21,5 +21,5 @@ def load_all() -> None:
         invoicecredits,
         invoices,
         organizations,
+        unsupported,  # noqa: F401  (last: documented operations the sandbox does not emulate)
     )
-    from . import unsupported  # noqa: F401  (last: documented operations the sandbox does not emulate)

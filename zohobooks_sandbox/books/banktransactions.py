@@ -17,8 +17,20 @@ from typing import Any
 from .. import errors
 from ..state import BankTransaction, CustomerPayment
 from .common import (
-    account_name, as_date, as_decimal, as_str, d, date_filters, get_record, list_response, modified_since, ok,
-    require, string_filter, text_match, ts,
+    account_name,
+    as_date,
+    as_decimal,
+    as_str,
+    d,
+    date_filters,
+    get_record,
+    list_response,
+    modified_since,
+    ok,
+    require,
+    string_filter,
+    text_match,
+    ts,
 )
 from .registry import Ctx, route
 
@@ -56,7 +68,8 @@ def render(ctx: Ctx, t: BankTransaction, view_account: str | None = None) -> dic
         "price_precision": 2, "customer_id": t.customer_id, "customer_name": customer.contact_name if customer else "",
         "payee": customer.contact_name if customer else "", "payment_mode": t.payment_mode,
         "description": t.description, "reference_number": t.reference_number, "bank_charges": t.bank_charges,
-        "currency_id": "", "currency_code": t.currency_code, "currency_symbol": "$" if t.currency_code == "USD" else t.currency_code,
+        "currency_id": "", "currency_code": t.currency_code,
+        "currency_symbol": "$" if t.currency_code == "USD" else t.currency_code,
         "exchange_rate": t.exchange_rate, "debit_or_credit": "debit" if debit else "credit",
         "offset_account_name": account_name(ctx.org, offset), "is_offsetaccount_matched": False,
         "sub_total": t.amount, "total": t.amount, "bcy_total": t.amount, "imported_transactions": [],

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .. import errors
 from ..clock import parse_zoho_timestamp, zoho_timestamp

@@ -13,7 +13,21 @@ from typing import Any
 
 from .. import errors
 from ..state import ZERO, Contact, OrgData
-from .common import create_with_unique_field, filtered, today, as_str, upsert_by_unique_field, get_record, list_response, modified_since, ok, require, string_filter, text_match, ts
+from .common import (
+    as_str,
+    create_with_unique_field,
+    filtered,
+    get_record,
+    list_response,
+    modified_since,
+    ok,
+    require,
+    string_filter,
+    text_match,
+    today,
+    ts,
+    upsert_by_unique_field,
+)
 from .registry import Ctx, route
 
 _ADDRESS_FIELDS = ("attention", "address", "street2", "city", "state", "zip", "country", "phone", "fax")

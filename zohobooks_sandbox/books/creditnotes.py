@@ -8,16 +8,30 @@ delete are refused while credits are applied (remove them first), as Zoho.
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from decimal import Decimal
 from typing import Any
 
 from .. import errors
-from copy import deepcopy
-
 from ..state import ZERO, CreditApplication, CreditNote, Invoice, Refund, money
 from .common import (
-    as_date, as_rate, as_str, as_decimal, create_with_unique_field, upsert_by_unique_field, d, date_filters, get_record, list_response, modified_since, ok, require,
-    string_filter, text_match, today, ts,
+    as_date,
+    as_decimal,
+    as_rate,
+    as_str,
+    create_with_unique_field,
+    d,
+    date_filters,
+    get_record,
+    list_response,
+    modified_since,
+    ok,
+    require,
+    string_filter,
+    text_match,
+    today,
+    ts,
+    upsert_by_unique_field,
 )
 from .invoices import check_applicable, parse_line_items, receive, render_line_item
 from .registry import Ctx, route

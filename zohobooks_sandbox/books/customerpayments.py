@@ -21,8 +21,24 @@ from typing import Any
 from .. import errors
 from ..state import ZERO, CustomerPayment, Invoice, PaymentApplication, Refund
 from .common import (
-    account_name, as_date, as_decimal, as_rate, as_str, unique_header_match, upsert_by_unique_field, d, date_filters, get_record, list_response, modified_since, ok,
-    require, string_filter, text_match, today, ts,
+    account_name,
+    as_date,
+    as_decimal,
+    as_rate,
+    as_str,
+    d,
+    date_filters,
+    get_record,
+    list_response,
+    modified_since,
+    ok,
+    require,
+    string_filter,
+    text_match,
+    today,
+    ts,
+    unique_header_match,
+    upsert_by_unique_field,
 )
 from .invoices import check_applicable, receive
 from .registry import Ctx, route

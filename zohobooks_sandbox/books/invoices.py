@@ -22,8 +22,27 @@ from starlette.responses import Response
 from .. import errors
 from ..state import ZERO, Invoice, LineItem, OrgData, money
 from .common import (
-    add_days, as_bool, as_date, as_decimal, as_rate, as_str, create_with_unique_field, upsert_by_unique_field, d, date_filters, due_days, filtered, get_record, list_response,
-    modified_since, ok, require, string_filter, text_match, today, ts,
+    add_days,
+    as_bool,
+    as_date,
+    as_decimal,
+    as_rate,
+    as_str,
+    create_with_unique_field,
+    d,
+    date_filters,
+    due_days,
+    filtered,
+    get_record,
+    list_response,
+    modified_since,
+    ok,
+    require,
+    string_filter,
+    text_match,
+    today,
+    ts,
+    upsert_by_unique_field,
 )
 from .registry import Ctx, route
 
@@ -319,7 +338,8 @@ def list_invoices(ctx: Ctx):
     if since:
         preds.append(since)
     return list_response(
-        ctx, lambda: filtered(org.invoices.values(), preds), key="invoices", memo="invoices", report_name="Invoices", render=lambda i: render_summary(ctx, i),
+        ctx, lambda: filtered(org.invoices.values(), preds), key="invoices", memo="invoices", report_name="Invoices",
+        render=lambda i: render_summary(ctx, i),
         sort_keys={"customer_name": lambda i: i.customer_name, "invoice_number": lambda i: i.invoice_number,
                    "date": lambda i: i.date, "due_date": lambda i: i.due_date, "total": lambda i: i.total,
                    "balance": lambda i: i.balance, "created_time": lambda i: i.created_time,

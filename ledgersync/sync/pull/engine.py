@@ -122,8 +122,10 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
                 _report_health(container, connection_id, stream, status, message, auth_lost)
         with container.uow() as uow:
             state = leases.read_state(uow.session, connection_id, stream)
+        counts = run.stats
         return RunResult(stream=stream, status=status, run_id=run.run_id, message=message,
-                         budget_retry_at=next_run, state=state, **run.stats.as_dict())
+                         budget_retry_at=next_run, state=state, created=counts.created, updated=counts.updated,
+                         archived=counts.archived, errors=counts.errors, calls=counts.calls)
     finally:
         leases.release(container.session_factory, connection_id, stream, owner)
 

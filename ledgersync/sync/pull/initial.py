@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.store.orm import Connection
 from ledgersync.sync.connection_status import mark_connected
+from ledgersync.sync.ports import Dispatching
 from ledgersync.sync.pull import leases
+from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.sync.pull.engine import RunResult, run_stream
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.zoho.errors import ZohoError
@@ -36,7 +37,7 @@ HISTORY_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def start_initial_sync(container: PullPorts, connection_id: str) -> None:
+def start_initial_sync(container: Dispatching, connection_id: str) -> None:
     """Called by the web part after the OAuth callback: mark the connection's initial sync as
     started and ask the dispatcher to run it now (non-blocking). The scheduler also picks up
     every connection whose phase is not `done`, so nothing is lost without a dispatcher."""

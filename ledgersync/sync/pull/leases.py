@@ -103,7 +103,7 @@ def acquire(session_factory: sessionmaker[Session], connection_id: str, stream: 
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        if result.rowcount == 1:
+        if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result
             return True
         holder = session.execute(select(SyncCursor.lease_owner).where(
             SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)).scalar_one_or_none()
@@ -117,7 +117,7 @@ def acquire(session_factory: sessionmaker[Session], connection_id: str, stream: 
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return taken.rowcount == 1
+        return taken.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result
 
 
 def save_state(session: Session, connection_id: str, stream: str, owner: str, state: dict[str, Any],
@@ -135,7 +135,7 @@ def save_state(session: Session, connection_id: str, stream: str, owner: str, st
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result
         raise LeaseLost(f"lease on {connection_id}/{stream} lost")
 
 

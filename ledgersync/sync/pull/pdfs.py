@@ -13,8 +13,8 @@ import time
 
 from sqlalchemy import select
 
-from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.store.orm import Connection, ExternalRef, Invoice, InvoicePdf
+from ledgersync.sync.pull.context import PullPorts, open_books
 
 LINK_TTL_S = 30 * 24 * 3600
 

@@ -74,7 +74,8 @@ def initial_sync_progress(session: Session, connection_id: str) -> dict[str, Any
     done = int(session.execute(
         base.where(ExternalRef.details_synced_at.is_not(None), ExternalRef.details_due.is_(False))
     ).scalar_one())
-    cursors = {c.stream: c for c in session.execute(select(SyncCursor).where(SyncCursor.connection_id == connection_id)).scalars()}
+    rows = session.execute(select(SyncCursor).where(SyncCursor.connection_id == connection_id)).scalars()
+    cursors = {c.stream: c for c in rows}
     initial_state = dict(cursors["initial"].state or {}) if "initial" in cursors else {}
     total = initial_state.get("zoho_total")
     total = int(total) if total is not None else None

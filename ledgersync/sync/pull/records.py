@@ -14,8 +14,7 @@ from ledgersync.domain.pull_rules import ARCHIVED_DELETED
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice
 from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, record_error, resolve_errors, start_run
-from ledgersync.sync.pull.upserts import (DB_REFUSALS, apply_invoice_details, prefetch_customers, refusal_reason,
-                                          upsert_customers)
+from ledgersync.sync.pull.upserts import DB_REFUSALS, apply_invoice_details, prefetch_customers, refusal_reason, upsert_customers
 from ledgersync.zoho.errors import ZohoError, ZohoNotFound
 
 ENTITIES = {"invoice": ("/invoices", "invoice", "invoice_details"), "contact": ("/contacts", "contact", "customers")}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgersync.sync.pull.context import PullPorts
 from ledgersync.store.orm import Connection
+from ledgersync.sync.pull.context import PullPorts
 from ledgersync.sync.pull.engine import RunResult, run_stream
 
 INCREMENTAL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions",

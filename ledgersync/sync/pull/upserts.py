@@ -137,11 +137,12 @@ def refs_by_zoho(session: Session, connection_id: str, entity: str, zoho_ids: It
     return found
 
 
-def _by_id(session: Session, model: type, ids: Iterable[str]) -> dict[str, Any]:
+def _by_id(session: Session, model: Any, ids: Iterable[str]) -> dict[str, Any]:
     ids = list(set(ids))
     out: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
-        out.update({r.id: r for r in session.execute(select(model).where(model.id.in_(ids[start:start + 500]))).scalars()})
+        rows = session.execute(select(model).where(model.id.in_(ids[start:start + 500]))).scalars()
+        out.update({r.id: r for r in rows})
     return out
 
 
@@ -192,6 +193,7 @@ def upsert_customers(session: Session, run: PullRun, rows: list[dict[str, Any]])
             run.stats.updated += 1
             if changes.get("archived") is True:
                 run.stats.archived += 1
+        assert ref is not None  # a customer was found through its reference
         ref.zoho_last_modified = snap.last_modified
     return outcome
 

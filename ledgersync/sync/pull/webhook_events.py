@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from ledgersync.store.orm import SyncRun, WebhookEvent
-from ledgersync.store.uow import SqlAlchemyUnitOfWork
+from ledgersync.sync.ports import UnitOfWork
 
 #: How long a delivery is remembered (longer than the oldest event_time the receiver accepts).
 WINDOW = timedelta(hours=2)
@@ -29,7 +29,7 @@ def delivery_key(connection_id: str, delivery_id: str | None, body: bytes) -> st
     return f"{connection_id}:" + hashlib.sha256(f"{delivery_id or ''}\n{body_hash}".encode()).hexdigest()
 
 
-def admit(uow: SqlAlchemyUnitOfWork, connection_id: str, delivery_id: str | None, body: bytes,
+def admit(uow: UnitOfWork, connection_id: str, delivery_id: str | None, body: bytes,
           payload: dict[str, str], now: datetime) -> bool:
     """True when the delivery is new (stored now); False for a repeat within the window."""
     session = uow.session
@@ -45,7 +45,7 @@ def admit(uow: SqlAlchemyUnitOfWork, connection_id: str, delivery_id: str | None
     return True
 
 
-def trace_discarded(uow: SqlAlchemyUnitOfWork, connection_id: str, reason: str, now: datetime) -> None:
+def trace_discarded(uow: UnitOfWork, connection_id: str, reason: str, now: datetime) -> None:
     """A sync-log row saying which delivery was not acted on, and why."""
     uow.session.add(SyncRun(connection_id=connection_id, stream="webhook", trigger="webhook", status="discarded",
                             started_at=now, finished_at=now, message=reason[:2000]))

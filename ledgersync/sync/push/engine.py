@@ -51,9 +51,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from ledgersync.observability import logs
 from ledgersync.domain import push_rules as rules
 from ledgersync.domain.push_intent import IntentDetail, StepRecord
+from ledgersync.observability import logs
 from ledgersync.store.orm import (
     Connection,
     ExternalRef,
@@ -84,8 +84,8 @@ from ledgersync.zoho.errors import (
     ZohoError,
     ZohoNotFound,
     ZohoRateLimited,
-    ZohoRejected,
     ZohoReauthorizationRequired,
+    ZohoRejected,
     ZohoScopeError,
     ZohoServerError,
     ZohoTransportError,
@@ -250,7 +250,7 @@ def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig
         .values(state="cancelled", last_error="payment failed before it was pushed", done_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(res.rowcount == 1)
+    return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
 
 
 def _store_plan(container: Any, lease: Lease, plan: Plan) -> None:
@@ -300,7 +300,8 @@ def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, c
             intent = held(s, lease, lock=True)
             key = intent.key
             hooks.at("claimed", key)
-            conn = s.get(Connection, intent.connection_id) if intent.connection_id else outbox.find_connection(s, intent.partner_id)
+            conn = (s.get(Connection, intent.connection_id) if intent.connection_id
+                    else outbox.find_connection(s, intent.partner_id))
             reason = outbox.waiting_reason(conn)
             if reason:
                 raise Waiting(reason)

@@ -80,8 +80,8 @@ def error_response(exc: Exception, body_prefix: str = "body") -> JSONResponse | 
     if isinstance(exc, ApiAuthError):
         return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     if isinstance(exc, InvalidInput):
-        loc = [body_prefix, *exc.field.replace("[", ".").replace("]", "").split(".")]
-        loc = [int(p) if p.isdigit() else p for p in loc]
+        parts = [body_prefix, *exc.field.replace("[", ".").replace("]", "").split(".")]
+        loc: list[int | str] = [int(p) if p.isdigit() else p for p in parts]
         detail = [{"type": "value_error", "loc": loc, "msg": exc.message, "field": exc.field}]
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(exc, NotFound):

@@ -18,6 +18,7 @@ from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound
 from ledgersync.store.orm import Customer, Invoice
 from ledgersync.sync.pull import pdfs, settlement
+from ledgersync.bootstrap import Container
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import render
 
@@ -84,7 +85,8 @@ def invoice_page(request: Request, container: ContainerDep, partner: CurrentPart
         if fetched:
             inv = invoice_svc.get_invoice(container, partner.id, invoice_id)
         elif not inv.line_items_synced:
-            lines_note = "The line items of this invoice have not been fetched from Zoho Books yet; they will be on the next sync."
+            lines_note = ("The line items of this invoice have not been fetched from Zoho Books yet; "
+                          "they will be on the next sync.")
     with container.uow() as uow:
         customer = uow.session.get(Customer, inv.customer_id)
         customer_name = customer.name if customer else ""
@@ -111,7 +113,7 @@ def _settlement_events(container: object, inv: Invoice) -> tuple[list[object], s
                     "from the last sync.")
 
 
-def _fetch_line_items(container: object, invoice_id: str) -> bool:
+def _fetch_line_items(container: Container, invoice_id: str) -> bool:
     """Fetch one invoice's line items now (one Zoho call), via the pull engine."""
     from ledgersync.sync.pull.records import ensure_line_items
 

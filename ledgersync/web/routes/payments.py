@@ -9,7 +9,6 @@ in Zoho within seconds when the dispatcher runs.
 from __future__ import annotations
 
 from typing import Annotated
-
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -22,11 +21,11 @@ from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound, ServiceError
 from ledgersync.store.orm import Invoice
 from ledgersync.sync.push import views
-from ledgersync.web.routes.invoices import customer_names
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import FormError, parse_money, service_message
-from ledgersync.web.templating import format_money as money
+from ledgersync.web.routes.invoices import customer_names
 from ledgersync.web.templating import flash, render
+from ledgersync.web.templating import format_money as money
 
 router = APIRouter()
 

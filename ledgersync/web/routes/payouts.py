@@ -13,8 +13,8 @@ from ledgersync.services.errors import ServiceError
 from ledgersync.sync.push import views
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import service_message
-from ledgersync.web.templating import format_money as money
 from ledgersync.web.templating import flash, render
+from ledgersync.web.templating import format_money as money
 
 router = APIRouter()
 

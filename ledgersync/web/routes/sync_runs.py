@@ -4,6 +4,8 @@ the initial sync's progress and history finish estimate, and "Sync now"."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -11,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgersync.services import paging
 from ledgersync.store.orm import Connection, SyncError, SyncRun
+from ledgersync.sync.ports import NullDispatcher
 from ledgersync.sync.pull.progress import initial_sync_progress
+from ledgersync.sync.pull.service import sync_connection
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
-from ledgersync.sync.ports import NullDispatcher
-from ledgersync.sync.pull.service import sync_connection
 
 router = APIRouter()
 
@@ -34,9 +36,11 @@ PAGE_SIZE = 50
 @router.get("/sync-log")
 def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner, page: str = "1") -> Response:
     conn = _connection(container, partner.id)
-    runs, errors, progress = [], [], None
+    runs: Sequence[SyncRun] = []
+    errors: Sequence[SyncError] = []
+    progress: dict[str, Any] | None = None
     number = max(1, int(page)) if page.isdigit() else 1
-    result = paging.Page([], 0, PAGE_SIZE, 0)
+    result: paging.Page[SyncRun] = paging.Page([], 0, PAGE_SIZE, 0)
     if conn is not None:
         with container.uow() as uow:
             s = uow.session
