@@ -204,9 +204,8 @@ def unit_tests_pass(tests: list[str]) -> bool:
 
 def unit_test_functions(tests: list[str]) -> list[Any]:
     """The unit tests as plain functions (they take no fixtures and no parameters: checked here)."""
-    import inspect
-
     import functools
+    import inspect
 
     out = []
     for t in tests:

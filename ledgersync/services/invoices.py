@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledgersync.domain.invoices import (
     COLLECTED,
@@ -78,7 +78,7 @@ def create_invoice(
     issue = issue_date or today_utc()
     if due_date is not None and due_date < issue:
         raise InvalidInput("due_date", "is before the issue date")
-    for attempt in range(NUMBER_ATTEMPTS):
+    for _attempt in range(NUMBER_ATTEMPTS):
         with container.uow() as uow:
             customer = uow.session.get(orm.Customer, customer_id)
             if customer is None or customer.partner_id != partner_id:

@@ -6,15 +6,15 @@ Existing duplicates (two platform invoices of one partner with the same number) 
 Revision ID: sec_invoice_numbers
 Revises: 0006_push_fence
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sec_invoice_numbers"
-down_revision: Union[str, Sequence[str], None] = "0006_push_fence"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0006_push_fence"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

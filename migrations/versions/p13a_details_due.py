@@ -7,15 +7,15 @@ stream did before this column existed).
 Revision ID: p13a_details_due
 Revises: sec_invoice_numbers
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "p13a_details_due"
-down_revision: Union[str, Sequence[str], None] = "sec_invoice_numbers"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "sec_invoice_numbers"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -16,6 +16,7 @@ from ledgersync.store.orm import Connection, SyncRun, WebhookEvent
 from ledgersync.sync.pull import webhook_events
 from ledgersync.web.routes import webhooks
 
+
 def _secret(container, connection_id) -> dict[str, str]:
     """The connection's own webhook secret header (derived from the deployment's, issue 8)."""
     with container.uow() as uow:
@@ -53,11 +54,12 @@ def _discarded(container) -> list[str]:
 
 def test_a_restarted_sender_reusing_delivery_ids_is_heard(container, connection_id, zoho, receiver):
     path = _path(container, connection_id)
-    first = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"10{n}"), headers=_secret(container, connection_id)) for n in range(1, 4)]
+    headers = _secret(container, connection_id)
+    first = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"10{n}"), headers=headers) for n in range(1, 4)]
     assert [r.status_code for r in first] == [202, 202, 202]
     # the sender restarts: ids from 1 again, for other changes — all are new events
     zoho.advance(30)
-    again = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"20{n}"), headers=_secret(container, connection_id)) for n in range(1, 4)]
+    again = [receiver.post(path, json=_body(zoho, f"wh-{n}", f"20{n}"), headers=headers) for n in range(1, 4)]
     assert [r.status_code for r in again] == [202, 202, 202]
     assert [w for _c, w, _t in receiver.recorded] == [f"record:invoice:10{n}" for n in range(1, 4)] + \
         [f"record:invoice:20{n}" for n in range(1, 4)]

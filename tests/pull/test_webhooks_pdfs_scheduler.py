@@ -3,7 +3,6 @@ and invalidated, signed links, and the embedded scheduler's event-driven wake-up
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -99,7 +98,8 @@ def test_webhook_auth_replay_and_staleness(container, connection_id, zoho, recei
     assert receiver.post(path, json=stale, headers={"X-Ledgersync-Webhook-Secret": SECRET}).status_code == 400
     payment = {"module": "customerpayment", "event": "create", "delivery_id": "d-3", "event_time": now,
                "customerpayment": {"payment_id": "9"}}
-    assert receiver.post(path, json=payment, headers={"X-Ledgersync-Webhook-Secret": SECRET}).json()["work"] == "invoices,invoice_details"
+    reply = receiver.post(path, json=payment, headers={"X-Ledgersync-Webhook-Secret": SECRET})
+    assert reply.json()["work"] == "invoices,invoice_details"
     assert [r[1] for r in recorded] == ["record:invoice:123", "invoices,invoice_details"]
     with container.uow() as uow:
         assert len(uow.session.execute(select(WebhookEvent)).scalars().all()) == 2

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from ledgersync.zoho.ratelimit import DEFAULT_RESERVES, LENT_FLOOR, MemoryRateLimiter, RedisRateLimiter, reserves_for
+from tests.services import redis_or_skip
 from zohobooks_sandbox.limits import OrgLimits
 from zohobooks_sandbox.limits import RateLimiter as ZohoLimits
-from tests.services import redis_or_skip
 
 ORG = "700000123"
 CALL_LATENCY_S = 0.05  # an in-process sandbox answers fast: the backfill can burst hard

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.domain.invoices import STANDING_LABELS
 from ledgersync.services import integration
 from ledgersync.services import invoices as invoice_svc
@@ -18,7 +19,6 @@ from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound
 from ledgersync.store.orm import Customer, Invoice
 from ledgersync.sync.pull import pdfs, settlement
-from ledgersync.bootstrap import Container
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import render
 
