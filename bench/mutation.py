@@ -222,7 +222,7 @@ def unit_test_functions(tests: list[str]) -> list[Any]:
                 for v in values:
                     v = getattr(v, "values", v)
                     v = v if len(names) > 1 else (v,)
-                    out.append(functools.partial(fn, **dict(zip(names, v))))
+                    out.append(functools.partial(fn, **dict(zip(names, v, strict=True))))
             elif inspect.signature(fn).parameters:
                 raise SystemExit(f"{t}::{name} takes fixtures: run it under pytest instead")
             else:

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    text,
     Boolean,
     Date,
     ForeignKey,
@@ -31,6 +30,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+)
+from sqlalchemy import (
     false as sa_false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship

@@ -321,10 +321,11 @@ def _others_share(ext: dict[str, Any], now: float, cfg: LimiterConfig) -> float:
     """Calls other apps will want from Zoho's window before it resets, at the rate they spent
     it so far (what Zoho counted beyond our own calls)."""
     others = float(ext.get("others") or 0.0)
-    elapsed = now - (ext["reset_at"] - cfg.window_seconds)
+    reset_at = float(ext["reset_at"])
+    elapsed = now - (reset_at - cfg.window_seconds)
     if others <= 0:
         return 0.0
-    return others / max(elapsed, cfg.window_seconds / 4) * max(ext["reset_at"] - now, 0.0)
+    return others / max(elapsed, cfg.window_seconds / 4) * max(reset_at - now, 0.0)
 
 
 def note_release(state: dict[str, Any], now: float, cfg: LimiterConfig) -> None:

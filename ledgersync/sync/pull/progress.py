@@ -39,7 +39,7 @@ def measured_pace(session: Session, connection_id: str, now: datetime | None = N
     ).all()
     rows = [(s, f or moment, c) for s, f, c in rows if f is not None or int(c) >= 20]
     calls = sum(int(c) for _, _, c in rows)
-    seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows)
+    seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows if f is not None)
     if calls < 20 or seconds <= 0:
         return None
     return calls / seconds
