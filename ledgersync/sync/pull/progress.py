@@ -33,13 +33,13 @@ def measured_pace(session: Session, connection_id: str, now: datetime | None = N
     still going counts up to now once it has committed 20 calls: the history's line items are
     one long run)."""
     moment = now or datetime.now(timezone.utc)
-    rows = session.execute(
+    found = session.execute(
         select(SyncRun.started_at, SyncRun.finished_at, SyncRun.calls)
         .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial", SyncRun.calls > 0)
     ).all()
-    rows = [(s, f or moment, c) for s, f, c in rows if f is not None or int(c) >= 20]
+    rows = [(s, f or moment, c) for s, f, c in found if f is not None or int(c) >= 20]
     calls = sum(int(c) for _, _, c in rows)
-    seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows if f is not None)
+    seconds = sum(max((f - s).total_seconds(), 0.0) for s, f, _ in rows)
     if calls < 20 or seconds <= 0:
         return None
     return calls / seconds
