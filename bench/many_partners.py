@@ -523,7 +523,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "window_calls": window_log_calls,
         "cpu_s_per_1000_calls": round(1000.0 * cpu / window_log_calls, 2) if window_log_calls else None,
         "cpu_s_window": round(cpu, 1), "push_failed": failed_intents,
-        "connect_real_s": round(connect_real, 1), "warmup_real_s": round(warmup_real, 1), "real_s": round(time.perf_counter() - started, 1),
+        "connect_real_s": round(connect_real, 1), "warmup_real_s": round(warmup_real, 1),
+        "real_s": round(time.perf_counter() - started, 1),
     }
     table = Table(title=f"many partners: {args.partners} partners, {args.workers} workers, {args.hours} Zoho h, x{scale:g}")
     table.add_column("measure")

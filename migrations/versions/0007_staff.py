@@ -3,15 +3,15 @@
 Revision ID: 0007_staff
 Revises: p13a_details_due
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_staff"
-down_revision: Union[str, Sequence[str], None] = "p13a_details_due"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "p13a_details_due"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
