@@ -235,8 +235,8 @@ class Connection(Timestamped, Base):
     """A partner's link to one Zoho Books organisation.
 
     status: disconnected | pending | connected | error | reauth_required
-    Tokens are Fernet-encrypted (`*_enc`); `token_version` makes refresh a compare-and-swap so
-    many workers refresh once.
+    Tokens are Fernet-encrypted (`*_enc`); `token_version` and the refresh claim make refresh a
+    compare-and-swap so many workers refresh once, with no lock held across the Zoho call.
     """
 
     __tablename__ = "connections"
@@ -258,6 +258,10 @@ class Connection(Timestamped, Base):
     refresh_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: a worker refreshing the access token (outside any transaction) claims it here until
+    #: `token_refresh_claim_until`; others wait for its token, and supersede it once expired
+    token_refresh_claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    token_refresh_claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     plan: Mapped[str] = mapped_column(String(16), default="premium")
     # Set Up Accounts
     undeposited_account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

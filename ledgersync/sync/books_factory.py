@@ -10,13 +10,15 @@ in a short window, so N workers that all see a 401 must cause ONE refresh, not N
 
 * in a process, one `threading.Lock` per connection serialises refreshes, and a thread whose
   stale token was already replaced just takes the new one;
-* across processes, the refresh runs inside a transaction that holds the connection row's lock
-  (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a no-op `UPDATE` takes the database's write
-  lock first). Under that lock the row is re-read: if another worker already stored a newer
-  token (`token_version` moved, or the token is no longer the stale one), that token is used
-  and Zoho is not called. The new token is written with `token_version = token_version + 1`
-  guarded by the version read (compare-and-swap), so a lost race can never overwrite a newer
-  token.
+* across processes, a refresh is claimed, never locked: no transaction is open while Zoho's
+  accounts server is called (a slow accounts server must not hold SQLite's write lock, or a
+  PostgreSQL row lock, from every other write). One short transaction claims the refresh of
+  the token version it read (`token_refresh_claim` set only if none is live: compare-and-swap);
+  the HTTP call follows with nothing open; a second short transaction stores the new token as
+  `token_version + 1` only if the claim is still ours. A worker that finds a live claim polls the
+  row (bounded) until the claimant's token appears and uses it. A claim lives a little longer
+  than two HTTP timeouts; a claimant that died is superseded once its claim expires, and its
+  late answer, should it come, is not stored over the newer token.
 * A refresh token Zoho refuses (revoked, or pushed out by the user's 21st token) moves the
   connection to `reauth_required` and raises `ZohoReauthorizationRequired`; nothing retries it.
 
@@ -29,12 +31,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn, Protocol
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,7 +49,7 @@ from ledgersync.store.orm import Connection
 from ledgersync.sync.connection_status import mark_reauth_required
 from ledgersync.sync.ports import Transactional
 from ledgersync.zoho.client import CallRecord, ZohoBooks
-from ledgersync.zoho.errors import ZohoReauthorizationRequired
+from ledgersync.zoho.errors import ZohoReauthorizationRequired, ZohoTransportError
 from ledgersync.zoho.oauth import ZohoOAuth
 from ledgersync.zoho.ratelimit import RateLimiter, reserves_for
 from ledgersync.zoho.tokens import TokenCipher, UndecryptableToken, register_secret
@@ -53,6 +58,10 @@ log = logging.getLogger(__name__)
 
 # Zoho's daily API cap per organisation by plan (zoho-books-facts.md, "Limits").
 PLAN_DAILY_LIMITS: dict[str, int] = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000}
+
+#: how often a worker that found another's live refresh claim re-reads the row
+REFRESH_POLL_S = 0.1
+REFUSED_DETAIL = "Zoho refused the stored authorization (revoked or replaced). Reconnect to resume syncing."
 
 _REFRESH_LOCKS: dict[str, threading.Lock] = {}
 _REFRESH_LOCKS_GUARD = threading.Lock()
@@ -189,6 +198,23 @@ def rotate_stored_tokens(container: ZohoAccess) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class _SeenTokens:
+    """What one read of the connection row found (tokens decrypted; never logged)."""
+
+    current: str | None
+    refresh_token: str
+    version: int
+    expires_at: datetime | None
+    accounts_server: str | None
+    claim_until: datetime | None  # when the refresh claim on the row expires; None: no claim
+
+
+def refresh_claim_ttl(settings: Settings) -> timedelta:
+    """How long a refresh claim lives: past the accounts server's HTTP timeout, twice over."""
+    return timedelta(seconds=2 * settings.zoho_http_timeout_s + 5)
+
+
 class DbTokenProvider:
     """`TokenProvider` backed by the `connections` row (see module docstring)."""
 
@@ -199,12 +225,15 @@ class DbTokenProvider:
         *,
         skew_seconds: float = 60.0,
         now: Callable[[], datetime] = _utcnow,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._container = container
         self._connection_id = connection_id
         self._cipher = container.token_cipher
         self._skew = timedelta(seconds=skew_seconds)
         self._now = now
+        self._sleep = sleep
+        self._claim_ttl = refresh_claim_ttl(container.settings)
         self._token: str | None = None
         self._expires_at: datetime | None = None
         self.refresh_count = 0  # refreshes THIS provider performed at Zoho
@@ -243,16 +272,40 @@ class DbTokenProvider:
         with _refresh_lock(self._connection_id):
             if self._token is not None and self._token != stale and self._fresh(self._expires_at):
                 return self._token  # another thread of this process refreshed already
-            return self._refresh_under_row_lock(stale)
+            return self._refresh_by_claim(stale)
 
     def _remember(self, token: str, expires_at: datetime | None) -> None:
         register_secret(token)
         self._token = token
         self._expires_at = expires_at
 
-    def _refresh_under_row_lock(self, stale: str) -> str:
+    def _refresh_by_claim(self, stale: str) -> str:
+        """One refresh across processes, with no transaction open while Zoho is called.
+
+        Read the row; a fresh token other than `stale` is used as it is. Otherwise claim the
+        refresh (a short compare-and-swap), or, while another worker's claim is live, poll for
+        the token it stores; an expired claim (its worker died) is taken over. Gives up with a
+        retryable `ZohoTransportError` after two claim lifetimes without a token.
+        """
+        give_up = self._now() + 2 * self._claim_ttl
+        while True:
+            seen = self._read_row()
+            if seen.current is not None and seen.current != stale and self._fresh(seen.expires_at):
+                self._remember(seen.current, seen.expires_at)
+                return seen.current
+            if seen.claim_until is None or seen.claim_until <= self._now():
+                claim = self._claim(seen.version)
+                if claim is not None:
+                    return self._refresh_claimed(seen, claim)
+            if self._now() >= give_up:
+                raise ZohoTransportError("another worker's Zoho token refresh did not finish in time")
+            if seen.claim_until is not None and seen.claim_until > self._now():
+                self._sleep(REFRESH_POLL_S)  # lost claim races re-read at once: the winner's claim shows
+
+    def _read_row(self) -> _SeenTokens:
+        """The row's tokens and refresh claim, in a read-only transaction ended before returning."""
         with self._container.uow() as uow:
-            conn = _lock_row(uow.session, self._connection_id)
+            conn = uow.session.get(Connection, self._connection_id)
             if conn is None or conn.refresh_token_enc is None:
                 raise ConnectionNotReady(f"connection {self._connection_id} has no tokens")
             if conn.status == ConnectionStatus.REAUTH_REQUIRED.value:
@@ -262,39 +315,77 @@ class DbTokenProvider:
                 refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
             except UndecryptableToken:
                 self._lost(uow)
-            if current is not None and current != stale and self._fresh(conn.token_expires_at):
-                uow.commit()  # another worker refreshed while we waited for the lock
-                self._remember(current, conn.token_expires_at)
-                return current
-            register_secret(refresh_token)
-            version = conn.token_version
-            oauth = oauth_client(self._container, conn.accounts_server)
-            try:
-                tokens = oauth.refresh(refresh_token, conn.accounts_server)
-            except ZohoReauthorizationRequired:
-                log.warning("zoho.token.refresh_refused connection=%s", self._connection_id)
-                mark_reauth_required(
-                    uow.session, self._connection_id,
-                    "Zoho refused the stored authorization (revoked or replaced). Reconnect to resume syncing.",
-                )
-                uow.commit()
-                raise
+            return _SeenTokens(
+                current=current, refresh_token=refresh_token, version=conn.token_version,
+                expires_at=conn.token_expires_at, accounts_server=conn.accounts_server,
+                claim_until=conn.token_refresh_claim_until if conn.token_refresh_claim else None,
+            )
+
+    def _claim(self, version: int) -> str | None:
+        """Claim the refresh of token `version` unless a live claim exists; the claim id, or None."""
+        claim, now = uuid.uuid4().hex, self._now()
+        with self._container.uow() as uow:
             result = uow.session.execute(
                 update(Connection)
-                .where(Connection.id == self._connection_id, Connection.token_version == version)
-                .values(
-                    access_token_enc=self._cipher.encrypt(tokens.access_token),
-                    token_expires_at=tokens.expires_at,
-                    token_version=version + 1,
-                )
+                .where(Connection.id == self._connection_id, Connection.token_version == version,
+                       or_(Connection.token_refresh_claim.is_(None), Connection.token_refresh_claim_until <= now))
+                .values(token_refresh_claim=claim, token_refresh_claim_until=now + self._claim_ttl)
+                .execution_options(synchronize_session=False)
             )
             uow.commit()
-            self.refresh_count += 1
-            if result.rowcount != 1:  # type: ignore[attr-defined]  # pragma: no cover - only without a working row lock
-                log.warning("zoho.token.refresh_lost_race connection=%s", self._connection_id)
-            log.info("zoho.token.refreshed connection=%s version=%s", self._connection_id, version + 1)
-            self._remember(tokens.access_token, tokens.expires_at)
-            return tokens.access_token
+        return claim if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    def _refresh_claimed(self, seen: _SeenTokens, claim: str) -> str:
+        """Call Zoho's accounts server (no transaction open), then store the token if the claim is still ours."""
+        register_secret(seen.refresh_token)
+        oauth = oauth_client(self._container, seen.accounts_server)
+        try:
+            tokens = oauth.refresh(seen.refresh_token, seen.accounts_server)
+        except ZohoReauthorizationRequired:
+            log.warning("zoho.token.refresh_refused connection=%s", self._connection_id)
+            self._release(claim, refused_version=seen.version)
+            raise
+        except BaseException:
+            self._release(claim)  # the next caller claims at once instead of waiting the claim out
+            raise
+        self.refresh_count += 1
+        if self._store(claim, seen.version, tokens.access_token, tokens.expires_at):
+            log.info("zoho.token.refreshed connection=%s version=%s", self._connection_id, seen.version + 1)
+        else:  # our claim expired and another worker took it over: its token stays, ours is still valid
+            log.warning("zoho.token.refresh_claim_lost connection=%s", self._connection_id)
+        self._remember(tokens.access_token, tokens.expires_at)
+        return tokens.access_token
+
+    def _store(self, claim: str, version: int, access: str, expires_at: datetime | None) -> bool:
+        """Store the new token as `version + 1` if the claim is still ours (compare-and-swap)."""
+        with self._container.uow() as uow:
+            result = uow.session.execute(
+                update(Connection)
+                .where(Connection.id == self._connection_id, Connection.token_version == version,
+                       Connection.token_refresh_claim == claim)
+                .values(access_token_enc=self._cipher.encrypt(access), token_expires_at=expires_at,
+                        token_version=version + 1, token_refresh_claim=None, token_refresh_claim_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _release(self, claim: str, *, refused_version: int | None = None) -> None:
+        """Drop our claim; if Zoho refused the refresh token of `refused_version` (and no reconnect
+        replaced it since), the connection needs reauthorization."""
+        with self._container.uow() as uow:
+            # the write comes first: on SQLite it takes the write lock before the row is read
+            uow.session.execute(
+                update(Connection)
+                .where(Connection.id == self._connection_id, Connection.token_refresh_claim == claim)
+                .values(token_refresh_claim=None, token_refresh_claim_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            if refused_version is not None:
+                conn = uow.session.get(Connection, self._connection_id)
+                if conn is not None and conn.token_version == refused_version:
+                    mark_reauth_required(uow.session, self._connection_id, REFUSED_DETAIL)
+            uow.commit()
 
 
 def books_for(

@@ -15,6 +15,7 @@ from ledgersync.store import orm
 from ledgersync.sync.ports import NullDispatcher
 from ledgersync.sync.push import Hooks, PushConfig, SimulatedCrash, drain_outbox
 from ledgersync.sync.push.engine import Heartbeat, Lease, claim, renew_lease
+from tests.plugins.db_probe import assert_no_write_lock_or_open_transaction
 from tests.push.world import World, build_world
 
 
@@ -297,30 +298,6 @@ def test_a_failed_invoice_refresh_keeps_the_push_open_until_the_platform_shows_z
 
 
 # --------------------------------------------------------------------------- no lock across Zoho
-
-
-def assert_no_write_lock_or_open_transaction(engine: Any) -> None:
-    """Nothing of ours holds the database while Zoho is called.
-
-    SQLite: another connection can take the write lock at once (`BEGIN IMMEDIATE`, no waiting).
-    PostgreSQL: no other session of this database is `idle in transaction`.
-    """
-    if engine.dialect.name == "sqlite":
-        import sqlite3
-
-        raw = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
-        try:
-            raw.execute("BEGIN IMMEDIATE")
-            raw.execute("ROLLBACK")
-        finally:
-            raw.close()
-        return
-    from sqlalchemy import text
-
-    with engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")).scalar_one()
-    assert n == 0, f"{n} transaction(s) left open during a Zoho call"
 
 
 class LockProbe:

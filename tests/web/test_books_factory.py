@@ -19,8 +19,11 @@ from ledgersync.sync.books_factory import (
     DbTokenProvider,
     books_for,
     oauth_client,
+    refresh_claim_ttl,
 )
 from ledgersync.zoho.errors import ZohoReauthorizationRequired
+from ledgersync.zoho.oauth import ZohoOAuth
+from tests.plugins.db_probe import assert_no_write_lock_or_open_transaction
 from tests.plugins.zoho_fixtures import DEMO_US_ORG, consent_redirect
 
 
@@ -128,10 +131,10 @@ def test_books_for_refuses_a_connection_without_tokens(container: Container, par
         books_for(container, conn.id)
 
 
-def test_row_lock_alone_serialises_refreshes_like_separate_processes(
+def test_the_claim_alone_serialises_refreshes_like_separate_processes(
     container: Container, sandbox: Any, token_row
 ) -> None:
-    """Without the in-process lock (as between processes) the database lock still allows one refresh."""
+    """Without the in-process lock (as between processes) the refresh claim still allows one refresh."""
     conn_id, stale, refresh = token_row
     providers = [DbTokenProvider(container, conn_id) for _ in range(6)]
     barrier = threading.Barrier(len(providers))
@@ -141,7 +144,7 @@ def test_row_lock_alone_serialises_refreshes_like_separate_processes(
     def worker(p: DbTokenProvider) -> None:
         barrier.wait()
         try:
-            results.append(p._refresh_under_row_lock(stale))
+            results.append(p._refresh_by_claim(stale))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -153,3 +156,124 @@ def test_row_lock_alone_serialises_refreshes_like_separate_processes(
     assert not errors
     assert len(set(results)) == 1 and sum(p.refresh_count for p in providers) == 1
     assert _minted(sandbox, refresh) == 2
+
+
+# ------------------------------------------------- no lock across Zoho's accounts server (issue 9)
+
+
+def _stored(container: Container, conn_id: str) -> orm.Connection:
+    with container.uow() as uow:
+        row = uow.session.get(orm.Connection, conn_id)
+        assert row is not None
+        uow.session.expunge(row)
+        return row
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+def test_no_database_lock_is_held_while_zoho_refreshes_the_token(
+    container: Container, sandbox: Any, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During the accounts-server call another connection takes SQLite's write lock at once (on
+    PostgreSQL: no transaction of ours is open), and the committed claim is visible to others."""
+    conn_id, stale, _ = token_row
+    real = ZohoOAuth.refresh
+    probed: list[str | None] = []
+
+    def probing(self: ZohoOAuth, *a: Any, **k: Any) -> Any:
+        assert_no_write_lock_or_open_transaction(container.engine)
+        probed.append(_stored(container, conn_id).token_refresh_claim)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(ZohoOAuth, "refresh", probing)
+    new = DbTokenProvider(container, conn_id).access_token()
+    assert len(probed) == 1 and probed[0] is not None and new != stale
+    row = _stored(container, conn_id)
+    assert row.token_version == 1 and row.token_refresh_claim is None and row.token_refresh_claim_until is None
+    assert container.token_cipher.decrypt(row.access_token_enc or "") == new
+
+
+def test_a_second_refresher_waits_for_the_claimants_token_instead_of_calling_zoho(
+    container: Container, sandbox: Any, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers (no shared in-process lock) with the same stale token: one accounts-server call.
+    The second starts while the first is inside Zoho's call, finds the live claim and polls."""
+    conn_id, stale, refresh = token_row
+    real = ZohoOAuth.refresh
+    calls: list[int] = []
+    polling, release = threading.Event(), threading.Event()
+
+    def second_sleep(_seconds: float) -> None:
+        polling.set()
+        assert release.wait(10)
+
+    second = DbTokenProvider(container, conn_id, sleep=second_sleep)
+    second_result: list[str] = []
+    other = threading.Thread(target=lambda: second_result.append(second._refresh_by_claim(stale)))
+
+    def refresh_while_another_asks(self: ZohoOAuth, *a: Any, **k: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            other.start()
+            assert polling.wait(10)  # the second worker saw our live claim and is waiting
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(ZohoOAuth, "refresh", refresh_while_another_asks)
+    first = DbTokenProvider(container, conn_id)
+    token = first.refresh_access_token(stale)
+    release.set()
+    other.join(10)
+    assert second_result == [token] and token != stale
+    assert len(calls) == 1 and first.refresh_count == 1 and second.refresh_count == 0
+    assert _minted(sandbox, refresh) == 2
+
+
+def test_a_claimant_that_died_mid_refresh_is_superseded_once_its_claim_expires(
+    container: Container, sandbox: Any, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first claimant hangs inside Zoho's call (as if dead). The next worker waits on the fake
+    clock until the claim expires, refreshes itself and stores; the late first answer is not stored."""
+    conn_id, stale, refresh = token_row
+    clock, ttl = FakeClock(), refresh_claim_ttl(container.settings)
+    start = clock.now()
+    real = ZohoOAuth.refresh
+    called_at: list[datetime] = []
+    inside, let_go = threading.Event(), threading.Event()
+
+    def hanging_first(self: ZohoOAuth, *a: Any, **k: Any) -> Any:
+        called_at.append(clock.now())
+        if len(called_at) == 1:
+            inside.set()
+            assert let_go.wait(10)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(ZohoOAuth, "refresh", hanging_first)
+    dead = DbTokenProvider(container, conn_id, now=clock.now)
+    late: list[str] = []
+    hung = threading.Thread(target=lambda: late.append(dead._refresh_by_claim(stale)))
+    hung.start()
+    assert inside.wait(10)
+
+    survivor = DbTokenProvider(container, conn_id, now=clock.now, sleep=lambda _s: clock.advance(5))
+    token = survivor._refresh_by_claim(stale)
+    assert len(called_at) == 2 and called_at[1] >= start + ttl  # not before the claim expired
+    assert survivor.refresh_count == 1
+    row = _stored(container, conn_id)
+    assert row.token_version == 1 and container.token_cipher.decrypt(row.access_token_enc or "") == token
+
+    let_go.set()
+    hung.join(10)
+    assert late and late[0] not in (stale, token)  # the late claimant's token is valid, used only by it
+    row = _stored(container, conn_id)
+    assert row.token_version == 1 and container.token_cipher.decrypt(row.access_token_enc or "") == token
+    assert row.token_refresh_claim is None
+    assert _minted(sandbox, refresh) == 3
