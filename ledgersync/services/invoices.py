@@ -83,6 +83,10 @@ def create_invoice(
             customer = uow.session.get(orm.Customer, customer_id)
             if customer is None or customer.partner_id != partner_id:
                 raise InvalidInput("customer_id", "customer not found")
+            if number is None and uow.session.get_bind().dialect.name != "sqlite":
+                # numbering is serialised per partner (the partner row's lock); the unique index and
+                # the retry below remain the guarantee where locks are not available
+                uow.session.get(orm.Partner, partner_id, with_for_update=True)
             chosen = number or _next_number(uow.session, partner_id)
             if number is not None and _number_taken(uow.session, partner_id, number):
                 raise InvalidInput("number", f"{number} is already used by another invoice")
@@ -114,7 +118,7 @@ def create_invoice(
 MAX_LINE_ITEMS = 500
 MAX_NUMBER_CHARS = 100
 MAX_TEXT_CHARS = 2000
-NUMBER_ATTEMPTS = 5
+NUMBER_ATTEMPTS = 10
 
 
 def _line_amount(index: int, item: LineItemInput) -> Decimal:
