@@ -107,10 +107,10 @@ def _partner_with_data(container: Container, name: str, email: str) -> dict[str,
                                 kind="payment", subject_id=paid.id, state="failed", attempts=3)
         uow.session.add(intent)
         uow.commit()
-        token, intent_id = conn.webhook_token, intent.id
+        token, intent_id, connection_id = conn.webhook_token, intent.id, conn.id
     return {"partner_id": partner.id, "customer_id": cust.id, "invoice_id": inv.id, "payment_id": pending.id,
             "settled_payment_id": paid.id, "payout_id": payout.id, "key_id": key.api_key.id, "key": key.plain,
-            "intent_id": intent_id, "token": token, "email": email}
+            "intent_id": intent_id, "token": token, "email": email, "connection_id": connection_id}
 
 
 @pytest.fixture
@@ -187,6 +187,11 @@ CASES: dict[tuple[str, str, str], tuple[Send, set[int]]] = {
     ("POST", "/integrations/zoho/accounts", "fees_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3"}), {303}),
     ("POST", "/integrations/zoho/accounts", "undeposited_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3"}), {303}),
     ("POST", "/webhooks/zoho/{token}", "token"): (_webhook, {401}),
+    # the operator console is staff only: a partner's session is sent to the staff login
+    ("POST", "/ops/connections/{connection_id}/sync-now", "connection_id"): (
+        _web_post("/ops/connections/{connection_id}/sync-now"), {303}),
+    ("POST", "/ops/connections/{connection_id}/retry-failed", "connection_id"): (
+        _web_post("/ops/connections/{connection_id}/retry-failed"), {303}),
     ("GET", "/api/v1/customers/{customer_id}", "customer_id"): (_api_get("/api/v1/customers/{customer_id}"), {404}),
     ("GET", "/api/v1/invoices", "customer_id"): (_api_get("/api/v1/invoices?customer_id={customer_id}"), {200}),
     ("POST", "/api/v1/invoices", "customer_id"): (_api_post("/api/v1/invoices", {"customer_id": "{customer_id}", "line_items": [{"name": "x", "quantity": "1", "rate": "1"}]}), {422}),
