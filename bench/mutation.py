@@ -76,8 +76,13 @@ class Mutant:
 
 
 def _points(fn: ast.AST) -> Iterator[tuple[ast.AST, str]]:
-    """Mutation points of a function in a fixed (walk) order: (node, kind)."""
-    for node in ast.walk(fn):
+    """Mutation points of a function's BODY in a fixed (walk) order: (node, kind).
+
+    Not its signature: default values live in `__defaults__`, not in the code swapped in, so a
+    mutated default would be a mutant that cannot differ (and a Protocol stub has no body)."""
+    body = fn.body  # type: ignore[attr-defined]
+    nodes = [n for stmt in body for n in ast.walk(stmt)]
+    for node in nodes:
         if isinstance(node, ast.Compare):
             for i, op in enumerate(node.ops):
                 if type(op) in _CMP_SWAP:
