@@ -104,3 +104,31 @@ def test_payout_without_fees_is_one_transfer_and_without_net_one_expense() -> No
 # mutant-survivor: zoho_writes.FencedBooks._guarded#0:negate: on the product's ZohoBooks the fencing check also runs in the connector's before_send hook, so checking again before the call (or not) changes nothing the campaign can see; the branch exists for test fakes (tests/push/test_push_races.py), which the runner does not run per mutant.
 # mutant-survivor: zoho_writes.FencedBooks._guarded#1:not: same as #0 — with ZohoBooks a second check before the call is harmless; only fakes lose the check.
 # mutant-survivor: zoho_writes.perform#8:boolop: the refund id recorded for the step is never read again (the reversal's look-up searches refunds by reference number), so `or` → `and` records a wrong id without any effect on Zoho or the books.
+
+
+class _ZohoHolding:
+    """A Books fake holding one record of each kind, found only by its own list endpoint."""
+
+    def get(self, path: str, params: dict | None = None, *, priority: str = "pull") -> dict:
+        ref = (params or {}).get("reference_number")
+        if path == "/customerpayments":
+            return {"customerpayments": [{"payment_id": "cp1", "reference_number": "ls:pay:p1"}] if ref == "ls:pay:p1"
+                    else []}
+        if path == "/banktransactions":
+            return {"banktransactions": [{"transaction_id": "bt1", "reference_number": "ls:payout:po1"}]
+                    if ref == "ls:payout:po1" else []}
+        raise AssertionError(path)
+
+
+def test_lookup_searches_the_endpoint_of_the_write_it_is_about() -> None:
+    """Kills zoho_writes.find_existing#1:boolop (`op == 'create_customer_payment' and ref` → `or`):
+    a payout transfer whose POST may have landed is looked for among bank transactions — looking
+    among customer payments finds nothing and the transfer would be sent twice."""
+    from ledgersync.domain.push_rules import ZohoWrite
+    from ledgersync.sync.push.zoho_writes import find_existing
+
+    books = _ZohoHolding()
+    transfer = ZohoWrite("transfer", "create_bank_transaction", "ls:payout:po1", {"amount": D("9.00")})
+    assert find_existing(books, transfer) == (True, "bt1")  # type: ignore[arg-type]
+    payment = ZohoWrite("payment", "create_customer_payment", "ls:pay:p1", {"amount": D("9.00")})
+    assert find_existing(books, payment) == (True, "cp1")  # type: ignore[arg-type]
