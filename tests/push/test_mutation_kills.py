@@ -132,3 +132,23 @@ def test_lookup_searches_the_endpoint_of_the_write_it_is_about() -> None:
     assert find_existing(books, transfer) == (True, "bt1")  # type: ignore[arg-type]
     payment = ZohoWrite("payment", "create_customer_payment", "ls:pay:p1", {"amount": D("9.00")})
     assert find_existing(books, payment) == (True, "cp1")  # type: ignore[arg-type]
+
+
+class _ZohoWithRefund:
+    def get(self, path: str, params: dict | None = None, *, priority: str = "pull") -> dict:
+        assert path == "/customerpayments/cp1/refunds", path
+        return {"payment_refunds": [{"payment_refund_id": "rf1", "reference_number": "ls:rev:p1"}]}
+
+
+def test_a_refund_that_may_have_landed_is_found_by_its_reference() -> None:
+    """Kills zoho_writes.find_existing#16 (`found` negated), #17 (refund branch skipped: the
+    refund would be sent twice) and #18 (`or` → `and` over Zoho's two envelope names)."""
+    from ledgersync.domain.push_rules import ZohoWrite
+    from ledgersync.sync.push.zoho_writes import find_existing
+
+    refund = ZohoWrite("refund", "refund_customer_payment", "ls:rev:p1", {"amount": D("9.00")}, target_id="cp1")
+    assert find_existing(_ZohoWithRefund(), refund) == (True, "rf1")  # type: ignore[arg-type]
+    other = ZohoWrite("refund", "refund_customer_payment", "ls:rev:p2", {"amount": D("9.00")}, target_id="cp1")
+    assert find_existing(_ZohoWithRefund(), other) == (False, None)  # type: ignore[arg-type]
+
+# mutant-survivor: zoho_writes.find_existing#15:boolop: `op == 'refund_customer_payment' and ref` → `or ref` differs only for a write with a reference that no earlier branch handled, and the plans give such a reference only to creates and refunds (deletions and the un-application carry none).
