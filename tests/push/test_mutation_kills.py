@@ -101,9 +101,15 @@ def test_payout_without_fees_is_one_transfer_and_without_net_one_expense() -> No
 
 # Survivors in sync/push/zoho_writes.py that this runner's test set (the unit tests above and a
 # small campaign) cannot tell apart, with why:
-# mutant-survivor: zoho_writes.FencedBooks._guarded#0:negate: on the product's ZohoBooks the fencing check also runs in the connector's before_send hook, so checking again before the call (or not) changes nothing the campaign can see; the branch exists for test fakes (tests/push/test_push_races.py), which the runner does not run per mutant.
-# mutant-survivor: zoho_writes.FencedBooks._guarded#1:not: same as #0 — with ZohoBooks a second check before the call is harmless; only fakes lose the check.
-# mutant-survivor: zoho_writes.perform#8:boolop: the refund id recorded for the step is never read again (the reversal's look-up searches refunds by reference number), so `or` → `and` records a wrong id without any effect on Zoho or the books.
+# mutant-survivor: zoho_writes.FencedBooks._guarded#0:negate: on the product's ZohoBooks the fencing
+#   check also runs in the connector's before_send hook, so checking again before the call (or not)
+#   changes nothing the campaign can see; the branch exists for test fakes
+#   (tests/push/test_push_races.py), which the runner does not run per mutant.
+# mutant-survivor: zoho_writes.FencedBooks._guarded#1:not: same as #0 — with ZohoBooks a second check
+#   before the call is harmless; only fakes lose the check.
+# mutant-survivor: zoho_writes.perform#8:boolop: the refund id recorded for the step is never read
+#   again (the reversal's look-up searches refunds by reference number), so `or` → `and` records a wrong
+#   id without any effect on Zoho or the books.
 
 
 class _ZohoHolding:
@@ -151,4 +157,6 @@ def test_a_refund_that_may_have_landed_is_found_by_its_reference() -> None:
     other = ZohoWrite("refund", "refund_customer_payment", "ls:rev:p2", {"amount": D("9.00")}, target_id="cp1")
     assert find_existing(_ZohoWithRefund(), other) == (False, None)  # type: ignore[arg-type]
 
-# mutant-survivor: zoho_writes.find_existing#15:boolop: `op == 'refund_customer_payment' and ref` → `or ref` differs only for a write with a reference that no earlier branch handled, and the plans give such a reference only to creates and refunds (deletions and the un-application carry none).
+# mutant-survivor: zoho_writes.find_existing#15:boolop: `op == 'refund_customer_payment' and ref` →
+#   `or ref` differs only for a write with a reference that no earlier branch handled, and the plans
+#   give such a reference only to creates and refunds (deletions and the un-application carry none).
