@@ -12,7 +12,6 @@ failure in a row, so the scheduler resumes the stream from its cursor by itself)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -25,6 +24,7 @@ from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, start_run
+from ledgersync.sync.pull.streams import STREAMS
 from ledgersync.zoho.errors import (
     BudgetExhausted,
     ZohoError,
@@ -53,29 +53,13 @@ class RunResult:
     state: dict[str, Any] = field(default_factory=dict)
 
 
-def _runner(stream: str, params: dict[str, Any]) -> Callable[[PullRun, dict[str, Any]], dict[str, Any]]:
-    from ledgersync.sync.pull import deletions, details, listing
-    from ledgersync.sync.pull.streams import LIST_STREAMS
-
-    if stream in LIST_STREAMS:
-        declared = LIST_STREAMS[stream]()
-        return lambda run, state: listing.run_list_stream(run, declared, state, stop_after=params.get("stop_after"))
-    if stream == "invoice_details":
-        return lambda run, state: details.run_details(run, state, scope=params.get("scope", "all"))
-    if stream == "invoice_details_sweep":
-        return details.run_sweep
-    if stream == "invoice_deletions":
-        return deletions.run_invoice_deletions
-    if stream == "customer_deletions":
-        return deletions.run_customer_deletions
-    raise ValueError(f"unknown stream {stream!r}")
-
-
 def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger: str = "schedule",
                books: Any = None, **params: Any) -> RunResult:
     """Run one stream of one connection to the end of its available work (see module doc).
     The run row is closed in `finally`, whatever happens, with the reason it stopped."""
-    runner = _runner(stream, params)
+    declared = STREAMS.get(stream)
+    if declared is None:
+        raise ValueError(f"unknown stream {stream!r}")
     owner = leases.new_owner()
     if not leases.acquire(container.session_factory, connection_id, stream, owner):
         return RunResult(stream=stream, skipped=True, message="another run holds the lease")
@@ -95,7 +79,7 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
         auth_lost = disconnected = False
         try:
             try:
-                state = runner(run, state)
+                state = declared.run(run, state, params)
                 status = "succeeded"
             except BudgetExhausted as exc:
                 status, next_run = "partial", exc.retry_at

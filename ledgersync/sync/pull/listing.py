@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgersync.domain.pull_rules import format_zoho_timestamp, parse_zoho_timestamp
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, now_of, recent_cutoff
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
-from ledgersync.sync.pull.streams import ListStream, RetryStillBad
 from ledgersync.sync.pull.upserts import DB_REFUSALS, apply_rows, refusal_reason
 from ledgersync.zoho.errors import ZohoNotFound
+
+if TYPE_CHECKING:  # the declarations call this reader; the reader only reads their fields
+    from ledgersync.sync.pull.streams import ListStream
+
+
+class RetryStillBad(Exception):
+    """A record that was bad last run is still bad (its reason was recorded again)."""
 
 
 def _max_lmt(rows: list[dict[str, Any]], key: str) -> str | None:

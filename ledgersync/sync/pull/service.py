@@ -7,9 +7,9 @@ from typing import Any
 from ledgersync.store.orm import Connection
 from ledgersync.sync.pull.context import PullPorts
 from ledgersync.sync.pull.engine import RunResult, run_stream
+from ledgersync.sync.pull.streams import ALL_STREAMS
 
-INCREMENTAL_STREAMS = ("customers", "invoices", "invoice_details", "invoice_deletions", "customer_deletions",
-                       "invoice_details_sweep")
+INCREMENTAL_STREAMS = ALL_STREAMS  # every declared stream, in catalog order
 
 #: webhook module -> what to sync (the payload is only a hint; Zoho is re-read)
 PAYMENT_MODULES = frozenset({"customerpayment", "customerpayments", "payment", "payments", "creditnote", "creditnotes"})
