@@ -526,8 +526,8 @@ def reconcile(
 def next_step_line(container: Container, partner_id: str) -> str:
     """The start banner's "what now", from the demo partner's connection as it is after a restart
     (it used to say "Connect" to a partner already connected)."""
-    from ledgersync.domain.connection import view
     from ledgersync.services.integration import get_connection
+    from ledgersync.web.connection_view import view
 
     conn = get_connection(container, partner_id)
     status = conn.status if conn is not None else "disconnected"

@@ -19,7 +19,6 @@ later sync succeeds and `retry`s the initial sync.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -114,44 +113,3 @@ def can(status: str | ConnectionStatus, event: str | ConnectionEvent) -> bool:
 def allowed_events(status: str | ConnectionStatus) -> list[ConnectionEvent]:
     current = ConnectionStatus(status)
     return [ev for ev, (sources, _) in _TRANSITIONS.items() if current in sources]
-
-
-@dataclass(frozen=True)
-class StatusView:
-    """How the dashboard shows a status: label, badge class and what the partner can do next."""
-
-    label: str
-    badge: str
-    can_connect: bool
-    can_setup_accounts: bool
-    can_disconnect: bool
-    help: str
-
-
-_VIEWS: dict[ConnectionStatus, StatusView] = {
-    S.DISCONNECTED: StatusView(
-        "Not connected", "disconnected", True, False, False,
-        "Connect your Zoho Books organisation to sync invoices and reconcile payments automatically.",
-    ),
-    S.PENDING: StatusView(
-        "Pending", "pending", False, True, True,
-        "The initial sync is running: the last 12 months first, then all history.",
-    ),
-    S.CONNECTED: StatusView(
-        "Connected", "connected", False, True, True,
-        "Invoices and customers sync hourly; payments and deposits reach Zoho within seconds.",
-    ),
-    S.ERROR: StatusView(
-        "Error", "error", True, True, True,
-        "Syncing stopped because of an error. Reconnect, or wait for the next automatic retry.",
-    ),
-    S.REAUTH_REQUIRED: StatusView(
-        "Reauthorization required", "reauth_required", True, False, True,
-        "Zoho no longer accepts our access (the authorization was revoked or expired). "
-        "Reconnect to resume syncing.",
-    ),
-}
-
-
-def view(status: str | ConnectionStatus) -> StatusView:
-    return _VIEWS[ConnectionStatus(status)]

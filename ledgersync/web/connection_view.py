@@ -12,6 +12,7 @@ Rules this module guarantees (tests/web/test_connection_view.py):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ledgersync.domain.connection import ConnectionStatus
@@ -72,3 +73,44 @@ def callback_message(status: str) -> str:
 
 def show_connected_since(status: str) -> bool:
     return status == ConnectionStatus.CONNECTED
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """How the dashboard shows a status: label, badge class and what the partner can do next."""
+
+    label: str
+    badge: str
+    can_connect: bool
+    can_setup_accounts: bool
+    can_disconnect: bool
+    help: str
+
+
+_VIEWS: dict[ConnectionStatus, StatusView] = {
+    ConnectionStatus.DISCONNECTED: StatusView(
+        "Not connected", "disconnected", True, False, False,
+        "Connect your Zoho Books organisation to sync invoices and reconcile payments automatically.",
+    ),
+    ConnectionStatus.PENDING: StatusView(
+        "Pending", "pending", False, True, True,
+        "The initial sync is running: the last 12 months first, then all history.",
+    ),
+    ConnectionStatus.CONNECTED: StatusView(
+        "Connected", "connected", False, True, True,
+        "Invoices and customers sync hourly; payments and deposits reach Zoho within seconds.",
+    ),
+    ConnectionStatus.ERROR: StatusView(
+        "Error", "error", True, True, True,
+        "Syncing stopped because of an error. Reconnect, or wait for the next automatic retry.",
+    ),
+    ConnectionStatus.REAUTH_REQUIRED: StatusView(
+        "Reauthorization required", "reauth_required", True, False, True,
+        "Zoho no longer accepts our access (the authorization was revoked or expired). "
+        "Reconnect to resume syncing.",
+    ),
+}
+
+
+def view(status: str | ConnectionStatus) -> StatusView:
+    return _VIEWS[ConnectionStatus(status)]

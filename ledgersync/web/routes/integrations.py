@@ -12,11 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from ledgersync.domain.connection import view
 from ledgersync.services import integration
 from ledgersync.services.errors import InvalidInput, ServiceError
 from ledgersync.store.orm import Connection
-from ledgersync.web.connection_view import callback_message, clamp_progress, progress_text, show_connected_since, steps
+from ledgersync.web.connection_view import (
+    callback_message,
+    clamp_progress,
+    progress_text,
+    show_connected_since,
+    steps,
+    view,
+)
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired

@@ -1,9 +1,9 @@
 """Payments page: every payment with its Zoho sync state, the "Pay invoice" form (simulated
 processor), settlement buttons, the ACH return, and Retry for a push that failed or waits.
 
-Thin: the routes call core's `services.payments` (pay, settle) and push's `sync.push.views`
-(sync states, Retry); the outbox makes the push event-driven, so a payment settled here shows
-in Zoho within seconds when the dispatcher runs.
+Thin: the routes call `services.payments` (pay, settle), `services.pushes` (Retry) and
+`web.push_states` (how each push reads on the page); the outbox makes the push event-driven,
+so a payment settled here shows in Zoho within seconds when the dispatcher runs.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
-from ledgersync.services import integration
+from ledgersync.services import integration, pushes
 from ledgersync.services import invoices as invoice_svc
 from ledgersync.services import payments as pay_svc
 from ledgersync.services.errors import NotFound, ServiceError
 from ledgersync.store.orm import Invoice
-from ledgersync.sync.push import views
+from ledgersync.web import push_states
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import FormError, parse_money, service_message
 from ledgersync.web.routes.invoices import customer_names
@@ -58,7 +58,7 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
     shown_ids = {a.invoice_id for p in payments for a in p.allocations}
     numbers = invoice_numbers(container, partner.id, shown_ids)
     names = customer_names(container, partner.id, {p.customer_id for p in payments} | {i.customer_id for i in payable})
-    states = views.payment_states(container, partner.id, [p.id for p in payments])
+    states = push_states.payment_states(container, partner.id, [p.id for p in payments])
     pages = max(1, -(-result.total // PAGE_SIZE))
 
     def page_link(n: int) -> str:
@@ -157,7 +157,7 @@ def ach_return(request: Request, container: ContainerDep, partner: CurrentPartne
 @router.post("/push/intents/{intent_id}/retry")
 def retry_push(request: Request, container: ContainerDep, partner: CurrentPartner, intent_id: str,
                next: Annotated[str, Form()] = "/payments") -> Response:
-    if views.retry_for_partner(container, partner.id, intent_id):
+    if pushes.retry_for_partner(container, partner.id, intent_id):
         flash(request, "Sending it to Zoho Books again.", "success")
     else:
         flash(request, "Nothing to retry.", "error")

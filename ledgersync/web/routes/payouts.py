@@ -10,7 +10,7 @@ from ledgersync.services import integration
 from ledgersync.services import payments as pay_svc
 from ledgersync.services import payouts as payout_svc
 from ledgersync.services.errors import ServiceError
-from ledgersync.sync.push import views
+from ledgersync.web import push_states
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import service_message
 from ledgersync.web.templating import flash, render
@@ -28,7 +28,7 @@ def payouts_page(request: Request, container: ContainerDep, partner: CurrentPart
     result = payout_svc.page_payouts(container, partner.id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     payouts = result.items
     eligible = pay_svc.list_payments(container, partner.id, status="succeeded", paid_out=False, limit=1000)
-    states = views.payout_states(container, partner.id, [p.id for p in payouts])
+    states = push_states.payout_states(container, partner.id, [p.id for p in payouts])
     return render(request, "payouts.html", {
         "payouts": payouts,
         "page": result, "number": number, "pages": max(1, -(-result.total // PAGE_SIZE)),

@@ -1,4 +1,5 @@
-"""What the dashboard shows about pushes: each payment's and payout's Zoho sync state, in words.
+"""What the dashboard shows about pushes: each payment's and payout's Zoho sync state, in words
+(presentation of the push outbox, so it lives with the pages, not in the sync engine).
 
 The pages read intents by their stable keys (`ls:pay:{id}`, `ls:rev:{id}`, `ls:payout:{id}`)
 and turn the outbox state into a label a partner understands: pending, sending, checking
@@ -9,13 +10,13 @@ not needed (e.g. the payment failed before it was pushed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
 from ledgersync.domain.push_intent import IntentDetail
 from ledgersync.store.orm import PushIntent
 from ledgersync.sync import outbox
+from ledgersync.sync.ports import Transactional
 
 LABELS = {
     "pending": ("pending", "pending"),
@@ -61,7 +62,7 @@ def _view(intent: PushIntent) -> SyncState:
                      tuple((name, rec.zoho_id) for name, rec in steps.items() if rec.zoho_id))
 
 
-def sync_states(container: Any, partner_id: str, keys: list[str]) -> dict[str, SyncState]:
+def sync_states(container: Transactional, partner_id: str, keys: list[str]) -> dict[str, SyncState]:
     """The partner's intents among `keys`, by key (missing = nothing to push yet)."""
     if not keys:
         return {}
@@ -71,7 +72,7 @@ def sync_states(container: Any, partner_id: str, keys: list[str]) -> dict[str, S
         return {r.key: _view(r) for r in rows}
 
 
-def payment_states(container: Any, partner_id: str, payment_ids: list[str]) -> dict[str, dict[str, SyncState]]:
+def payment_states(container: Transactional, partner_id: str, payment_ids: list[str]) -> dict[str, dict[str, SyncState]]:
     """For each payment id: `{"push": SyncState?, "reversal": SyncState?}`."""
     keys = [outbox.payment_key(p) for p in payment_ids] + [outbox.reversal_key(p) for p in payment_ids]
     found = sync_states(container, partner_id, keys)
@@ -86,19 +87,6 @@ def payment_states(container: Any, partner_id: str, payment_ids: list[str]) -> d
     return out
 
 
-def payout_states(container: Any, partner_id: str, payout_ids: list[str]) -> dict[str, SyncState]:
+def payout_states(container: Transactional, partner_id: str, payout_ids: list[str]) -> dict[str, SyncState]:
     found = sync_states(container, partner_id, [outbox.payout_key(p) for p in payout_ids])
     return {pid: found[outbox.payout_key(pid)] for pid in payout_ids if outbox.payout_key(pid) in found}
-
-
-def retry_for_partner(container: Any, partner_id: str, intent_id: str) -> bool:
-    """The Retry button: only the partner's own intent; re-queues it and wakes the dispatcher."""
-    from ledgersync.sync.push.engine import retry_intent
-
-    with container.uow() as uow:
-        intent = uow.session.get(PushIntent, intent_id)
-        if intent is None or intent.partner_id != partner_id:
-            return False
-    retry_intent(container, intent_id)
-    outbox.notify(container, partner_id)
-    return True
