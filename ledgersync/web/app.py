@@ -2,13 +2,11 @@
 
 `create_app(container)` mounts the static files, the session cookie, the login pages, the
 Integrations pages, and every page module other parts own (`ledgersync.web.routes.<name>`)
-and the REST API (`ledgersync.web.api`). Modules not written yet are skipped, so the app always
-starts; each part adds its router to `_PAGE_MODULES` (one line).
+and the REST API (`ledgersync.web.api`), each listed once in `_ROUTERS`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from fastapi import FastAPI, Request
@@ -18,43 +16,45 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgersync.bootstrap import Container
 from ledgersync.services.logins import ABSOLUTE
+from ledgersync.web import api
 from ledgersync.web.csrf import OriginCheckMiddleware
 from ledgersync.web.deps import LoginRequired
+from ledgersync.web.routes import (
+    api_docs,
+    api_keys,
+    auth,
+    customers,
+    integrations,
+    invoices,
+    ops,
+    ops_console,
+    payments,
+    payouts,
+    reconciliation,
+    sync_runs,
+    webhooks,
+)
 from ledgersync.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
-# Page modules of the dashboard (each exposes `router`). Order = nothing special.
-_PAGE_MODULES = (
-    "ledgersync.web.routes.auth",
-    "ledgersync.web.routes.api_docs",
-    "ledgersync.web.routes.integrations",
-    "ledgersync.web.routes.invoices",
-    "ledgersync.web.routes.customers",
-    "ledgersync.web.routes.payments",
-    "ledgersync.web.routes.payouts",
-    "ledgersync.web.routes.sync_runs",
-    "ledgersync.web.routes.reconciliation",
-    "ledgersync.web.routes.webhooks",
-    "ledgersync.web.routes.api_keys",
-    "ledgersync.web.routes.ops",
-    "ledgersync.web.routes.ops_console",
-    "ledgersync.web.api",
+# The dashboard's page modules and the REST API, each exposing `router` (order = nothing special).
+_ROUTERS = (
+    auth.router,
+    api_docs.router,
+    integrations.router,
+    invoices.router,
+    customers.router,
+    payments.router,
+    payouts.router,
+    sync_runs.router,
+    reconciliation.router,
+    webhooks.router,
+    api_keys.router,
+    ops.router,
+    ops_console.router,
+    api.router,
 )
-
-
-def _include_optional(app: FastAPI, module_name: str) -> None:
-    """Include `module.router` if the module exists yet (parts land at different times)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            log.debug("page module %s not present yet", module_name)
-            return
-        raise
-    router = getattr(module, "router", None)
-    if router is not None:
-        app.include_router(router)
 
 
 def _wants_html(request: Request) -> bool:
@@ -157,6 +157,6 @@ def create_app(container: Container) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for name in _PAGE_MODULES:
-        _include_optional(app, name)
+    for router in _ROUTERS:
+        app.include_router(router)
     return app
