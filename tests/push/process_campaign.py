@@ -133,9 +133,10 @@ class Workers:
 
 
 def run_process_campaign(container: Any, *, faults: int, seed: int, workers: int = 2, kill_every_s: float = 5.0,
-                         settle_timeout_s: float = 300.0, progress: Any = None) -> CampaignResult:
+                         settle_timeout_s: float = 300.0, progress: Any = None, min_kills: int = 3) -> CampaignResult:
     """Activity + sandbox faults + random SIGKILLs of worker processes until `faults` have fired
-    (kills included), then calm and the oracle. The database is `container`'s (file or server)."""
+    (kills included) and at least `min_kills` workers were killed, then calm and the oracle.
+    The database is `container`'s (file or server)."""
     rng = random.Random(seed)
     port = free_port()
     app = create_app(SandboxConfig(base_url=f"http://127.0.0.1:{port}", demo=True, seed=seed))
@@ -157,7 +158,9 @@ def run_process_campaign(container: Any, *, faults: int, seed: int, workers: int
 
         next_kill = time.monotonic() + rng.uniform(0.2, 2 * kill_every_s)
         report = time.monotonic() + 10
-        while fired() < faults:
+        # Until enough faults fired AND enough workers were killed (how many of each a span of
+        # wall time brings depends on the machine's speed; the stopping rule must not).
+        while fired() < faults or pool.kills < min_kills:
             if progress is not None and time.monotonic() > report:
                 report = time.monotonic() + 10
                 progress(f"fired {w.guard.faults.fired(org_id)} kills {pool.kills} open {_open_intents(container)} "
