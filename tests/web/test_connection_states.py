@@ -15,8 +15,8 @@ from ledgersync.domain.connection import (
     allowed_events,
     can,
     transition,
-    view,
 )
+from ledgersync.web.connection_view import view
 
 
 def test_happy_path_connect_then_initial_sync_completes() -> None:
