@@ -35,6 +35,12 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _hook_responses(client: httpx.Client, hook: Callable[[httpx.Response], None]) -> None:
+    hooks = client.event_hooks
+    if hook not in hooks.get("response", []):
+        client.event_hooks = {"request": hooks.get("request", []), "response": [*hooks.get("response", []), hook]}
+
+
 class Container:
     """Everything a use case needs from the outside world, for one process."""
 
@@ -69,6 +75,7 @@ class Container:
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
         self._http_factory = http_factory or self._default_http
         self._http: httpx.Client | None = None
+        self._http_response_hooks: list[Callable[[httpx.Response], None]] = []
         self.dispatcher = dispatcher or NullDispatcher()
         self._rate_limiter = rate_limiter
         self._token_cipher: TokenCipher | None = None
@@ -112,7 +119,17 @@ class Container:
         """One shared, thread-safe HTTP client (connection pooling) for Zoho calls."""
         if self._http is None:
             self._http = self._http_factory()
+            for hook in self._http_response_hooks:
+                _hook_responses(self._http, hook)
         return self._http
+
+    def add_http_response_hook(self, hook: Callable[[httpx.Response], None]) -> None:
+        """Call `hook` on every response of the shared HTTP client, built now or later (once per hook)."""
+        if hook in self._http_response_hooks:
+            return
+        self._http_response_hooks.append(hook)
+        if self._http is not None:
+            _hook_responses(self._http, hook)
 
     def close(self) -> None:
         if self._http is not None:

@@ -34,7 +34,7 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     from .admin import build_admin_router
 
     sandbox.guard = OpsGuard(sandbox)
-    sandbox.webhooks = WebhookDispatcher(  # type: ignore[attr-defined]
+    sandbox.webhooks = WebhookDispatcher(
         sandbox, max_attempts=int(option(sandbox, "webhook_max_attempts", 5)),
         backoff_seconds=float(option(sandbox, "webhook_backoff_seconds", 0.5)),
     )

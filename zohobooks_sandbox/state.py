@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from .webhooks import WebhookDispatcher
+
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
@@ -662,6 +664,9 @@ ChangeListener = Callable[[str, str, str, str], None]
 
 class Sandbox:
     """The whole emulated Zoho: accounts server data plus every organisation's books."""
+
+    #: outgoing webhook deliveries (installed by ``ops.install`` when the app is built)
+    webhooks: WebhookDispatcher
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()

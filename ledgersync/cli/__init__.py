@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import uvicorn
@@ -25,6 +25,11 @@ from rich.console import Console
 from ledgersync.bootstrap import Container
 from ledgersync.settings import Settings, UnsafeConfiguration, get_settings
 from ledgersync.workers.embedded import start_embedded
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from zohobooks_sandbox.state import Sandbox
 
 app = typer.Typer(help="ledgersync: Zoho Books integration of the payments platform.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -48,11 +53,17 @@ def _refuse_unsafe_configuration(ctx: typer.Context) -> None:
 SANDBOX_HOST = "127.0.0.1"
 
 
-def _sandbox_app(port: int, persist: str | None) -> Any:
+def _sandbox_app(port: int, persist: str | None) -> FastAPI:
+    """The sandbox's ASGI app; its live `Sandbox` is `app.state.sandbox` (see `_sandbox_of`)."""
     from zohobooks_sandbox import SandboxConfig, create_app
 
     config = SandboxConfig(base_url=f"http://{SANDBOX_HOST}:{port}", demo=True, persist_path=persist)
     return create_app(config)
+
+
+def _sandbox_of(sandbox_app: FastAPI) -> Sandbox:
+    sandbox: Sandbox = sandbox_app.state.sandbox  # set by zohobooks_sandbox.create_app
+    return sandbox
 
 
 def _print_sandbox(port: int) -> None:
@@ -104,7 +115,7 @@ class DemoWebhooks(threading.Thread):
 
     MODULES = ["invoice", "contact", "customerpayment", "creditnote"]
 
-    def __init__(self, sandbox: Any, container: Container, *, interval: float = 2.0) -> None:
+    def __init__(self, sandbox: Sandbox, container: Container, *, interval: float = 2.0) -> None:
         super().__init__(daemon=True, name="demo-webhooks")
         self.sandbox, self.container, self.interval = sandbox, container, interval
         self._stop_event = threading.Event()
@@ -276,7 +287,8 @@ def run(
     start_sandbox = settings.zoho_sandbox and settings.is_demo  # the sandbox's demo OAuth client is demo-only
     _refuse_busy_ports(host, port, settings.zoho_sandbox_port if start_sandbox else None)
     settings.ensure_sqlite_dir()
-    sandbox_thread, sandbox_app = None, None
+    sandbox_thread: _ServerThread | None = None
+    sandbox_app: FastAPI | None = None
     if start_sandbox:
         sandbox_port = settings.zoho_sandbox_port
         persist_path = resolve_sandbox_persist(settings, persist, no_persist)
@@ -297,8 +309,8 @@ def run(
     web_app = create_app(container)
     scheduler = _start_scheduler(container)
     webhooks = None
-    if sandbox_app is not None and hasattr(getattr(sandbox_app, "state", None), "sandbox"):
-        webhooks = DemoWebhooks(sandbox_app.state.sandbox, container)
+    if sandbox_app is not None:
+        webhooks = DemoWebhooks(_sandbox_of(sandbox_app), container)
         webhooks.start()
     dashboard = settings.base_url.rstrip("/") if host not in ("0.0.0.0", "::") else f"http://{SANDBOX_HOST}:{port}"
     console.rule("[bold green]ledgersync is running")

@@ -10,12 +10,24 @@ Three checks, each answering `(ok, detail)` within about two seconds:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+
+from ledgersync.settings import Settings
 
 
-def check_database(container: Any) -> tuple[bool, str]:
+class Probed(Protocol):
+    """What the readiness checks look at: the database engine and the settings."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+def check_database(container: Probed) -> tuple[bool, str]:
     try:
         with container.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -24,7 +36,7 @@ def check_database(container: Any) -> tuple[bool, str]:
         return False, type(exc).__name__
 
 
-def check_broker(settings: Any) -> tuple[bool, str]:
+def check_broker(settings: Settings) -> tuple[bool, str]:
     if settings.scheduler != "celery":
         return True, f"not used (scheduler={settings.scheduler})"
     url = settings.celery_broker_url
@@ -43,7 +55,7 @@ def check_broker(settings: Any) -> tuple[bool, str]:
         return False, type(exc).__name__
 
 
-def check_migrations(container: Any) -> tuple[bool, str]:
+def check_migrations(container: Probed) -> tuple[bool, str]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -60,7 +72,7 @@ def check_migrations(container: Any) -> tuple[bool, str]:
     return False, f"database at {sorted(current) or 'nothing'}, code at {sorted(heads)}: run `ledgersync migrate`"
 
 
-def readiness(container: Any) -> tuple[bool, dict[str, dict[str, Any]]]:
+def readiness(container: Probed) -> tuple[bool, dict[str, dict[str, Any]]]:
     checks = {
         "database": check_database(container),
         "broker": check_broker(container.settings),

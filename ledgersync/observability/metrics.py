@@ -18,14 +18,16 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from ledgersync.store.uow import SqlAlchemyUnitOfWork
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -64,33 +66,27 @@ def count_zoho_response(response: httpx.Response) -> None:
             BUDGET_LEFT.labels(org, window).set(int(value))
 
 
-def instrument_http(container: Any) -> None:
-    """Count every Zoho call of the container's shared HTTP client (wraps its factory once)."""
-    factory = container._http_factory
-    if getattr(factory, "_metered", False):
-        return
+class HttpHooks(Protocol):
+    """Where the process's Zoho HTTP client takes response hooks (the composition root)."""
 
-    def add_hook(client: httpx.Client) -> httpx.Client:
-        hooks = client.event_hooks
-        if count_zoho_response not in hooks.get("response", []):
-            client.event_hooks = {"request": hooks.get("request", []),
-                                  "response": [*hooks.get("response", []), count_zoho_response]}
-        return client
+    def add_http_response_hook(self, hook: Callable[[httpx.Response], None]) -> None: ...
 
-    def metered() -> httpx.Client:
-        return add_hook(factory())
 
-    if container._http is not None:  # already built: hook the live client too
-        add_hook(container._http)
+class Transactional(Protocol):
+    """Opens a unit of work (the composition root; read-only use here)."""
 
-    metered._metered = True  # type: ignore[attr-defined]
-    container._http_factory = metered
+    def uow(self) -> SqlAlchemyUnitOfWork: ...
+
+
+def instrument_http(container: HttpHooks) -> None:
+    """Count every Zoho call of the container's shared HTTP client (the hook is added once)."""
+    container.add_http_response_hook(count_zoho_response)
 
 
 class LedgerCollector(Collector):
     """Gauges read from the database at scrape time (the web process's `/metrics`)."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Transactional) -> None:
         self.container = container
 
     def collect(self) -> Iterator[Any]:
@@ -142,9 +138,9 @@ def _lag_families(rows: Iterable[tuple[str, str, datetime | None]], now: datetim
     yield median
 
 
-def _push_histogram(rows: Iterable[tuple[datetime, datetime]]) -> HistogramMetricFamily:
+def _push_histogram(rows: Iterable[tuple[datetime, datetime | None]]) -> HistogramMetricFamily:
     """Outbox row created (the payment settled) to done (in Zoho), pushes finished in the last hour."""
-    values = [(_aware(done) - _aware(created)).total_seconds() for created, done in rows]
+    values = [(_aware(done) - _aware(created)).total_seconds() for created, done in rows if done is not None]
     buckets = [(str(b), sum(1 for v in values if v <= b)) for b in PUSH_BUCKETS] + [("+Inf", len(values))]
     family = HistogramMetricFamily("ledgersync_push_latency_seconds",
                                    "Settled to written in Zoho, pushes done in the last hour")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledgersync.store.orm import Connection, ConnectionAlert, Partner, PushIntent, SyncError, SyncRun
+from ledgersync.sync.ports import Dispatching, OperatorPorts
 
 SORT_KEYS = ("partner", "status", "last_good_sync", "lag_s", "calls_used", "calls_left", "open_errors",
              "alerts_sent", "failed_pushes")
@@ -40,7 +41,7 @@ def _aware(at: datetime | None) -> datetime | None:
     return None if at is None else (at if at.tzinfo else at.replace(tzinfo=timezone.utc))
 
 
-def rows(container: Any, *, q: str = "", sort: str = "partner", descending: bool = False) -> list[ConsoleRow]:
+def rows(container: OperatorPorts, *, q: str = "", sort: str = "partner", descending: bool = False) -> list[ConsoleRow]:
     now = datetime.now(timezone.utc)
     with container.uow() as uow:
         s = uow.session
@@ -81,7 +82,7 @@ def rows(container: Any, *, q: str = "", sort: str = "partner", descending: bool
     return present + [r for r in out if getattr(r, key) is None]  # unknowns last either way
 
 
-def sync_now(container: Any, connection_id: str) -> bool:
+def sync_now(container: Dispatching, connection_id: str) -> bool:
     """Queue a pull of every stream (or the initial sync) for the connection."""
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
@@ -91,7 +92,7 @@ def sync_now(container: Any, connection_id: str) -> bool:
     return True
 
 
-def retry_failed_pushes(container: Any, connection_id: str) -> int:
+def retry_failed_pushes(container: Dispatching, connection_id: str) -> int:
     """Re-queue every failed push of the connection's partner; how many."""
     from ledgersync.sync import outbox
     from ledgersync.sync.push.engine import retry_intent

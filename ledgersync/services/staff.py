@@ -13,13 +13,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import delete, select
 
 from ledgersync.services.errors import Conflict, InvalidInput
 from ledgersync.services.partners import hash_password, verify_password
 from ledgersync.store.orm import StaffSession, StaffUser
+from ledgersync.sync.ports import Transactional
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -40,7 +40,7 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
-def create_staff(container: Any, email: str, password: str) -> Staff:
+def create_staff(container: Transactional, email: str, password: str) -> Staff:
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput("email", "must be an e-mail address")
@@ -55,7 +55,7 @@ def create_staff(container: Any, email: str, password: str) -> Staff:
         return Staff(row.id, row.email)
 
 
-def log_in(container: Any, email: str, password: str) -> str | None:
+def log_in(container: Transactional, email: str, password: str) -> str | None:
     """A new session token for the right email and password, else None (same answer either way)."""
     with container.uow() as uow:
         row = uow.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
@@ -67,7 +67,7 @@ def log_in(container: Any, email: str, password: str) -> str | None:
         return token
 
 
-def staff_of(container: Any, token: str | None) -> Staff | None:
+def staff_of(container: Transactional, token: str | None) -> Staff | None:
     """The staff member of a live session (touching it), or None."""
     if not token:
         return None
@@ -87,7 +87,7 @@ def staff_of(container: Any, token: str | None) -> Staff | None:
         return Staff(user.id, user.email)
 
 
-def log_out(container: Any, token: str | None) -> None:
+def log_out(container: Transactional, token: str | None) -> None:
     if token:
         with container.uow() as uow:
             uow.session.execute(delete(StaffSession).where(StaffSession.token_digest == _digest(token)))

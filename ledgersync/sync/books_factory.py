@@ -47,7 +47,7 @@ from ledgersync.domain.connection import ConnectionStatus
 from ledgersync.settings import Settings
 from ledgersync.store.orm import Connection
 from ledgersync.sync.connection_status import mark_reauth_required
-from ledgersync.sync.ports import Transactional
+from ledgersync.sync.ports import Transactional, UnitOfWork
 from ledgersync.zoho.client import CallRecord, ZohoBooks
 from ledgersync.zoho.errors import ZohoReauthorizationRequired, ZohoTransportError
 from ledgersync.zoho.oauth import ZohoOAuth
@@ -70,7 +70,7 @@ _REFRESH_LOCKS_GUARD = threading.Lock()
 class BooksFactory(Protocol):
     """Builds the Zoho Books client of one connection (`books_for`, or a test's sandbox-bound one)."""
 
-    def __call__(self, container: Any, connection_id: str, /) -> ZohoBooks: ...
+    def __call__(self, container: ZohoAccess, connection_id: str, /) -> ZohoBooks: ...
 
 
 class ZohoAccess(Transactional, Protocol):
@@ -260,7 +260,7 @@ class DbTokenProvider:
             stale = access or ""
         return self.refresh_access_token(stale)
 
-    def _lost(self, uow: Any) -> NoReturn:
+    def _lost(self, uow: UnitOfWork) -> NoReturn:
         """No configured key decrypts the stored tokens: Reauthorization required, never a 500."""
         log.warning("zoho.token.undecryptable connection=%s", self._connection_id)
         uow.session.rollback()

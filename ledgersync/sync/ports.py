@@ -9,6 +9,8 @@ needs only a unit of work takes a `Transactional`; one that also wakes backgroun
     Transactional        uow()                       -> a unit of work (one transaction)
     Dispatching          + dispatcher                -> ask for a push drain / a pull
     Clocked              clock()                     -> the engines' "now" (tests pin it)
+    RateLimited          rate_limiter                -> the process's shared Zoho limiter (budget views)
+    OperatorPorts        Dispatching + RateLimited   -> the operator console
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from types import TracebackType
 from typing import Protocol
 
 from sqlalchemy.orm import Session
+
+from ledgersync.zoho.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
 
@@ -77,3 +81,14 @@ class Dispatching(Transactional, Protocol):
 class Clocked(Protocol):
     @property
     def clock(self) -> Clock: ...
+
+
+class RateLimited(Protocol):
+    """The process's shared per-organisation Zoho limiter (read for budget figures)."""
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+
+class OperatorPorts(Dispatching, RateLimited, Protocol):
+    """The operator console: units of work, the dispatcher (sync now, retry) and the limiter's budget."""

@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import Request
 
 from ledgersync.services.budget import BudgetReport, LimiterView, budget_report
+from ledgersync.sync.ports import RateLimited
 
 
-def _limiter_view(container: Any, organization_id: str) -> LimiterView | None:
+def _limiter_view(container: RateLimited, organization_id: str) -> LimiterView | None:
     """What the process's limiter knows of the organisation's day (None if it made no call)."""
     try:
         limiter = container.rate_limiter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ledgersync.bootstrap import Container
-from ledgersync.sync.push import drain_outbox
+from ledgersync.sync.push import DrainResult, drain_outbox
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,6 @@ def pull(container: Container, connection_id: str, stream: str | None = None, tr
         sync_connection(container, connection_id, trigger=trigger, streams=[s for s in stream.split(",") if s])
 
 
-def push_drain(container: Container, connection_id: str) -> object:
+def push_drain(container: Container, connection_id: str) -> DrainResult:
     """Drain the connection's push outbox (the push part's engine)."""
     return drain_outbox(container, connection_id)

@@ -246,7 +246,7 @@ def run_campaign(container: Any, app: Any, *, faults: int, seed: int, max_rounds
 
     def one_drain() -> None:
         try:
-            drain_outbox(container, w.connection_id, books=books, hooks=hooks, cfg=cfg)
+            drain_outbox(container, w.connection_id, open_books=books, hooks=hooks, cfg=cfg)
         except SimulatedCrash:
             pass
 
@@ -297,7 +297,7 @@ def run_campaign(container: Any, app: Any, *, faults: int, seed: int, max_rounds
     for _ in range(50):
         fix_connection()
         pass_time(cfg.write_timeout_s + 1)
-        drain_outbox(container, w.connection_id, books=books, cfg=cfg)
+        drain_outbox(container, w.connection_id, open_books=books, cfg=cfg)
         drains += 1
         if _open_intents(container) == 0:
             break

@@ -56,7 +56,7 @@ def main() -> None:
 
     while not stop.exists():
         try:
-            drain_outbox(container, connection_id, books=books, cfg=cfg)
+            drain_outbox(container, connection_id, open_books=books, cfg=cfg)
         except Exception:  # noqa: BLE001 - a worker keeps draining; the oracle judges the result
             logging.getLogger("drain_worker").exception("drain failed")
         time.sleep(0.05)

@@ -10,6 +10,7 @@ importing its page modules, and CPython's import lock raised `_DeadlockError`, k
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -56,6 +57,18 @@ def test_restarted_sandbox_keeps_tokens_and_records(tmp_path: Path) -> None:
     assert again["page_context"]["total"] == total
 
 
+class _FakeWebhooks:
+    started: list[Any] = []
+
+    def __init__(self, sandbox: Any, container: Any) -> None:
+        self.sandbox = sandbox
+
+    def start(self) -> None:
+        _FakeWebhooks.started.append(self.sandbox)
+
+    def stop(self) -> None: ...
+
+
 class _FakeThread:
     def __init__(self, app: Any, port: int, **_: Any) -> None:
         self.app, self.port = app, port
@@ -77,7 +90,10 @@ def test_run_builds_the_dashboard_before_the_scheduler_and_prints_the_login(
     real_create_app = web_app.create_app
     monkeypatch.setattr(web_app, "create_app", lambda c: (order.append("dashboard"), real_create_app(c))[1])
     monkeypatch.setattr(cli, "_start_scheduler", lambda c: order.append("scheduler"))
-    monkeypatch.setattr(cli, "_sandbox_app", lambda port, persist: persisted.append(persist) or object())
+    sandbox = object()
+    fake_app = SimpleNamespace(state=SimpleNamespace(sandbox=sandbox))
+    monkeypatch.setattr(cli, "_sandbox_app", lambda port, persist: persisted.append(persist) or fake_app)
+    monkeypatch.setattr(cli, "DemoWebhooks", _FakeWebhooks)
     monkeypatch.setattr(cli, "_ServerThread", _FakeThread)
     monkeypatch.setattr(cli.uvicorn, "run", lambda *a, **k: order.append("serve"))
     monkeypatch.setattr(cli, "port_in_use", lambda host, port: False)  # a demo may be running on this box
@@ -88,6 +104,7 @@ def test_run_builds_the_dashboard_before_the_scheduler_and_prints_the_login(
     assert result.exit_code == 0, result.output
     assert order == ["dashboard", "scheduler", "serve"]
     assert persisted == [str(tmp_path / "var" / "sandbox.db")]
+    assert _FakeWebhooks.started == [sandbox]  # the demo's webhooks registered in the sandbox it started
     assert "http://127.0.0.1:8000" in result.output
     assert "partner@demo.test / demo-partner-1234" in result.output
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledgersync.sync.books_factory import ZohoAccess
 from ledgersync.sync.ports import Clock, Dispatcher
+from ledgersync.zoho.client import ZohoBooks
 
 FaultHook = Callable[[str, str, int], None]
 
@@ -60,7 +61,7 @@ def now_of(container: PullPorts) -> datetime:
     return container.clock()
 
 
-def open_books(container: PullPorts, connection_id: str) -> Any:
+def open_books(container: ZohoAccess, connection_id: str) -> ZohoBooks:
     """The connection's Zoho client, from the composition root's `books_factory` (`books_for`:
     tokens from the database, the process's shared limiter; tests bind one to the sandbox)."""
     return container.books_factory(container, connection_id)

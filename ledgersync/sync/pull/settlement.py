@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgersync.store.orm import Connection, ExternalRef, Invoice
+from ledgersync.sync.books_factory import ZohoAccess
 from ledgersync.sync.pull.engine import open_books
+from ledgersync.zoho.client import ZohoBooks
 
 CACHE_KEY = "settlement_events"
 
@@ -43,7 +45,7 @@ def _from_cache(rows: list[dict[str, Any]]) -> list[SettlementEvent]:
     return [SettlementEvent(**{**r, "amount": Decimal(r["amount"])}) for r in rows]
 
 
-def _fetch(books: Any, zoho_id: str, inv: Invoice) -> list[SettlementEvent]:
+def _fetch(books: ZohoBooks, zoho_id: str, inv: Invoice) -> list[SettlementEvent]:
     events: list[SettlementEvent] = []
     if inv.paid_amount > 0:
         for p in books.get(f"/invoices/{zoho_id}/payments", priority="pull").get("payments") or []:
@@ -63,7 +65,7 @@ def _fetch(books: Any, zoho_id: str, inv: Invoice) -> list[SettlementEvent]:
     return events
 
 
-def invoice_events(container: Any, invoice_id: str, *, books: Any = None) -> list[SettlementEvent]:
+def invoice_events(container: ZohoAccess, invoice_id: str, *, books: ZohoBooks | None = None) -> list[SettlementEvent]:
     """Payments, credits and the write-off that settled a Zoho invoice, oldest first.
 
     Raises whatever the Zoho client raises when the events must be fetched and Zoho does not

@@ -15,35 +15,38 @@ a drain makes several passes so a whole chain usually goes in one call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import or_, select
 
 from ledgersync.store.orm import Connection, PushIntent, SyncRun
 from ledgersync.sync.books_factory import ConnectionNotReady, ZohoAccess
+from ledgersync.sync.ports import Transactional
 from ledgersync.sync.push.engine import (
     DrainResult,
     Hooks,
     PushConfig,
     SimulatedCrash,
+    Waiting,
+    adopt_orphans,
     claim,
     new_worker_id,
     process_intent,
     retry_intent,
 )
-from ledgersync.sync.push.zoho_writes import Books
+from ledgersync.sync.push.zoho_writes import MeteredBooks
 
 __all__ = ["DrainResult", "Hooks", "PushConfig", "SimulatedCrash", "connections_with_due_pushes", "drain_outbox",
            "retry_intent"]
 
 
-def _default_books(container: ZohoAccess, connection_id: str) -> Books:
+def _default_books(container: ZohoAccess, connection_id: str) -> MeteredBooks:
     return container.books_factory(container, connection_id)
 
 
-def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tuple[str, str]]:
+def due_intents(container: Transactional, connection_id: str, cfg: PushConfig) -> list[tuple[str, str]]:
     """(id, kind) of every intent of the connection that may be worked now, in push order."""
     now = cfg.now()
     with container.uow() as uow:
@@ -51,8 +54,6 @@ def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tup
         conn = s.get(Connection, connection_id)
         if conn is None:
             return []
-        from ledgersync.sync.push.engine import adopt_orphans
-
         adopt_orphans(s, conn)
         uow.commit()
         rows = s.execute(
@@ -71,7 +72,7 @@ def due_intents(container: Any, connection_id: str, cfg: PushConfig) -> list[tup
     return [(r[0], r[1]) for r in rows]
 
 
-def connections_with_due_pushes(container: Any, now: datetime | None = None) -> list[str]:
+def connections_with_due_pushes(container: Transactional, now: datetime | None = None) -> list[str]:
     """Connections with an intent that a drain could work right now (one indexed query).
 
     Due: not waiting for the partner, its next attempt time reached, no live lease (a worker that
@@ -94,10 +95,11 @@ def connections_with_due_pushes(container: Any, now: datetime | None = None) -> 
 
 
 def drain_outbox(
-    container: Any,
+    container: ZohoAccess,
     connection_id: str,
     *,
-    books: Books | Callable[[], Books] | None = None,
+    books: MeteredBooks | None = None,
+    open_books: Callable[[], MeteredBooks] | None = None,
     worker_id: str | None = None,
     hooks: Hooks | None = None,
     cfg: PushConfig | None = None,
@@ -107,8 +109,9 @@ def drain_outbox(
 ) -> DrainResult:
     """Push every due intent of the connection; returns what happened (counts and notes).
 
-    `books` may be a client or a factory (tests hand one bound to the in-process sandbox); by
-    default `container.books_factory(container, connection_id)` builds one lazily, so a drain with only
+    `books` is a client to use as it is, `open_books` a function that builds one when the first
+    intent needs Zoho (tests hand either, bound to the in-process sandbox); by default
+    `container.books_factory(container, connection_id)` builds one lazily, so a drain with only
     waiting intents makes no Zoho call. A connection that cannot build a client (not connected)
     parks its intents as `waiting`.
 
@@ -117,14 +120,20 @@ def drain_outbox(
     message says what was written to Zoho, so the sync log shows pushes next to pulls.
     """
     started = (cfg or PushConfig()).now()
-    result = _drain(container, connection_id, books=books, worker_id=worker_id, hooks=hooks, cfg=cfg,
+    if books is not None and open_books is not None:
+        raise TypeError("pass a client (books) or a way to build one (open_books), not both")
+    given = books
+    opener = open_books if open_books is not None else (
+        (lambda: given) if given is not None else (lambda: _default_books(container, connection_id)))
+    result = _drain(container, connection_id, opener, worker_id=worker_id, hooks=hooks, cfg=cfg,
                     max_passes=max_passes, max_intents=max_intents)
     if result.done or result.failed or result.retried:
         _log_run(container, result, trigger, started, (cfg or PushConfig()).now())
     return result
 
 
-def _log_run(container: Any, result: DrainResult, trigger: str, started: Any, finished: Any) -> None:
+def _log_run(container: Transactional, result: DrainResult, trigger: str, started: datetime,
+             finished: datetime) -> None:
     """One `sync_runs` row for a drain that did work (best effort: the pushes are already durable)."""
     status = "succeeded" if not (result.failed or result.retried) else ("failed" if not result.done else "partial")
     counts = (f"{result.done} done, {result.waiting} waiting, {result.failed} failed, "
@@ -137,16 +146,14 @@ def _log_run(container: Any, result: DrainResult, trigger: str, started: Any, fi
                                     errors=result.failed, calls=result.calls, message=message))
             uow.commit()
     except Exception:  # noqa: BLE001 - the log must never undo or block a push
-        import logging
-
         logging.getLogger(__name__).exception("could not record the push run of %s", result.connection_id)
 
 
 def _drain(
-    container: Any,
+    container: Transactional,
     connection_id: str,
+    open_books: Callable[[], MeteredBooks],
     *,
-    books: Books | Callable[[], Books] | None,
     worker_id: str | None,
     hooks: Hooks | None,
     cfg: PushConfig | None,
@@ -157,31 +164,24 @@ def _drain(
     hooks = hooks or Hooks()
     worker = worker_id or new_worker_id()
     result = DrainResult(connection_id)
-    cache: dict[str, Books] = {}
+    cache: dict[str, MeteredBooks] = {}
 
-    def factory() -> Books:
+    def factory() -> MeteredBooks:
         if "b" not in cache:
-            if books is None:
-                try:
-                    cache["b"] = _default_books(container, connection_id)
-                except ConnectionNotReady as e:
-                    from ledgersync.sync.push.engine import Waiting
-
-                    raise Waiting(str(e)) from e
-            elif callable(books) and not hasattr(books, "post"):
-                cache["b"] = books()
-            else:
-                cache["b"] = books  # type: ignore[assignment]
+            try:
+                cache["b"] = open_books()
+            except ConnectionNotReady as e:
+                raise Waiting(str(e)) from e
         return cache["b"]
 
     try:
         return _passes(container, connection_id, factory, worker, cfg, hooks, result, max_passes, max_intents)
     finally:
         made = cache.get("b")
-        result.calls = int(getattr(made, "calls_made", 0) or 0) if made is not None else 0
+        result.calls = made.calls_made if made is not None else 0
 
 
-def _passes(container: Any, connection_id: str, factory: Callable[[], Books], worker: str, cfg: PushConfig,
+def _passes(container: Transactional, connection_id: str, factory: Callable[[], MeteredBooks], worker: str, cfg: PushConfig,
             hooks: Hooks, result: DrainResult, max_passes: int, max_intents: int | None) -> DrainResult:
     handled = 0
     seen_waiting: set[str] = set()

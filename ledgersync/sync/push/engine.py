@@ -61,6 +61,7 @@ from ledgersync.store.orm import (
     SyncError,
 )
 from ledgersync.sync import outbox
+from ledgersync.sync.ports import Transactional
 from ledgersync.sync.push.config import PushConfig, utcnow
 from ledgersync.sync.push.leases import (
     Heartbeat,
@@ -190,7 +191,7 @@ class Prepared:
     cancelled: str | None = None
 
 
-def _prepare(container: Any, lease: Lease, cfg: PushConfig) -> Prepared:
+def _prepare(container: Transactional, lease: Lease, cfg: PushConfig) -> Prepared:
     """Facts from the database and the when-to-write rules, in one short transaction.
 
     Decides (pure rules, `push_rules`) whether the intent is planned now, deferred behind another
@@ -253,7 +254,7 @@ def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig
     return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
 
 
-def _store_plan(container: Any, lease: Lease, plan: Plan) -> None:
+def _store_plan(container: Transactional, lease: Lease, plan: Plan) -> None:
     with container.uow() as uow:
         intent = held(uow.session, lease, lock=True)
         current = _detail(intent)
@@ -265,7 +266,7 @@ def _store_plan(container: Any, lease: Lease, plan: Plan) -> None:
 
 
 def process_intent(
-    container: Any,
+    container: Transactional,
     books_factory: Callable[[], Books],
     intent_id: str,
     *,
@@ -290,7 +291,7 @@ def process_intent(
         return _work(container, books_factory, lease, cfg=cfg, hooks=hooks, result=result)
 
 
-def _work(container: Any, books_factory: Callable[[], Books], lease: Lease, *, cfg: PushConfig, hooks: Hooks,
+def _work(container: Transactional, books_factory: Callable[[], Books], lease: Lease, *, cfg: PushConfig, hooks: Hooks,
           result: DrainResult) -> str:
     key = ""
     logs.bind(intent_id=lease.intent_id)  # every log line of this intent's steps carries its id
@@ -405,7 +406,7 @@ def describe_write(write: rules.ZohoWrite) -> str:
     return " ".join(parts)
 
 
-def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite, *,
+def _run_step(container: Transactional, books: Books, lease: Lease, write: rules.ZohoWrite, *,
               cfg: PushConfig, hooks: Hooks) -> None:
     with container.uow() as uow:
         intent = held(uow.session, lease)
@@ -443,7 +444,7 @@ def _run_step(container: Any, books: Books, lease: Lease, write: rules.ZohoWrite
     hooks.at("after_record_step", key)
 
 
-def _record_step(container: Any, lease: Lease, write: rules.ZohoWrite, zoho_id: str | None,
+def _record_step(container: Transactional, lease: Lease, write: rules.ZohoWrite, zoho_id: str | None,
                  cfg: PushConfig, *, adopted: bool = False) -> None:
     with container.uow() as uow:
         intent = held(uow.session, lease, lock=True)
@@ -470,7 +471,7 @@ ENTITY_BY_KIND = {
 }
 
 
-def _finish(container: Any, lease: Lease, *, cfg: PushConfig) -> None:
+def _finish(container: Transactional, lease: Lease, *, cfg: PushConfig) -> None:
     """Zoho id + mapping + `done` in one transaction (the intent's turn on its invoices ends here)."""
     with container.uow() as uow:
         s = uow.session
@@ -498,13 +499,13 @@ def _finish(container: Any, lease: Lease, *, cfg: PushConfig) -> None:
         uow.commit()
 
 
-def _attempts(container: Any, intent_id: str) -> int:
+def _attempts(container: Transactional, intent_id: str) -> int:
     with container.uow() as uow:
         intent = uow.session.get(PushIntent, intent_id)
         return intent.attempts if intent else 0
 
 
-def _park(container: Any, lease: Lease, state: str | None, reason: str,
+def _park(container: Transactional, lease: Lease, state: str | None, reason: str,
           next_at: datetime, *, count_attempt: bool = False) -> None:
     """Give the intent back (lease released) with the reason and when to look again.
 
@@ -525,7 +526,7 @@ def _park(container: Any, lease: Lease, state: str | None, reason: str,
         uow.commit()
 
 
-def _fail(container: Any, lease: Lease, reason: str) -> None:
+def _fail(container: Transactional, lease: Lease, reason: str) -> None:
     with container.uow() as uow:
         s = uow.session
         intent = s.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=True)
@@ -544,7 +545,7 @@ def _fail(container: Any, lease: Lease, reason: str) -> None:
 # --------------------------------------------------------------------------- manual retry
 
 
-def retry_intent(container: Any, intent_id: str) -> None:
+def retry_intent(container: Transactional, intent_id: str) -> None:
     """The dashboard's Retry: a failed (or waiting) intent goes back to the queue, due now."""
     with container.uow() as uow:
         intent = uow.session.get(PushIntent, intent_id)

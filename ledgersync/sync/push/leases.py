@@ -19,12 +19,13 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from ledgersync.store.orm import PushIntent
+from ledgersync.sync.ports import Transactional
 from ledgersync.sync.push.config import PushConfig
 
 log = logging.getLogger(__name__)
 
 
-def claim(container: Any, intent_id: str, worker: str, cfg: PushConfig, *, include_waiting: bool = True) -> bool:
+def claim(container: Transactional, intent_id: str, worker: str, cfg: PushConfig, *, include_waiting: bool = True) -> bool:
     """Take the intent's lease with one conditional UPDATE (atomic on SQLite and PostgreSQL)."""
     now = cfg.now()
     states = ("pending", "uncertain", "in_flight") + (("waiting",) if include_waiting else ())
@@ -43,7 +44,7 @@ def claim(container: Any, intent_id: str, worker: str, cfg: PushConfig, *, inclu
             .execution_options(synchronize_session=False)
         )
         uow.commit()
-        return bool(res.rowcount == 1)
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def owned_by(lease: Lease) -> Any:
             & (PushIntent.fence == lease.fence))
 
 
-def renew_lease(container: Any, lease: Lease, cfg: PushConfig) -> bool:
+def renew_lease(container: Transactional, lease: Lease, cfg: PushConfig) -> bool:
     """The heartbeat: extend our lease; False once the intent is no longer ours."""
     with container.uow() as uow:
         res = uow.session.execute(
@@ -68,10 +69,10 @@ def renew_lease(container: Any, lease: Lease, cfg: PushConfig) -> bool:
             .values(lease_until=cfg.now() + timedelta(seconds=cfg.lease_seconds))
             .execution_options(synchronize_session=False))
         uow.commit()
-        return bool(res.rowcount == 1)
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
 
 
-def fence_write(container: Any, lease: Lease, cfg: PushConfig) -> None:
+def fence_write(container: Transactional, lease: Lease, cfg: PushConfig) -> None:
     """Right before a write attempt leaves: still ours? Then nobody may take over until it can
     no longer land (`write_deadline`). One conditional UPDATE: a claim either committed first
     (the token moved: raise `LeaseLost`, nothing is sent) or waits for the deadline."""
@@ -83,14 +84,14 @@ def fence_write(container: Any, lease: Lease, cfg: PushConfig) -> None:
                     lease_until=now + timedelta(seconds=cfg.lease_seconds))
             .execution_options(synchronize_session=False))
         uow.commit()
-        if res.rowcount != 1:
+        if res.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result
             raise LeaseLost(lease.intent_id)
 
 
 class Heartbeat:
     """Renews a lease every `cfg.heartbeat_s` on a daemon thread while the worker works it."""
 
-    def __init__(self, container: Any, lease: Lease, cfg: PushConfig) -> None:
+    def __init__(self, container: Transactional, lease: Lease, cfg: PushConfig) -> None:
         self.container, self.lease, self.cfg = container, lease, cfg
         self.lost = False
         self._stop = threading.Event()
@@ -142,7 +143,7 @@ def release(session: Session, intent: PushIntent) -> None:
     intent.lease_until = None
 
 
-def clear_write_deadline(container: Any, lease: Lease) -> None:
+def clear_write_deadline(container: Transactional, lease: Lease) -> None:
     with container.uow() as uow:
         uow.session.execute(update(PushIntent).where(owned_by(lease)).values(write_deadline=None)
                             .execution_options(synchronize_session=False))

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, Payment, Payout, PushIntent
 from ledgersync.sync import outbox
+from ledgersync.sync.books_factory import ZohoAccess
 
 ZERO = Decimal("0.00")
 SLACK = timedelta(days=7)
@@ -124,7 +125,7 @@ def _in_range(value: Any, start: date, end: date) -> bool:
     return start <= d <= end
 
 
-def reconcile(container: Any, connection_id: str, start: date, end: date, *, books: Any = None) -> ReconciliationReport:
+def reconcile(container: ZohoAccess, connection_id: str, start: date, end: date, *, books: Any = None) -> ReconciliationReport:
     """Compare platform and Zoho for one connection over [start, end] (both inclusive)."""
     if books is None:
         books = container.books_factory(container, connection_id)
@@ -162,7 +163,7 @@ def reconcile(container: Any, connection_id: str, start: date, end: date, *, boo
     return report
 
 
-def reconcile_partner(container: Any, partner_id: str, start: date, end: date) -> ReconciliationReport:
+def reconcile_partner(container: ZohoAccess, partner_id: str, start: date, end: date) -> ReconciliationReport:
     """The report for the partner's Zoho Books connection (`LookupError` if it has none)."""
     with container.uow() as uow:
         conn = outbox.find_connection(uow.session, partner_id)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
 from ledgersync.store.orm import ExternalRef, Invoice
+from ledgersync.sync.ports import Transactional
 from ledgersync.sync.push.zoho_writes import Books
 from ledgersync.zoho.errors import ZohoNotFound
 
 
-def refresh_invoices(container: Any, books: Books, zoho_ids: tuple[str, ...]) -> None:
+def refresh_invoices(container: Transactional, books: Books, zoho_ids: tuple[str, ...]) -> None:
     """Make the platform's invoices show Zoho's balance and status after our write.
 
     Runs after every write of the intent and BEFORE it is `done`: a Zoho error here propagates

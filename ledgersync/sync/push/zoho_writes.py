@@ -43,6 +43,13 @@ class Books(Protocol):
     def delete(self, path: str, *, params: Any = None, priority: str = "push", idempotent: bool = False) -> dict: ...
 
 
+class MeteredBooks(Books, Protocol):
+    """A `Books` that counts the HTTP requests it sent (the drain reports them in its run row)."""
+
+    @property
+    def calls_made(self) -> int: ...
+
+
 class FencedBooks:
     """A `Books` whose every write attempt first passes `check` (the push engine's fencing token).
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.services import payouts
+from ledgersync.store.orm import Payout
 from ledgersync.web.api.deps import ApiContainer, ApiPartner, ApiRoute
 from ledgersync.web.api.paging import PAGED, Limit, Offset, paged
 from ledgersync.web.api.schemas import PayoutIn, PayoutOut
@@ -12,7 +14,7 @@ from ledgersync.web.api.schemas import PayoutIn, PayoutOut
 router = APIRouter(prefix="/payouts", tags=["payouts"], route_class=ApiRoute)
 
 
-def _out(container, partner_id: str, payout) -> PayoutOut:  # type: ignore[no-untyped-def]
+def _out(container: Container, partner_id: str, payout: Payout) -> PayoutOut:
     out = PayoutOut.model_validate(payout)
     out.payment_ids = payouts.payout_payment_ids(container, partner_id, payout.id)
     return out

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.services import integration
 from ledgersync.services.errors import InvalidInput, ServiceError
 from ledgersync.store.orm import Connection
@@ -44,7 +45,7 @@ def _status_payload(conn: Connection | None, progress: dict[str, Any] | None) ->
     }
 
 
-def _progress(container: Any, conn: Connection | None) -> dict[str, Any] | None:
+def _progress(container: Container, conn: Connection | None) -> dict[str, Any] | None:
     if conn is None or conn.status != "pending":
         return None
     return clamp_progress(integration.initial_sync_progress(container, conn.id))

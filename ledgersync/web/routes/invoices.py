@@ -58,11 +58,11 @@ def invoices_page(request: Request, container: ContainerDep, partner: CurrentPar
         "conn": integration.get_connection(container, partner.id)})
 
 
-def customer_names(container: object, partner_id: str, ids: set[str]) -> dict[str, str]:
+def customer_names(container: Container, partner_id: str, ids: set[str]) -> dict[str, str]:
     """Names of some of the partner's customers, one query."""
     if not ids:
         return {}
-    with container.uow() as uow:  # type: ignore[attr-defined]
+    with container.uow() as uow:
         return {cid: name for cid, name in uow.session.execute(
             select(Customer.id, Customer.name).where(Customer.partner_id == partner_id, Customer.id.in_(ids)))}
 
@@ -101,7 +101,7 @@ def invoice_page(request: Request, container: ContainerDep, partner: CurrentPart
     })
 
 
-def _settlement_events(container: object, inv: Invoice) -> tuple[list[object], str | None]:
+def _settlement_events(container: Container, inv: Invoice) -> tuple[list[object], str | None]:
     """Zoho's payments, credits and write-off of the invoice; when Zoho cannot be asked, a note
     with the stored totals instead of an error page."""
     if inv.origin != "zoho":

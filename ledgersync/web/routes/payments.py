@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.services import integration, pushes
 from ledgersync.services import invoices as invoice_svc
 from ledgersync.services import payments as pay_svc
@@ -81,10 +82,10 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
     })
 
 
-def invoice_numbers(container: object, partner_id: str, ids: set[str]) -> dict[str, str]:
+def invoice_numbers(container: Container, partner_id: str, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
-    with container.uow() as uow:  # type: ignore[attr-defined]
+    with container.uow() as uow:
         return {i: n for i, n in uow.session.execute(
             select(Invoice.id, Invoice.number).where(Invoice.partner_id == partner_id, Invoice.id.in_(ids)))}
 

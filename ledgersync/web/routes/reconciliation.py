@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.services import integration
 from ledgersync.services.paging import Page
 from ledgersync.sync.books_factory import ConnectionNotReady
@@ -24,7 +25,7 @@ router = APIRouter()
 PAGE_SIZE = 100  # lines a page shows; the CSV has them all
 
 
-def _run(container: Any, partner_id: str, q: Any) -> tuple[ReconciliationReport | None, str | None, str, str, bool]:
+def _run(container: Container, partner_id: str, q: Any) -> tuple[ReconciliationReport | None, str | None, str, str, bool]:
     """(report, error for the partner, from, to, whether the connection can be compared at all)."""
     today = date.today()
     start_s, end_s = q.get("from") or today.replace(day=1).isoformat(), q.get("to") or today.isoformat()

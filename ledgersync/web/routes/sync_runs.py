@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
+from ledgersync.bootstrap import Container
 from ledgersync.services import paging
 from ledgersync.store.orm import Connection, SyncError, SyncRun
 from ledgersync.sync.ports import NullDispatcher
@@ -22,7 +23,7 @@ from ledgersync.web.templating import flash, render
 router = APIRouter()
 
 
-def _connection(container, partner_id):  # type: ignore[no-untyped-def]
+def _connection(container: Container, partner_id: str) -> Connection | None:
     with container.uow() as uow:
         conn = uow.session.execute(select(Connection).where(Connection.partner_id == partner_id)).scalars().first()
         if conn is not None:

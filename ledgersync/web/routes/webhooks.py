@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
+from ledgersync.bootstrap import Container
 from ledgersync.domain import webhook_auth
 from ledgersync.domain.pull_rules import parse_zoho_timestamp
 from ledgersync.store.orm import Connection, WebhookEvent
@@ -56,7 +57,7 @@ async def _capped_body(request: Request, limit: int = webhook_auth.MAX_BODY_BYTE
     return b"".join(chunks)
 
 
-def _over_budget(container: Any, connection_id: str) -> bool:
+def _over_budget(container: Container, connection_id: str) -> bool:
     """True when the connection's webhooks already asked for `PULLS_PER_MINUTE` re-reads this minute."""
     since = datetime.now(timezone.utc) - timedelta(minutes=1)
     with container.uow() as uow:
@@ -78,7 +79,7 @@ def _record_id(payload: dict[str, Any], module: str) -> str | None:
     return None
 
 
-def _discarded(container: Any, connection_id: str, payload: dict[str, Any], why: str) -> None:
+def _discarded(container: Container, connection_id: str, payload: dict[str, Any], why: str) -> None:
     """Leave a trace in the sync log of a delivery we did not act on."""
     module, event = str(payload.get("module") or "?")[:40], str(payload.get("event") or "?")[:40]
     delivery = str(payload.get("delivery_id") or payload.get("event_id") or "without id")[:80]
