@@ -11,14 +11,16 @@ needs only a unit of work takes a `Transactional`; one that also wakes backgroun
     Clocked              clock()                     -> the engines' "now" (tests pin it)
     RateLimited          rate_limiter                -> the process's shared Zoho limiter (budget views)
     OperatorPorts        Dispatching + RateLimited   -> the operator console
+    BooksGateway         named Zoho Books calls      -> what the push engine, reconciliation and the
+                                                        invoice page ask Zoho (`zoho.books` implements it)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -92,3 +94,44 @@ class RateLimited(Protocol):
 
 class OperatorPorts(Dispatching, RateLimited, Protocol):
     """The operator console: units of work, the dispatcher (sync now, retry) and the limiter's budget."""
+
+
+class BooksGateway(Protocol):
+    """The Zoho Books calls the push engine, reconciliation and the invoice page make, by name.
+
+    `ledgersync.zoho.books.BooksEndpoints` implements every one over Zoho's verbs: the
+    connector `ZohoBooks` is a gateway, and `BooksOver(verbs)` makes one of any object with
+    the verbs (the push engine's fenced client, a test's probe or fake). One HTTP request per
+    call except the `list_*_raw` reads (every page). Records come back as Zoho sent them,
+    amounts `Decimal`; payloads go out with `Decimal` amounts.
+    """
+
+    # invoices
+    def get_invoice_raw(self, invoice_id: str, *, priority: str = "pull") -> dict[str, Any]: ...
+    def invoice_payments(self, invoice_id: str, *, priority: str = "pull") -> list[dict[str, Any]]: ...
+    def invoice_credits_applied(self, invoice_id: str, *, priority: str = "pull") -> list[dict[str, Any]]: ...
+
+    # customer payments
+    def post_customer_payment(self, payload: Mapping[str, Any], *, priority: str = "push") -> str: ...
+    def get_customer_payment_raw(self, payment_id: str, *, priority: str = "push") -> dict[str, Any]: ...
+    def put_customer_payment(self, payment_id: str, payload: Mapping[str, Any], *, priority: str = "push") -> None: ...
+    def delete_customer_payment(self, payment_id: str, *, priority: str = "push") -> None: ...
+    def customer_payment_exists(self, payment_id: str, *, priority: str = "push") -> bool: ...
+    def customer_payments_by_reference(self, reference: str, *, priority: str = "push") -> list[dict[str, Any]]: ...
+    def post_payment_refund(self, payment_id: str, payload: Mapping[str, Any], *, priority: str = "push") -> str: ...
+    def payment_refunds(self, payment_id: str, *, priority: str = "push") -> list[dict[str, Any]]: ...
+    def payment_refunds_by_reference(self, payment_id: str, reference: str, *,
+                                     priority: str = "push") -> list[dict[str, Any]]: ...
+
+    # bank transactions (stand-alone deposits, payout transfers and fees)
+    def post_bank_transaction(self, payload: Mapping[str, Any], *, priority: str = "push") -> str: ...
+    def delete_bank_transaction(self, transaction_id: str, *, priority: str = "push") -> None: ...
+    def bank_transaction_exists(self, transaction_id: str, *, priority: str = "push") -> bool: ...
+    def bank_transactions_by_reference(self, reference: str, *, priority: str = "push") -> list[dict[str, Any]]: ...
+
+    # reconciliation's date windows
+    def list_invoices_raw(self, params: Mapping[str, Any], *, priority: str = "pull") -> list[dict[str, Any]]: ...
+    def list_customer_payments_raw(self, params: Mapping[str, Any], *,
+                                   priority: str = "pull") -> list[dict[str, Any]]: ...
+    def list_bank_transactions_raw(self, params: Mapping[str, Any], *,
+                                   priority: str = "pull") -> list[dict[str, Any]]: ...

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import ZohoNotFound
 from .models import (
     ZohoAccount,
     ZohoBankTransaction,
@@ -21,9 +22,26 @@ from .models import (
     ZohoOrganization,
     format_zoho_timestamp,
 )
+from .paging import MAX_PER_PAGE, ZohoPagePaginator
 
 if TYPE_CHECKING:
     from .paging import Page
+
+
+def _record(envelope: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The record under the first of `keys` Zoho used (an object, or the first of a list)."""
+    for key in keys:
+        value = envelope.get(key)
+        if isinstance(value, list) and value:
+            first: dict[str, Any] = value[0]
+            return first
+        if isinstance(value, dict):
+            return value
+    raise KeyError(f"none of {keys} in Zoho answer")
+
+
+def _with_reference(records: list[dict[str, Any]], reference: str) -> list[dict[str, Any]]:
+    return [r for r in records if str(r.get("reference_number") or "") == reference]
 
 
 def _since(value: datetime | str | None) -> str | None:
@@ -41,10 +59,20 @@ class BooksEndpoints:
         post: Callable[..., dict[str, Any]]
         put: Callable[..., dict[str, Any]]
         delete: Callable[..., dict[str, Any]]
-        paginate: Callable[..., Iterator[Page]]
         count: Callable[..., int]
         get_pdf: Callable[..., bytes]
         _call: Callable[..., Any]
+
+    def paginate(self, path: str, records_key: str, params: Mapping[str, Any] | None = None, *,
+                 priority: str = "pull", start_page: int = 1, per_page: int = MAX_PER_PAGE,
+                 id_key: str | None = None) -> Iterator[Page]:
+        """Pages of a list endpoint, deduped by id, with loop detection (see ``paging``)."""
+        base = dict(params or {})
+
+        def fetch(page: int, size: int) -> dict[str, Any]:
+            return self.get(path, {**base, "page": page, "per_page": size}, priority=priority)
+
+        return iter(ZohoPagePaginator(fetch, records_key, id_key=id_key, per_page=per_page, start_page=start_page))
 
     # --- organisation & settings -----------------------------------------------------------
 
@@ -164,3 +192,138 @@ class BooksEndpoints:
 
     def delete_bank_transaction(self, transaction_id: str, *, priority: str = "push") -> None:
         self.delete(f"/banktransactions/{transaction_id}", priority=priority)
+
+    # --- the push engine's calls (``ledgersync.sync.ports.BooksGateway``) -------------------
+    # One request each, raw records as Zoho sent them (amounts Decimal, as the client parses
+    # them): the engine records ids and copies fields back, it never re-validates a record it
+    # just wrote. Lookups by reference are one page (the reference is unique to one write).
+
+    def post_customer_payment(self, payload: Mapping[str, Any], *, priority: str = "push") -> str:
+        """``POST /customerpayments``; the new payment's id. Not repeated after an unknown outcome."""
+        body = self.post("/customerpayments", json=dict(payload), priority=priority)
+        return str(_record(body, "payment", "customerpayment")["payment_id"])
+
+    def get_customer_payment_raw(self, payment_id: str, *, priority: str = "push") -> dict[str, Any]:
+        return _record(self.get(f"/customerpayments/{payment_id}", priority=priority), "payment")
+
+    def put_customer_payment(self, payment_id: str, payload: Mapping[str, Any], *, priority: str = "push") -> None:
+        """``PUT /customerpayments/{id}`` with the whole payment (Zoho replaces it; safe to repeat)."""
+        self.put(f"/customerpayments/{payment_id}", json=dict(payload), priority=priority)
+
+    def post_payment_refund(self, payment_id: str, payload: Mapping[str, Any], *, priority: str = "push") -> str:
+        """``POST /customerpayments/{id}/refunds``; the refund's id."""
+        body = self.post(f"/customerpayments/{payment_id}/refunds", json=dict(payload), priority=priority)
+        refund = _record(body, "payment_refund", "payment_refunds", "refund")
+        return str(refund.get("payment_refund_id") or refund.get("refund_id"))
+
+    def post_bank_transaction(self, payload: Mapping[str, Any], *, priority: str = "push") -> str:
+        """``POST /banktransactions``; the new transaction's id. Not repeated after an unknown outcome."""
+        body = self.post("/banktransactions", json=dict(payload), priority=priority)
+        return str(_record(body, "banktransaction", "bank_transaction")["transaction_id"])
+
+    def customer_payment_exists(self, payment_id: str, *, priority: str = "push") -> bool:
+        try:
+            self.get(f"/customerpayments/{payment_id}", priority=priority)
+        except ZohoNotFound:
+            return False
+        return True
+
+    def bank_transaction_exists(self, transaction_id: str, *, priority: str = "push") -> bool:
+        try:
+            self.get(f"/banktransactions/{transaction_id}", priority=priority)
+        except ZohoNotFound:
+            return False
+        return True
+
+    def customer_payments_by_reference(self, reference: str, *, priority: str = "push") -> list[dict[str, Any]]:
+        """Customer payments whose reference number is exactly ``reference`` (look-before-retry)."""
+        body = self.get("/customerpayments", {"reference_number": reference}, priority=priority)
+        return _with_reference(body.get("customerpayments") or [], reference)
+
+    def bank_transactions_by_reference(self, reference: str, *, priority: str = "push") -> list[dict[str, Any]]:
+        """Bank transactions whose reference number is exactly ``reference`` (look-before-retry)."""
+        body = self.get("/banktransactions", {"reference_number": reference}, priority=priority)
+        return _with_reference(body.get("banktransactions") or [], reference)
+
+    def payment_refunds(self, payment_id: str, *, priority: str = "push") -> list[dict[str, Any]]:
+        """``GET /customerpayments/{id}/refunds``: the payment's refunds."""
+        body = self.get(f"/customerpayments/{payment_id}/refunds", priority=priority)
+        refunds: list[dict[str, Any]] = body.get("payment_refunds") or body.get("refunds") or []
+        return refunds
+
+    def payment_refunds_by_reference(self, payment_id: str, reference: str, *,
+                                     priority: str = "push") -> list[dict[str, Any]]:
+        """The payment's refunds whose reference number is exactly ``reference``."""
+        return _with_reference(self.payment_refunds(payment_id, priority=priority), reference)
+
+    # --- reconciliation's reads (every page of a date window) ------------------------------
+
+    def _all_records(self, path: str, records_key: str, params: Mapping[str, Any], priority: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for page in self.paginate(path, records_key, params, priority=priority):
+            out.extend(page.records)
+        return out
+
+    def list_invoices_raw(self, params: Mapping[str, Any], *, priority: str = "pull") -> list[dict[str, Any]]:
+        return self._all_records("/invoices", "invoices", params, priority)
+
+    def list_customer_payments_raw(self, params: Mapping[str, Any], *, priority: str = "pull") -> list[dict[str, Any]]:
+        return self._all_records("/customerpayments", "customerpayments", params, priority)
+
+    def list_bank_transactions_raw(self, params: Mapping[str, Any], *, priority: str = "pull") -> list[dict[str, Any]]:
+        return self._all_records("/banktransactions", "banktransactions", params, priority)
+
+    # --- an invoice's settlement events (the invoice page) --------------------------------
+
+    def invoice_payments(self, invoice_id: str, *, priority: str = "pull") -> list[dict[str, Any]]:
+        """``GET /invoices/{id}/payments``: the payments applied to the invoice."""
+        payments: list[dict[str, Any]] = self.get(f"/invoices/{invoice_id}/payments", priority=priority).get("payments") or []
+        return payments
+
+    def invoice_credits_applied(self, invoice_id: str, *, priority: str = "pull") -> list[dict[str, Any]]:
+        """``GET /invoices/{id}/creditsapplied``: the credit notes applied to the invoice."""
+        credits: list[dict[str, Any]] = (self.get(f"/invoices/{invoice_id}/creditsapplied", priority=priority)
+                                          .get("credits") or [])
+        return credits
+
+
+class BooksVerbs(Protocol):
+    """Zoho's HTTP verbs as :class:`~ledgersync.zoho.client.ZohoBooks` offers them (or a stand-in
+    that wraps each call: the push engine's fencing, a test's probe)."""
+
+    def get(self, path: str, params: Any = None, *, priority: str = "pull") -> dict[str, Any]: ...
+
+    def post(self, path: str, json: Any = None, *, params: Any = None, priority: str = "push",
+             headers: Any = None, idempotent: bool = False) -> dict[str, Any]: ...
+
+    def put(self, path: str, json: Any = None, *, params: Any = None, priority: str = "push",
+            headers: Any = None, idempotent: bool = True) -> dict[str, Any]: ...
+
+    def delete(self, path: str, *, params: Any = None, priority: str = "push",
+               idempotent: bool = False) -> dict[str, Any]: ...
+
+
+class BooksOver(BooksEndpoints):
+    """The typed endpoints over any :class:`BooksVerbs`: every named call goes through the
+    wrapped object's verbs, so a wrapper that checks or counts each request sees them all."""
+
+    def __init__(self, verbs: BooksVerbs) -> None:
+        self.verbs = verbs
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> dict[str, Any]:
+        return self.verbs.get(path, params, priority=priority)
+
+    def post(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None, priority: str = "push",
+             headers: Mapping[str, str] | None = None, idempotent: bool = False) -> dict[str, Any]:
+        return self.verbs.post(path, json=json, params=params, priority=priority, headers=headers,
+                               idempotent=idempotent)
+
+    def put(self, path: str, json: Any = None, *, params: Mapping[str, Any] | None = None, priority: str = "push",
+            headers: Mapping[str, str] | None = None, idempotent: bool = True) -> dict[str, Any]:
+        return self.verbs.put(path, json=json, params=params, priority=priority, headers=headers,
+                              idempotent=idempotent)
+
+    def delete(self, path: str, *, params: Mapping[str, Any] | None = None, priority: str = "push",
+               idempotent: bool = False) -> dict[str, Any]:
+        return self.verbs.delete(path, params=params, priority=priority, idempotent=idempotent)
+

@@ -20,7 +20,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,7 +39,6 @@ from .errors import (
     ZohoTransportError,
     error_from_response,
 )
-from .paging import MAX_PER_PAGE, Page, ZohoPagePaginator
 from .ratelimit import RateLimiter
 from .retry import Outcome, backoff_seconds, should_retry
 from .tokens import TokenProvider, redact
@@ -142,17 +141,6 @@ class ZohoBooks(BooksEndpoints):
     def delete(self, path: str, *, params: Mapping[str, Any] | None = None, priority: str = "push",
                idempotent: bool = False) -> dict[str, Any]:
         return self._json("DELETE", path, params=params, priority=priority, safe_to_repeat=idempotent)
-
-    def paginate(self, path: str, records_key: str, params: Mapping[str, Any] | None = None, *,
-                 priority: str = "pull", start_page: int = 1, per_page: int = MAX_PER_PAGE,
-                 id_key: str | None = None) -> Iterator[Page]:
-        """Pages of a list endpoint, deduped by id, with loop detection (see ``paging``)."""
-        base = dict(params or {})
-
-        def fetch(page: int, size: int) -> dict[str, Any]:
-            return self.get(path, {**base, "page": page, "per_page": size}, priority=priority)
-
-        return iter(ZohoPagePaginator(fetch, records_key, id_key=id_key, per_page=per_page, start_page=start_page))
 
     def count(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> int:
         """How many records a list filter matches, in one call (``response_option=2``)."""

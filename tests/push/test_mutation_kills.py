@@ -23,6 +23,7 @@ from ledgersync.domain.push_rules import (
     plan_payout,
     standalone_deposit_payload,
 )
+from ledgersync.zoho.books import BooksEndpoints
 
 ACC = Accounts("uf", "bank", "fees", "USD")
 
@@ -112,7 +113,7 @@ def test_payout_without_fees_is_one_transfer_and_without_net_one_expense() -> No
 #   id without any effect on Zoho or the books.
 
 
-class _ZohoHolding:
+class _ZohoHolding(BooksEndpoints):
     """A Books fake holding one record of each kind, found only by its own list endpoint."""
 
     def get(self, path: str, params: dict | None = None, *, priority: str = "pull") -> dict:
@@ -140,7 +141,7 @@ def test_lookup_searches_the_endpoint_of_the_write_it_is_about() -> None:
     assert find_existing(books, payment) == (True, "cp1")  # type: ignore[arg-type]
 
 
-class _ZohoWithRefund:
+class _ZohoWithRefund(BooksEndpoints):
     def get(self, path: str, params: dict | None = None, *, priority: str = "pull") -> dict:
         assert path == "/customerpayments/cp1/refunds", path
         return {"payment_refunds": [{"payment_refund_id": "rf1", "reference_number": "ls:rev:p1"}]}

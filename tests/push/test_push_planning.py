@@ -23,14 +23,16 @@ from ledgersync.sync.push.planners import (
     ReversalPlanner,
     ReversalSnapshot,
 )
+from ledgersync.zoho.books import BooksEndpoints
 from ledgersync.zoho.errors import ZohoNotFound
 
 ACC = rules.Accounts("uf", "bank", "fees", "USD")
 CTX = PlanContext("conn-1", ACC, date(2026, 3, 1))
 
 
-class FakeBooks:
-    """Answers invoice reads from a dict; records every call; refuses writes (planners only read)."""
+class FakeBooks(BooksEndpoints):
+    """Answers invoice reads from a dict; records every call; refuses writes (planners only read).
+    The named calls of the `BooksGateway` port come from `BooksEndpoints`, over these verbs."""
 
     def __init__(self, invoices: dict[str, dict[str, Any]]) -> None:
         self.invoices = invoices

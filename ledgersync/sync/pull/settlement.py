@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from ledgersync.store.orm import Connection, ExternalRef, Invoice
 from ledgersync.sync.books_factory import ZohoAccess
+from ledgersync.sync.ports import BooksGateway
 from ledgersync.sync.pull.engine import open_books
-from ledgersync.zoho.client import ZohoBooks
 
 CACHE_KEY = "settlement_events"
 
@@ -45,17 +45,17 @@ def _from_cache(rows: list[dict[str, Any]]) -> list[SettlementEvent]:
     return [SettlementEvent(**{**r, "amount": Decimal(r["amount"])}) for r in rows]
 
 
-def _fetch(books: ZohoBooks, zoho_id: str, inv: Invoice) -> list[SettlementEvent]:
+def _fetch(books: BooksGateway, zoho_id: str, inv: Invoice) -> list[SettlementEvent]:
     events: list[SettlementEvent] = []
     if inv.paid_amount > 0:
-        for p in books.get(f"/invoices/{zoho_id}/payments", priority="pull").get("payments") or []:
+        for p in books.invoice_payments(zoho_id, priority="pull"):
             events.append(SettlementEvent("payment", Decimal(str(p.get("amount") or "0")).quantize(Decimal("0.01")),
                                           str(p.get("date") or "") or None, str(p.get("payment_number") or "") or None,
                                           str(p.get("payment_id") or "") or None,
                                           str(p.get("reference_number") or "") or None,
                                           str(p.get("payment_mode") or "") or None))
     if inv.credited_amount > 0:
-        for c in books.get(f"/invoices/{zoho_id}/creditsapplied", priority="pull").get("credits") or []:
+        for c in books.invoice_credits_applied(zoho_id, priority="pull"):
             events.append(SettlementEvent("credit",
                                           Decimal(str(c.get("amount_applied") or "0")).quantize(Decimal("0.01")),
                                           str(c.get("credited_date") or "") or None,
@@ -65,7 +65,7 @@ def _fetch(books: ZohoBooks, zoho_id: str, inv: Invoice) -> list[SettlementEvent
     return events
 
 
-def invoice_events(container: ZohoAccess, invoice_id: str, *, books: ZohoBooks | None = None) -> list[SettlementEvent]:
+def invoice_events(container: ZohoAccess, invoice_id: str, *, books: BooksGateway | None = None) -> list[SettlementEvent]:
     """Payments, credits and the write-off that settled a Zoho invoice, oldest first.
 
     Raises whatever the Zoho client raises when the events must be fetched and Zoho does not

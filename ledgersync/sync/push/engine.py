@@ -78,6 +78,7 @@ from ledgersync.sync.push.planners import IntentFacts, Plan, PlanContext, Planne
 from ledgersync.sync.push.refresh import refresh_invoices
 from ledgersync.sync.push.turns import INVOICE_KINDS, lock_invoices, neighbours
 from ledgersync.sync.push.zoho_writes import Books, FencedBooks, find_existing, perform
+from ledgersync.zoho.books import BooksOver
 from ledgersync.zoho.errors import (
     BudgetExhausted,
     ZohoAPIError,
@@ -318,7 +319,8 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
             return "cancelled"
         assert prepared.planner is not None and prepared.ctx is not None
         books = books_factory()
-        plan = prepared.planner.plan(prepared.snapshot, books, prepared.ctx)  # Zoho reads, no transaction
+        gateway = BooksOver(books)  # the named Zoho calls, over the client's verbs
+        plan = prepared.planner.plan(prepared.snapshot, gateway, prepared.ctx)  # Zoho reads, no transaction
         _store_plan(container, lease, plan)
         hooks.at("planned", key)
         for write in plan.writes:
@@ -327,7 +329,7 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
         # The refresh is part of the push (before `done`, retried like a step): done first and
         # refresh "best effort" after lost the platform's balance when a concurrent worker's
         # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
-        refresh_invoices(container, books, plan.refresh_invoices)
+        refresh_invoices(container, gateway, plan.refresh_invoices)
         _finish(container, lease, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
@@ -415,7 +417,7 @@ def _run_step(container: Transactional, books: Books, lease: Lease, write: rules
     if step is not None and step.state == "done":
         return
     if step is not None and step.state == "uncertain":
-        applied, zid = find_existing(books, write)
+        applied, zid = find_existing(BooksOver(books), write)
         if applied:
             _record_step(container, lease, write, zid, cfg, adopted=True)
             hooks.at("after_record_step", key)
@@ -433,7 +435,7 @@ def _run_step(container: Transactional, books: Books, lease: Lease, write: rules
     hooks.at("before_write", key)
     # Every attempt checks the fencing token and sets the write deadline just before it is sent.
     try:
-        zid = perform(FencedBooks(books, lambda: fence_write(container, lease, cfg)), write)
+        zid = perform(BooksOver(FencedBooks(books, lambda: fence_write(container, lease, cfg))), write)
     except (ZohoAPIError, BudgetExhausted):
         # Zoho answered (or nothing left): no attempt can still land, the intent may be retried
         # at once. After a transport error (timeout, dropped connection) the deadline stays.

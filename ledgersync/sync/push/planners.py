@@ -27,7 +27,8 @@ from ledgersync.domain import push_rules as rules
 from ledgersync.domain.push_intent import AppliedInvoice, IntentDetail
 from ledgersync.store.orm import Customer, ExternalRef, Invoice, Payment, PaymentAllocation, Payout, PushIntent
 from ledgersync.sync import outbox
-from ledgersync.sync.push.zoho_writes import PRIORITY, Books
+from ledgersync.sync.ports import BooksGateway
+from ledgersync.sync.push.zoho_writes import PRIORITY
 from ledgersync.zoho.errors import ZohoNotFound
 
 
@@ -66,7 +67,7 @@ Loaded = Any  # a planner's own snapshot type, or a push_rules decision
 class Planner(Protocol):
     def invoices(self, session: Session, intent: IntentFacts) -> tuple[str, ...]: ...
     def load(self, session: Session, intent: IntentFacts, ctx: PlanContext) -> Loaded: ...
-    def plan(self, snapshot: Any, books: Books, ctx: PlanContext) -> Plan: ...
+    def plan(self, snapshot: Any, books: BooksGateway, ctx: PlanContext) -> Plan: ...
 
 
 # --------------------------------------------------------------------------- shared reads
@@ -140,10 +141,10 @@ class ZohoInvoiceState:
     exchange_rate: Decimal | None
 
 
-def read_zoho_invoice(books: Books, zoho_invoice_id: str) -> ZohoInvoiceState:
+def read_zoho_invoice(books: BooksGateway, zoho_invoice_id: str) -> ZohoInvoiceState:
     """An invoice's balance and status in Zoho now; a deleted one can take nothing (void, 0)."""
     try:
-        zinv = books.get(f"/invoices/{zoho_invoice_id}", priority=PRIORITY)["invoice"]
+        zinv = books.get_invoice_raw(zoho_invoice_id, priority=PRIORITY)
     except ZohoNotFound:
         return ZohoInvoiceState(Decimal("0"), "void", None)
     rate = zinv.get("exchange_rate")
@@ -182,7 +183,7 @@ class PaymentPlanner:
             customer_zoho_id=zoho_id(session, ctx.connection_id, "customer", payment.customer_id),
             invoices=tuple(invs), detail=intent.detail, first_attempt=not intent.detail.started)
 
-    def plan(self, snapshot: PaymentSnapshot, books: Books, ctx: PlanContext) -> Plan:
+    def plan(self, snapshot: PaymentSnapshot, books: BooksGateway, ctx: PlanContext) -> Plan:
         facts: list[rules.InvoiceFacts] = []
         for inv in snapshot.invoices:
             state = read_zoho_invoice(books, inv.zoho_id) if inv.zoho_id else None
@@ -234,7 +235,7 @@ class PayoutPlanner:
                                                 payout.currency_code, payout.arrival_date, len(payment_ids)),
                               intent.detail)
 
-    def plan(self, snapshot: PayoutSnapshot, books: Books, ctx: PlanContext) -> Plan:
+    def plan(self, snapshot: PayoutSnapshot, books: BooksGateway, ctx: PlanContext) -> Plan:
         return Plan(rules.plan_payout(snapshot.facts, ctx.accounts), snapshot.detail)
 
 
@@ -274,7 +275,7 @@ class ReversalPlanner:
                                 tuple(a.zoho_invoice for a in pushed_detail.applications),
                                 intent.detail.with_changes(deposited=gate.deposited))
 
-    def plan(self, snapshot: ReversalSnapshot, books: Books, ctx: PlanContext) -> Plan:
+    def plan(self, snapshot: ReversalSnapshot, books: BooksGateway, ctx: PlanContext) -> Plan:
         writes = rules.plan_reversal(snapshot.pushed, snapshot.reference_number, ctx.accounts, on=snapshot.failed_on)
         return Plan(writes, snapshot.detail, snapshot.refresh)
 

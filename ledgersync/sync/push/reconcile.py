@@ -34,6 +34,7 @@ from sqlalchemy import select
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, Payment, Payout, PushIntent
 from ledgersync.sync import outbox
 from ledgersync.sync.books_factory import ZohoAccess
+from ledgersync.sync.ports import BooksGateway
 
 ZERO = Decimal("0.00")
 SLACK = timedelta(days=7)
@@ -110,13 +111,6 @@ def _window(start: date, end: date) -> dict[str, str]:
     return {"date_start": (start - SLACK).isoformat(), "date_end": (end + SLACK).isoformat()}
 
 
-def _records(books: Any, path: str, key: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for page in books.paginate(path, key, params, priority=PRIORITY):
-        out.extend(page.records)
-    return out
-
-
 def _in_range(value: Any, start: date, end: date) -> bool:
     try:
         d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
@@ -125,7 +119,8 @@ def _in_range(value: Any, start: date, end: date) -> bool:
     return start <= d <= end
 
 
-def reconcile(container: ZohoAccess, connection_id: str, start: date, end: date, *, books: Any = None) -> ReconciliationReport:
+def reconcile(container: ZohoAccess, connection_id: str, start: date, end: date, *,
+              books: BooksGateway | None = None) -> ReconciliationReport:
     """Compare platform and Zoho for one connection over [start, end] (both inclusive)."""
     if books is None:
         books = container.books_factory(container, connection_id)
@@ -176,17 +171,17 @@ def reconcile_partner(container: ZohoAccess, partner_id: str, start: date, end: 
 # --------------------------------------------------------------------------- sections
 
 
-def _invoices(books: Any, report: ReconciliationReport, invoices: Any, zoho_of_local: dict[str, str],
+def _invoices(books: BooksGateway, report: ReconciliationReport, invoices: Any, zoho_of_local: dict[str, str],
               names: dict[str, str], start: date, end: date) -> None:
-    zoho = {str(r["invoice_id"]): r for r in _records(books, "/invoices", "invoices",
-                                                       {"date_start": start.isoformat(), "date_end": end.isoformat()})}
+    zoho = {str(r["invoice_id"]): r for r in books.list_invoices_raw(
+        {"date_start": start.isoformat(), "date_end": end.isoformat()}, priority=PRIORITY)}
     seen: set[str] = set()
     for inv in invoices:
         zid = zoho_of_local.get(inv.id)
         z = zoho.get(zid or "")
         if z is None and zid:
             try:
-                z = books.get(f"/invoices/{zid}", priority=PRIORITY)["invoice"]
+                z = books.get_invoice_raw(zid, priority=PRIORITY)
             except Exception:  # noqa: BLE001 - not found (deleted in Zoho) is the difference to show
                 z = None
         if zid:
@@ -232,17 +227,17 @@ def _invoice_verdict(inv: Any, z: dict[str, Any] | None) -> tuple[list[str], str
     return [], None
 
 
-def _payments(books: Any, report: ReconciliationReport, payments: Any, zoho_of_local: dict[str, str],
+def _payments(books: BooksGateway, report: ReconciliationReport, payments: Any, zoho_of_local: dict[str, str],
               origin_of: dict[str, str], names: dict[str, str], reversed_ids: set[str],
               start: date, end: date) -> None:
     window = _window(start, end)
     zpays: dict[str, list[dict[str, Any]]] = {}
-    for r in _records(books, "/customerpayments", "customerpayments", window):
+    for r in books.list_customer_payments_raw(window, priority=PRIORITY):
         ref = str(r.get("reference_number") or "")
         if ref.startswith("ls:pay:"):
             zpays.setdefault(ref, []).append(r)
     ztxns: dict[str, list[dict[str, Any]]] = {}
-    for r in _records(books, "/banktransactions", "banktransactions", window):
+    for r in books.list_bank_transactions_raw(window, priority=PRIORITY):
         ref = str(r.get("reference_number") or "")
         if ref.startswith("ls:"):
             ztxns.setdefault(ref, []).append(r)
@@ -267,7 +262,7 @@ def _payments(books: Any, report: ReconciliationReport, payments: Any, zoho_of_l
                     issues.append("missing in Zoho")
                 else:
                     zid = str(found[0]["payment_id"])
-                    detail = books.get(f"/customerpayments/{zid}", priority=PRIORITY)["payment"]
+                    detail = books.get_customer_payment_raw(zid, priority=PRIORITY)
                     zoho_amount = _dec(detail.get("amount"))
                     zoho_status = "applied"
                     if zoho_amount != zoho_part:
@@ -292,9 +287,9 @@ def _payments(books: Any, report: ReconciliationReport, payments: Any, zoho_of_l
         else:  # failed: nothing may be left live in Zoho
             if found:
                 zid = str(found[0]["payment_id"])
-                detail = books.get(f"/customerpayments/{zid}", priority=PRIORITY)["payment"]
+                detail = books.get_customer_payment_raw(zid, priority=PRIORITY)
                 refunded = sum((_dec(r.get("amount")) for r in
-                                books.get(f"/customerpayments/{zid}/refunds", priority=PRIORITY).get("payment_refunds") or []),
+                                books.payment_refunds(zid, priority=PRIORITY)),
                                ZERO)
                 zoho_amount, zoho_status = _dec(detail.get("amount")), "reversed"
                 if detail.get("invoices") or refunded != zoho_amount:
@@ -330,7 +325,7 @@ def _payment_explanation(status: str, zoho_status: str | None, reversal_done: bo
     return "failed before it was pushed; nothing of it is in Zoho Books"
 
 
-def _deposits(books: Any, report: ReconciliationReport, payouts: Any, start: date, end: date) -> None:
+def _deposits(books: BooksGateway, report: ReconciliationReport, payouts: Any, start: date, end: date) -> None:
     ztxns: dict[str, list[dict[str, Any]]] = getattr(report, "_bank_txns", None) or {}
     known: set[str] = set()
     for po in payouts:

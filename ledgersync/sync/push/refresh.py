@@ -7,12 +7,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ledgersync.store.orm import ExternalRef, Invoice
-from ledgersync.sync.ports import Transactional
-from ledgersync.sync.push.zoho_writes import Books
+from ledgersync.sync.ports import BooksGateway, Transactional
 from ledgersync.zoho.errors import ZohoNotFound
 
 
-def refresh_invoices(container: Transactional, books: Books, zoho_ids: tuple[str, ...]) -> None:
+def refresh_invoices(container: Transactional, books: BooksGateway, zoho_ids: tuple[str, ...]) -> None:
     """Make the platform's invoices show Zoho's balance and status after our write.
 
     Runs after every write of the intent and BEFORE it is `done`: a Zoho error here propagates
@@ -35,7 +34,7 @@ def refresh_invoices(container: Transactional, books: Books, zoho_ids: tuple[str
         if local_id is None:
             continue
         try:
-            zinv = books.get(f"/invoices/{zid}", priority="push")["invoice"]
+            zinv = books.get_invoice_raw(zid, priority="push")
         except ZohoNotFound:
             continue  # deleted in Zoho: the pull archives it
         with container.uow() as uow:

@@ -1,5 +1,9 @@
 """Execute one planned `ZohoWrite` and, after an unknown outcome, find what Zoho already holds.
 
+Both speak to Zoho through the named calls of the `BooksGateway` port (`sync/ports.py`,
+implemented by `zoho/books.py`); the engine hands them `BooksOver(FencedBooks(client, check))`,
+so every attempt of a write passes the fencing check.
+
 Zoho has no idempotency key. The guard is the `reference_number` every create carries (the
 outbox key): before re-sending a write whose previous attempt may have been applied, the
 engine calls `find_existing`, which looks the record up by that reference (exact match,
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ledgersync.domain.push_rules import ZohoWrite
+from ledgersync.sync.ports import BooksGateway
 from ledgersync.zoho.client import ZohoBooks
 from ledgersync.zoho.errors import ZohoNotFound
 
@@ -91,26 +96,19 @@ class FencedBooks:
                                                        idempotent=idempotent))
 
 
-def _first(envelope: dict, *keys: str) -> dict:
-    for key in keys:
-        value = envelope.get(key)
-        if isinstance(value, list) and value:
-            return value[0]
-        if isinstance(value, dict):
-            return value
-    raise KeyError(f"none of {keys} in Zoho answer")
+def _target(write: ZohoWrite) -> str:
+    """The Zoho id the write acts on (the rules set one for every update, refund and deletion)."""
+    return str(write.target_id)
 
 
-def perform(books: Books, write: ZohoWrite) -> str | None:
+def perform(books: BooksGateway, write: ZohoWrite) -> str | None:
     """Send the write; returns the Zoho id it created or touched (None for deletions)."""
     if write.op == "create_customer_payment":
-        env = books.post("/customerpayments", json=write.payload, priority=PRIORITY)
-        return str(_first(env, "payment", "customerpayment")["payment_id"])
+        return books.post_customer_payment(write.payload, priority=PRIORITY)
     if write.op == "create_bank_transaction":
-        env = books.post("/banktransactions", json=write.payload, priority=PRIORITY)
-        return str(_first(env, "banktransaction", "bank_transaction")["transaction_id"])
+        return books.post_bank_transaction(write.payload, priority=PRIORITY)
     if write.op == "update_customer_payment":
-        current = _first(books.get(f"/customerpayments/{write.target_id}", priority=PRIORITY), "payment")
+        current = books.get_customer_payment_raw(_target(write), priority=PRIORITY)
         body = {
             "customer_id": current["customer_id"],
             "payment_mode": current.get("payment_mode", "others"),
@@ -120,57 +118,45 @@ def perform(books: Books, write: ZohoWrite) -> str | None:
             "reference_number": current.get("reference_number", ""),
             **write.payload,
         }
-        books.put(f"/customerpayments/{write.target_id}", json=body, priority=PRIORITY)
+        books.put_customer_payment(_target(write), body, priority=PRIORITY)
         return write.target_id
     if write.op == "refund_customer_payment":
-        env = books.post(f"/customerpayments/{write.target_id}/refunds", json=write.payload, priority=PRIORITY)
-        refund = _first(env, "payment_refund", "payment_refunds", "refund")
-        return str(refund.get("payment_refund_id") or refund.get("refund_id"))
+        return books.post_payment_refund(_target(write), write.payload, priority=PRIORITY)
     if write.op == "delete_customer_payment":
         try:
-            books.delete(f"/customerpayments/{write.target_id}", priority=PRIORITY)
+            books.delete_customer_payment(_target(write), priority=PRIORITY)
         except ZohoNotFound:
             pass  # already gone: the goal of a deletion
         return None
     if write.op == "delete_bank_transaction":
         try:
-            books.delete(f"/banktransactions/{write.target_id}", priority=PRIORITY)
+            books.delete_bank_transaction(_target(write), priority=PRIORITY)
         except ZohoNotFound:
             pass
         return None
     raise ValueError(f"unknown write op {write.op}")
 
 
-def _exact(records: list[dict], reference: str) -> list[dict]:
-    return [r for r in records if str(r.get("reference_number") or "") == reference]
-
-
-def find_existing(books: Books, write: ZohoWrite) -> tuple[bool, str | None]:
+def find_existing(books: BooksGateway, write: ZohoWrite) -> tuple[bool, str | None]:
     """After an unknown outcome: (already applied?, its Zoho id).
 
-    For creates this is a look-up by reference number. A deletion whose record is gone is
-    applied; an un-application is safe to repeat, so it reports "not applied" and is re-sent.
+    For creates this is a look-up by reference number (exact match). A deletion whose record is
+    gone is applied; an un-application is safe to repeat, so it reports "not applied" and is re-sent.
     """
     ref = write.reference_number
     if write.op == "create_customer_payment" and ref:
-        env = books.get("/customerpayments", {"reference_number": ref}, priority=PRIORITY)
-        found = _exact(env.get("customerpayments") or [], ref)
+        found = books.customer_payments_by_reference(ref, priority=PRIORITY)
         return (True, str(found[0]["payment_id"])) if found else (False, None)
     if write.op == "create_bank_transaction" and ref:
-        env = books.get("/banktransactions", {"reference_number": ref}, priority=PRIORITY)
-        found = _exact(env.get("banktransactions") or [], ref)
+        found = books.bank_transactions_by_reference(ref, priority=PRIORITY)
         return (True, str(found[0]["transaction_id"])) if found else (False, None)
     if write.op == "refund_customer_payment" and ref:
-        env = books.get(f"/customerpayments/{write.target_id}/refunds", priority=PRIORITY)
-        found = _exact(env.get("payment_refunds") or env.get("refunds") or [], ref)
+        found = books.payment_refunds_by_reference(_target(write), ref, priority=PRIORITY)
         if found:
             return True, str(found[0].get("payment_refund_id") or found[0].get("refund_id"))
         return False, None
-    if write.op in ("delete_customer_payment", "delete_bank_transaction"):
-        path = "/customerpayments/" if write.op == "delete_customer_payment" else "/banktransactions/"
-        try:
-            books.get(f"{path}{write.target_id}", priority=PRIORITY)
-        except ZohoNotFound:
-            return True, None
-        return False, None
+    if write.op == "delete_customer_payment":
+        return (not books.customer_payment_exists(_target(write), priority=PRIORITY)), None
+    if write.op == "delete_bank_transaction":
+        return (not books.bank_transaction_exists(_target(write), priority=PRIORITY)), None
     return False, None
