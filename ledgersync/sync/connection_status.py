@@ -3,13 +3,15 @@
 The only writers of `connections.status`: each asks `ledgersync.domain.connection` for the next
 status (`transition`), so a change the state machine does not allow (a late worker marking a
 disconnected connection connected) leaves the row untouched and returns False. The caller
-commits; the pull engine, the token refresher and the integration service all come here.
+commits; the pull engine, the token refresher, the integration service and the health rules
+(`sync/health.py`, through `compare_and_set`) all come here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ledgersync.domain.connection import ConnectionEvent, ConnectionStatus, can, transition
@@ -61,3 +63,17 @@ def mark_reauth_required(session: Session, connection_id: str, detail: str) -> b
     conn.access_token_enc = None
     conn.token_expires_at = None
     return True
+
+
+def compare_and_set(session: Session, conn: Connection, event: ConnectionEvent, detail: str | None) -> str | None:
+    """Apply `event` to the status `conn` was read with, only if the row still has it (one
+    conditional UPDATE: a change made meanwhile, a disconnect say, wins). Error and
+    Reauthorization required keep `detail`, every other status clears it. The new status, or
+    None if the row had moved on; `InvalidTransition` if the state machine refuses the event."""
+    new = transition(conn.status, event).value
+    keep_detail = event in (ConnectionEvent.FAIL, ConnectionEvent.AUTH_REVOKED)
+    result = session.execute(
+        update(Connection).where(Connection.id == conn.id, Connection.status == conn.status)
+        .values(status=new, status_detail=detail if keep_detail else None)
+        .execution_options(synchronize_session=False))
+    return new if result.rowcount == 1 else None  # type: ignore[attr-defined]  # an UPDATE's result

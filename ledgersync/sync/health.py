@@ -1,26 +1,30 @@
 """Connection health from sync outcomes: the engine reports every finished run here; the
 decision is `domain/connection.py`'s (`after_sync`, `on_auth_lost`), this module loads the row,
-applies the event with a compare-and-set on the status (a disconnect in between wins) and then
-lets `alerts.evaluate` open or resolve incidents.
+has `sync/connection_status.compare_and_set` apply the event (the state machine's transition,
+only if the status is still the one decided on: a disconnect in between wins) and then lets
+`alerts.evaluate` open or resolve incidents.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ledgersync.domain.connection import ConnectionEvent, after_sync, on_auth_lost, transition
+from ledgersync.domain.connection import ConnectionEvent, after_sync, on_auth_lost
 from ledgersync.store.orm import Connection, SyncRun
 from ledgersync.sync import alerts
 from ledgersync.sync.alerts import AlertsHost
+from ledgersync.sync.connection_status import compare_and_set
 
 log = logging.getLogger(__name__)
 
 
-def failures_in_a_row(session: object, connection_id: str, stream: str, limit: int = 12) -> int:
+def failures_in_a_row(session: Session, connection_id: str, stream: str, limit: int = 12) -> int:
     """How many of the stream's latest finished runs failed in a row."""
-    statuses = session.execute(  # type: ignore[attr-defined]
+    statuses = session.execute(
         select(SyncRun.status).where(SyncRun.connection_id == connection_id, SyncRun.stream == stream,
                                      SyncRun.status != "running")
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit)
@@ -33,33 +37,30 @@ def failures_in_a_row(session: object, connection_id: str, stream: str, limit: i
     return count
 
 
-def _apply(container: AlertsHost, connection_id: str, decide: object, detail: str | None) -> str | None:
+Decide = Callable[[Session, Connection], ConnectionEvent | None]
+
+
+def _apply(container: AlertsHost, connection_id: str, decide: Decide, detail: str | None) -> str | None:
     """Ask `decide(conn)` for an event; apply it if the status is still the one decided on."""
     with container.uow() as uow:
         conn = uow.session.get(Connection, connection_id)
         if conn is None:
             return None
-        event: ConnectionEvent | None = decide(uow.session, conn)  # type: ignore[operator]
+        event = decide(uow.session, conn)
         if event is None:
             return None
-        new = transition(conn.status, event).value
-        keep_detail = event in (ConnectionEvent.FAIL, ConnectionEvent.AUTH_REVOKED)
-        result = uow.session.execute(
-            update(Connection).where(Connection.id == connection_id, Connection.status == conn.status)
-            .values(status=new, status_detail=detail if keep_detail else None)
-            .execution_options(synchronize_session=False))
+        new = compare_and_set(uow.session, conn, event, detail)
         uow.commit()
-    if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result
+    if new is not None:
         log.info("connection.health connection=%s event=%s status=%s", connection_id, event.value, new)
-        return new
-    return None
+    return new
 
 
 def note_run(container: AlertsHost, connection_id: str, stream: str, *, failed: bool, detail: str | None) -> None:
     """A stream run finished: Error after `threshold` failures in a row, back by itself on success."""
     threshold = container.settings.connection_failure_threshold
 
-    def decide(session: object, conn: Connection) -> ConnectionEvent | None:
+    def decide(session: Session, conn: Connection) -> ConnectionEvent | None:
         return after_sync(conn.status, failed=failed, initial_done=conn.initial_sync_phase == "done",
                           failures_in_a_row=failures_in_a_row(session, connection_id, stream) if failed else 0,
                           threshold=threshold)
