@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,12 +27,12 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.benchkit import bench_platform  # noqa: E402
 from ledgersync.bootstrap import Container  # noqa: E402
-from ledgersync.settings import Settings  # noqa: E402
-from ledgersync.store.orm import Connection, ExternalRef, Invoice, Partner, SyncError, SyncRun  # noqa: E402
+from ledgersync.store.orm import Connection, ExternalRef, Invoice, SyncError, SyncRun  # noqa: E402
 from ledgersync.sync.pull.initial import run_initial_sync  # noqa: E402
 from ledgersync.sync.pull.service import sync_connection  # noqa: E402
-from tests.pull.harness import build_harness, connect_platform  # noqa: E402
+from tests.pull.harness import build_harness  # noqa: E402
 from zohobooks_sandbox.poison import POISON_KINDS  # noqa: E402
 
 
@@ -67,16 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     harness = build_harness(customers=customers, invoices=args.invoices, seed=args.seed, years=3,
                             manual_clock=False, time_scale=args.time_scale)
-    tmp = tempfile.mkdtemp(prefix="bad-data-bench-")
-    settings = Settings(_env_file=None, env="test", scheduler="off",  # type: ignore[call-arg]
-                        database_url=args.database_url or f"sqlite:///{tmp}/bench.db")
-    container = Container(settings)
-    with container.uow() as uow:
-        partner = Partner(name="Bad data MSP")
-        uow.session.add(partner)
-        uow.commit()
-        partner_id = partner.id
-    connection_id = connect_platform(container, partner_id, harness)
+    container, connection_id = bench_platform(harness, database_url=args.database_url, prefix="bad-data-bench-",
+                                              partner_name="Bad data MSP")
 
     planted = harness.admin("PUT", f"/orgs/{harness.org_id}/faults/poison",
                             {"seed": args.seed, "per_kind": args.poison})["planted"]

@@ -31,7 +31,6 @@ import json
 import math
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -46,13 +45,13 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.benchkit import bench_platform  # noqa: E402
 from ledgersync.bootstrap import Container  # noqa: E402
-from ledgersync.settings import Settings  # noqa: E402
-from ledgersync.store.orm import ExternalRef, Invoice, InvoiceLineItem, Partner  # noqa: E402
+from ledgersync.store.orm import ExternalRef, Invoice, InvoiceLineItem  # noqa: E402
 from ledgersync.sync.pull.initial import run_initial_sync  # noqa: E402
 from ledgersync.sync.pull.service import INCREMENTAL_STREAMS, sync_connection  # noqa: E402
 from tests.pull import zoho_changes as zc  # noqa: E402
-from tests.pull.harness import build_harness, connect_platform  # noqa: E402
+from tests.pull.harness import build_harness  # noqa: E402
 
 #: the documented mix of Zoho-side changes (weights, per cent): what happens to sent invoices
 #: most of the time (money and reminders), a few edits, new invoices, rare deletions
@@ -166,16 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     customers = args.customers or max(10, args.invoices // 50)
     h = build_harness(customers=customers, invoices=args.invoices, seed=args.seed, years=args.years,
                       manual_clock=True, plan=args.plan)
-    tmp = tempfile.mkdtemp(prefix="hourly-bench-")
-    settings = Settings(_env_file=None, env="test", scheduler="off",  # type: ignore[call-arg]
-                        database_url=args.database_url or f"sqlite:///{tmp}/bench.db")
-    container = Container(settings)
-    with container.uow() as uow:
-        partner = Partner(name="Bench MSP")
-        uow.session.add(partner)
-        uow.commit()
-        partner_id = partner.id
-    connection_id = connect_platform(container, partner_id, h)
+    container, connection_id = bench_platform(h, database_url=args.database_url, prefix="hourly-bench-")
     try:
         return _measure(args, h, container, connection_id, console, started)
     finally:

@@ -19,11 +19,12 @@ class Clock:
     With ``manual=True`` real time does not flow at all; only ``advance`` moves it.
     """
 
-    def __init__(self, time_scale: float = 1.0, manual: bool = False, start: datetime | None = None) -> None:
+    def __init__(self, time_scale: float = 1.0, manual: bool = False, start: datetime | None = None,
+                 real0: float | None = None) -> None:
         self.time_scale = float(time_scale)
         self.manual = manual
         self._start = (start or datetime.now(timezone.utc)).astimezone(timezone.utc)
-        self._real0 = time.monotonic()
+        self._real0 = time.monotonic() if real0 is None else float(real0)
         self._offset = 0.0
         self._lock = threading.Lock()
 
@@ -39,6 +40,12 @@ class Clock:
     def monotonic(self) -> float:
         """Sandbox seconds since the clock started (scaled); use for windows and TTLs."""
         return self._elapsed()
+
+    def anchor(self) -> tuple[str, float]:
+        """(start, real0): what another process on this machine needs to build a ``Clock`` that
+        reads the same time (``time.monotonic`` is system-wide), e.g. a bench whose sandbox
+        serves from a child process. Not meaningful for a manual clock."""
+        return self._start.isoformat(), self._real0
 
     def advance(self, seconds: float) -> None:
         """Move sandbox time forward (tests; works in both modes)."""

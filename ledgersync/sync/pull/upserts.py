@@ -253,11 +253,12 @@ def _apply_snapshot(session: Session, run: PullRun, snap: rules.InvoiceSnapshot,
         customer_id = cref.local_id if cref is not None else _customer_of(session, run, snap)
         if cref is None:
             customer_refs.update(refs_by_zoho(session, run.connection_id, "customer", [snap.customer_zoho_id]))
-        inv = Invoice(partner_id=run.partner_id, customer_id=customer_id, origin="zoho", line_items_synced=False,
-                      **rules.invoice_updates(None, snap),
+        # the id is given here, not at a flush: the page's new invoices and their refs are then
+        # inserted together at the page's flush (a flush per invoice cost ~1 ms of CPU each)
+        inv = Invoice(id=new_id(), partner_id=run.partner_id, customer_id=customer_id, origin="zoho",
+                      line_items_synced=False, **rules.invoice_updates(None, snap),
                       **rules.settlement_updates(rules.ZERO, rules.ZERO, rules.ZERO, snap))
         session.add(inv)
-        session.flush()
         if ref is None:
             ref = ExternalRef(connection_id=run.connection_id, entity="invoice", local_id=inv.id,
                               zoho_id=snap.zoho_id, zoho_last_modified=snap.last_modified)
