@@ -2,8 +2,9 @@
 window resets, and when the initial sync's history will be complete (issues 13 and 14).
 
 Every Zoho call the platform makes belongs to a run in `sync_runs` (pull streams, single-record
-re-reads, push drains), each with its `calls`; the purpose follows from the run's stream and
-trigger (`purpose_of`). The daily window and what is left come from the rate limiter when it has
+re-reads, push drains, and the rows `sync.call_log.counted_calls` writes for calls made outside
+the engines), each with its `calls`; the purpose follows from the run's stream and trigger
+(`purpose_of`). The daily window and what is left come from the rate limiter when it has
 seen Zoho's headers (they count every app of the partner), else from our own runs: Zoho's day
 is a fixed 24 h window opened by the first call after the previous one closed.
 
@@ -23,16 +24,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledgersync.store.orm import Connection, SyncRun
+from ledgersync.sync.call_log import DASHBOARD_TRIGGER, SIDE_PURPOSES
 from ledgersync.sync.pull.progress import BACKFILL_DAY_RESERVE, history_eta, measured_pace
 
-#: what the budget panel lists, in this order
-PURPOSES = ("initial sync", "hourly", "details", "deletion checks", "pushes", "sweep")
+#: what the budget panel lists, in this order; the last four are calls made outside the sync
+#: engines (`sync.call_log.SIDE_PURPOSES`): Set Up Accounts, invoice PDFs, the
+#: invoice page's payments and credits, reconciliations
+PURPOSES = ("initial sync", "hourly", "details", "deletion checks", "pushes", "sweep",
+            "account setup", "PDFs", "invoice page", "reconciliation")
 PLAN_DAILY = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000}
 DAY = timedelta(days=1)
 
 
 def purpose_of(stream: str, trigger: str) -> str:
     """Which budget purpose a run's calls count under."""
+    if trigger == DASHBOARD_TRIGGER:
+        return SIDE_PURPOSES[stream]
     if trigger == "initial":
         return "initial sync"
     if stream == "push":

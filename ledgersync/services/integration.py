@@ -36,6 +36,7 @@ from ledgersync.services.errors import Conflict, InvalidInput, NotFound, Service
 from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.sync import connection_status, outbox
 from ledgersync.sync.books_factory import DbTokenProvider, ZohoAccess, oauth_client
+from ledgersync.sync.call_log import counted_calls
 from ledgersync.sync.connection_status import mark_reauth_required, set_status
 from ledgersync.sync.ports import Dispatching, Transactional
 from ledgersync.sync.pull.initial import start_initial_sync
@@ -307,6 +308,8 @@ def list_organizations(container: IntegrationPorts, partner_id: str) -> list[Org
     if conn is None or conn.refresh_token_enc is None or not conn.api_domain:
         raise Conflict("Connect Zoho Books first.")
     books = _unbound_books(container, conn.id, conn.api_domain)
+    # names no organisation: Zoho charges it to none (the sandbox neither), so it is not counted
+    # in any organisation's budget (`sync.call_log`)
     body = books.get("/organizations", priority="push")
     return [
         Organization(
@@ -424,8 +427,10 @@ def account_choices(container: IntegrationPorts, partner_id: str) -> AccountChoi
         raise Conflict("Connect Zoho Books first.")
     books = container.books_factory(container, conn.id)
     rows: list[dict[str, Any]] = []
-    for page in books.paginate("/chartofaccounts", "chartofaccounts", {"filter_by": "AccountType.All"}, priority="push"):
-        rows.extend(page.records)
+    with counted_calls(container, conn.id, "accounts", books):
+        for page in books.paginate("/chartofaccounts", "chartofaccounts", {"filter_by": "AccountType.All"},
+                                   priority="push"):
+            rows.extend(page.records)
     undeposited = _options(rows, {"cash", "bank", "other_current_asset"})
     bank = _options(rows, {"bank"})
     fees = _options(rows, {"expense", "other_expense", "cost_of_goods_sold"})

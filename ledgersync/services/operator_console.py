@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ledgersync.store.orm import Connection, ConnectionAlert, Partner, PushIntent, SyncError, SyncRun
+from ledgersync.sync.call_log import DASHBOARD_TRIGGER
 from ledgersync.sync.ports import Dispatching, OperatorPorts
 
 SORT_KEYS = ("partner", "status", "last_good_sync", "lag_s", "calls_used", "calls_left", "open_errors",
@@ -48,7 +49,8 @@ def rows(container: OperatorPorts, *, q: str = "", sort: str = "partner", descen
         conns = s.execute(select(Connection.id, Partner.name, Connection.organization_id, Connection.organization_name,
                                  Connection.status).join(Partner, Partner.id == Connection.partner_id)).all()
         last_ok = dict(s.execute(select(SyncRun.connection_id, func.max(SyncRun.finished_at)).where(
-            SyncRun.status == "succeeded", SyncRun.stream != "push").group_by(SyncRun.connection_id)).all())
+            SyncRun.status == "succeeded", SyncRun.stream != "push", SyncRun.trigger != DASHBOARD_TRIGGER,
+        ).group_by(SyncRun.connection_id)).all())
         errors = dict(s.execute(select(SyncError.connection_id, func.count()).where(
             SyncError.resolved_at.is_(None)).group_by(SyncError.connection_id)).all())
         alerts = dict(s.execute(select(ConnectionAlert.connection_id, func.count()).where(

@@ -17,6 +17,7 @@ from ledgersync.domain.connection import ConnectionEvent, after_sync, on_auth_lo
 from ledgersync.store.orm import Connection, SyncRun
 from ledgersync.sync import alerts
 from ledgersync.sync.alerts import AlertsHost
+from ledgersync.sync.call_log import DASHBOARD_TRIGGER
 from ledgersync.sync.connection_status import compare_and_set
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def outage(session: object, connection_id: str) -> str | None:
     latest = session.execute(  # type: ignore[attr-defined]
         select(SyncRun.status, SyncRun.message).where(
             SyncRun.connection_id == connection_id, SyncRun.status != "running",
-            SyncRun.stream.not_like("record:%"), SyncRun.stream != "webhook")
+            SyncRun.stream.not_like("record:%"), SyncRun.stream != "webhook",
+            SyncRun.trigger != DASHBOARD_TRIGGER)
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)
     ).first()
     if latest is None or latest.status != "failed":

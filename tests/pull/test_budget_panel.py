@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ledgersync.services.budget import (
     PURPOSES,
@@ -17,7 +17,7 @@ from ledgersync.services.budget import (
     purpose_of,
     window_start_from_runs,
 )
-from ledgersync.store.orm import SyncRun
+from ledgersync.store.orm import ExternalRef, SyncRun
 from ledgersync.sync.pull.initial import run_initial_sync
 from ledgersync.sync.pull.progress import history_eta
 from ledgersync.sync.pull.service import sync_connection
@@ -32,6 +32,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
     ("invoice_details", "schedule", "details"), ("record:invoice", "webhook", "details"),
     ("invoice_deletions", "schedule", "deletion checks"), ("customer_deletions", "schedule", "deletion checks"),
     ("push", "event", "pushes"), ("invoice_details_sweep", "schedule", "sweep"),
+    ("accounts", "dashboard", "account setup"), ("pdf", "dashboard", "PDFs"), ("invoice_page", "dashboard", "invoice page"),
+    ("reconciliation", "dashboard", "reconciliation"), ("record:invoice", "manual", "details"),
 ])
 def test_purpose_of_each_run(stream, trigger, purpose):
     assert purpose_of(stream, trigger) == purpose
@@ -52,6 +54,79 @@ def test_calls_by_purpose_add_up_to_zohos_count(container, connection_id, zoho):
     # invoice deletions: 1 count (the customer deletion check is daily and ran with the initial sync)
     assert counts["details"] == 1 and counts["hourly"] == 2 and counts["deletion checks"] == 1
     assert counts["pushes"] == counts["sweep"] == 0
+
+
+def test_calls_outside_the_engines_are_counted_too(container, connection_id, partner, zoho):
+    """The budget panel's total is Zoho's own count of the organisation's calls after a day of
+    everything that calls Zoho: the engines, and the dashboard's PDF, invoice page (payments and
+    credits; the re-read of details older than the invoice's modification) and reconciliation.
+    A call made outside every counted path makes the totals differ."""
+    from datetime import date
+
+    from ledgersync.sync.pull import pdfs, settlement
+    from ledgersync.sync.pull.records import ensure_line_items
+    from ledgersync.sync.push.reconcile import reconcile_partner
+
+    run_initial_sync(container, connection_id)
+    zoho.advance(5)
+    paid_id = zc.open_invoices(zoho)[0].invoice_id
+    zc.payment(zoho, paid_id)
+    edited_id = zc.line_edit_same_total(zoho, zc.open_invoices(zoho)[1].invoice_id, tag="opened")
+    sync_connection(container, connection_id)
+    side_before = zoho.calls()
+    with container.uow() as uow:
+        local = {r.zoho_id: r.local_id for r in uow.session.execute(
+            select(ExternalRef).where(ExternalRef.connection_id == connection_id,
+                                      ExternalRef.entity == "invoice")).scalars()}
+    assert pdfs.invoice_pdf(container, local[paid_id]).startswith(b"%PDF")
+    assert settlement.invoice_events(container, local[paid_id])  # the payment, read from Zoho
+    assert ensure_line_items(container, local[edited_id]) is True
+    today = zoho.now().date()
+    reconcile_partner(container, partner.id, date(today.year - 1, 1, 1), today)
+    assert zoho.calls() - side_before >= 4  # PDF, payments (no credits here), one re-read, reconciliation
+    with container.uow() as uow:
+        counts = calls_by_purpose(uow.session, connection_id, EPOCH)
+    assert counts["PDFs"] == 1 and counts["invoice page"] == 1 and counts["reconciliation"] >= 1
+    assert sum(counts.values()) == zoho.calls()
+
+
+def test_a_call_outside_every_counted_path_shows_as_a_difference(container, connection_id, zoho):
+    """The comparison above can fail: a call no run row counts (the planted bug) leaves the
+    panel one short of Zoho's count."""
+    run_initial_sync(container, connection_id)
+    zoho.books.get("/invoices", {"per_page": 1})
+    with container.uow() as uow:
+        counts = calls_by_purpose(uow.session, connection_id, EPOCH)
+    assert sum(counts.values()) == zoho.calls() - 1
+
+
+def test_a_failed_call_outside_the_engines_is_counted_and_leaves_health_alone(container, connection_id, zoho):
+    """A refused call spent budget all the same: counted (row `failed`); no row when nothing was
+    called; such rows are no sync runs, so they never show as the connection's outage."""
+    from ledgersync.sync.call_log import counted_calls
+    from ledgersync.sync.health import outage
+    from ledgersync.zoho.errors import ZohoNotFound
+
+    run_initial_sync(container, connection_id)
+    with pytest.raises(ZohoNotFound):
+        with counted_calls(container, connection_id, "pdf", zoho.books) as books:
+            books.get_pdf("999999999")
+    with counted_calls(container, connection_id, "pdf", zoho.books):
+        pass  # a cached PDF: no call, no row
+    with pytest.raises(ValueError):
+        with counted_calls(container, connection_id, "nonsense", zoho.books):
+            pass
+    with container.uow() as uow:
+        rows = uow.session.execute(select(SyncRun).where(SyncRun.stream == "pdf")).scalars().all()
+        assert [(r.status, r.calls, r.trigger) for r in rows] == [("failed", 1, "dashboard")]
+        assert calls_by_purpose(uow.session, connection_id, EPOCH)["PDFs"] == 1
+        assert outage(uow.session, connection_id) is None
+    assert sum(calls_by_purpose_total(container, connection_id)) == zoho.calls()
+
+
+def calls_by_purpose_total(container, connection_id):
+    with container.uow() as uow:
+        return calls_by_purpose(uow.session, connection_id, EPOCH).values()
 
 
 def test_daily_window_follows_runs_and_reset(container, connection_id, zoho):

@@ -252,3 +252,25 @@ def test_reconnect_after_reauth_required_returns_to_connected(
     conn = _row(container, pid)
     assert conn.status == "connected" and conn.bank_account_id == connected_connection.bank_account_id
     assert sandbox.tokens[old_refresh].revoked  # the replaced refresh token does not linger at Zoho
+
+
+def test_every_zoho_call_of_connecting_and_set_up_accounts_is_counted(
+    logged_in: TestClient, container: Container, partner: orm.Partner, sandbox: Any
+) -> None:
+    """The chart of accounts on Set Up Accounts is no sync run, yet it spends the organisation's
+    budget: the budget panel counts it under "account setup", and its total is Zoho's own count (the
+    sandbox's counter) of the organisation's calls. (Listing the organisations on the callback
+    names no organisation: Zoho charges it to none, and the panel does not count it either.)"""
+    from datetime import datetime, timezone
+
+    from ledgersync.services.budget import calls_by_purpose
+
+    org = sandbox.orgs[DEMO_US_ORG]
+    zoho_before = sum(org.api_calls.values())
+    logged_in.get("/integrations/zoho/callback", params=_connect(logged_in, container), follow_redirects=False)
+    assert logged_in.get("/integrations/zoho/accounts").status_code == 200
+    conn = _row(container, partner.id)
+    with container.uow() as uow:
+        counts = calls_by_purpose(uow.session, conn.id, datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert counts["account setup"] >= 1  # at least one page of accounts
+    assert sum(counts.values()) == sum(org.api_calls.values()) - zoho_before

@@ -14,6 +14,7 @@ import time
 from sqlalchemy import select
 
 from ledgersync.store.orm import Connection, ExternalRef, Invoice, InvoicePdf
+from ledgersync.sync.call_log import counted_calls
 from ledgersync.sync.pull.context import PullPorts, open_books
 
 LINK_TTL_S = 30 * 24 * 3600
@@ -42,7 +43,9 @@ def invoice_pdf(container: PullPorts, invoice_id: str, *, books=None) -> bytes: 
         cached = s.get(InvoicePdf, invoice_id)
         if cached is not None and cached.zoho_last_modified == modified:
             return cached.content
-    content = (books or open_books(container, connection_id)).get_pdf(zoho_id, priority="pull")
+    books = books or open_books(container, connection_id)
+    with counted_calls(container, connection_id, "pdf", books):
+        content = books.get_pdf(zoho_id, priority="pull")
     with container.uow() as uow:
         cached = uow.session.get(InvoicePdf, invoice_id)
         if cached is None:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ledgersync.store.orm import Connection, ExternalRef, Invoice
 from ledgersync.sync.books_factory import ZohoAccess
+from ledgersync.sync.call_log import counted_calls
 from ledgersync.sync.ports import BooksGateway
 from ledgersync.sync.pull.engine import open_books
 
@@ -89,7 +90,9 @@ def invoice_events(container: ZohoAccess, invoice_id: str, *, books: BooksGatewa
             return _from_cache(cached["events"]) + write_off
         connection_id, zoho_id, modified = ref.connection_id, ref.zoho_id, ref.zoho_last_modified
         s.expunge(inv)
-    events = _fetch(books or open_books(container, connection_id), zoho_id, inv)
+    books = books or open_books(container, connection_id)
+    with counted_calls(container, connection_id, "invoice_page", books):
+        events = _fetch(books, zoho_id, inv)
     with container.uow() as uow:
         ref = uow.session.execute(select(ExternalRef).where(
             ExternalRef.connection_id == connection_id, ExternalRef.entity == "invoice",

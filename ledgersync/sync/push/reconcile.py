@@ -34,6 +34,7 @@ from sqlalchemy import select
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice, Payment, Payout, PushIntent
 from ledgersync.sync import outbox
 from ledgersync.sync.books_factory import ZohoAccess
+from ledgersync.sync.call_log import counted_calls
 from ledgersync.sync.ports import BooksGateway
 
 ZERO = Decimal("0.00")
@@ -165,7 +166,9 @@ def reconcile_partner(container: ZohoAccess, partner_id: str, start: date, end: 
         if conn is None or not conn.organization_id:
             raise LookupError("Zoho Books is not connected")
         connection_id = conn.id
-    return reconcile(container, connection_id, start, end)
+    books = container.books_factory(container, connection_id)
+    with counted_calls(container, connection_id, "reconciliation", books):
+        return reconcile(container, connection_id, start, end, books=books)
 
 
 # --------------------------------------------------------------------------- sections
