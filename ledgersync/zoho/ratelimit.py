@@ -336,14 +336,24 @@ def note_release(state: dict[str, Any], now: float, cfg: LimiterConfig) -> None:
         inflight.pop(0)
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers by lower-case name (the first of repeated names wins), read once per reply:
+    looking each name up in httpx's `Headers` decodes all of them every time."""
+    out: dict[str, str] = {}
     for key, value in headers.items():
-        if key.lower() == name.lower():
-            try:
-                return int(float(value))
-            except (TypeError, ValueError):
-                return None
-    return None
+        out.setdefault(key.lower(), value)
+    return out
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    """`name`'s value as an int; `headers` is `_lowered`."""
+    value = headers.get(name.lower())
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _merge_ext(old: dict[str, Any] | None, new: dict[str, Any], unit: float) -> dict[str, Any]:
@@ -367,6 +377,7 @@ def apply_headers(state: dict[str, Any], now: float, headers: Mapping[str, str],
     minute_unit = cfg.window_seconds / 60.0
     day_unit = cfg.day_seconds / 86_400.0
     in_flight_others = max(0, len(state.get("inflight") or []) - 1)
+    headers = _lowered(headers)
     limit = _int_header(headers, "X-Rate-Limit-Limit")
     remaining = _int_header(headers, "X-Rate-Limit-Remaining")
     reset = _int_header(headers, "X-Rate-Limit-Reset")
