@@ -29,11 +29,21 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 
 from ledgersync.bootstrap import Container
+from ledgersync.observability import logs
 from ledgersync.settings import Settings
 from ledgersync.store import orm
 from ledgersync.store.db import make_engine, migrate, normalise_url
 
 TEST_DB_ENV = "LEDGERSYNC_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _no_log_ids_from_earlier_tests() -> Iterator[None]:
+    """Engines bind run/intent ids to the calling thread's log context (`logs.bind`); a test that
+    ran an engine in the main thread would leave them on every later test's log lines."""
+    logs.clear()
+    yield
+    logs.clear()
 
 DEMO_LIKE_EMAIL = "owner@msp.test"
 DEMO_LIKE_PASSWORD = "owner-pass-1234"
