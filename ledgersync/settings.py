@@ -82,10 +82,17 @@ class Settings(BaseSettings):
     pull_tick_s: float = 60.0  # how often beat looks for connections whose staggered hourly pull is due
     org_max_concurrency: int = 2  # pull/backfill tasks of one connection running at once (all workers)
     backfill_slots: int = 2  # initial syncs (backfills) running at once across all workers
-    task_soft_time_limit_s: float = 900.0  # prefork pool: a task running longer is interrupted ...
-    task_time_limit_s: float = 1200.0  # ... and then killed (its lease expires, the cursor resumes it)
+    inline_history_max_invoices: int = 500  # a history this small finishes with the last 12 months (no backfill)
+    # a pull task past the soft limit sends no further Zoho call and stops (threads pool:
+    # workers/deadline.py; the run resumes from its cursor); the prefork pool also kills at the hard one
+    task_soft_time_limit_s: float = 900.0
+    task_time_limit_s: float = 1200.0
+    run_log_retention_days: float = 30.0  # superseded sync_runs older than this are deleted (beat, hourly)
+    run_log_prune_interval_s: float = 3600.0
     log_format: str = "text"  # text (the demo's console) | json (one object a line, ids bound)
     metrics_port: int = 0  # a Celery worker serves /metrics here (the next free port if taken); 0: off
+    # bearer token /metrics requires (web and workers); required in production, optional elsewhere
+    metrics_token: SecretStr = SecretStr("")
     # Zoho time for benches/tests: Zoho's clock runs `time_scale` times faster than real time
     # from the real instant `time_origin` (unix seconds); 1.0 = real time.
     time_scale: float = 1.0

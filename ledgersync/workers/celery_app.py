@@ -73,6 +73,7 @@ def configure_celery(app: Celery, settings: Settings, broker_url: str | None = N
             "pulls-due": {"task": "ledgersync.schedule_pulls", "schedule": settings.pull_tick_s},
             "push-every-connection": {"task": "ledgersync.schedule_pushes", "schedule": settings.push_interval_s},
             "pushes-due": {"task": "ledgersync.schedule_due_pushes", "schedule": settings.push_due_tick_s},
+            "prune-run-log": {"task": "ledgersync.prune_run_log", "schedule": settings.run_log_prune_interval_s},
         },
         timezone="UTC",
     )

@@ -27,7 +27,7 @@ from ledgersync.settings import Settings, get_settings
 from ledgersync.store.orm import Connection, PushIntent, SyncCursor
 from ledgersync.sync.books_factory import limiter_options
 from ledgersync.sync.outbox import connection_of_partner
-from ledgersync.workers import jobs
+from ledgersync.workers import deadline, jobs
 from ledgersync.workers.celery_app import app
 from ledgersync.workers.coordination import Coordination
 from ledgersync.workers.schedule import BACKFILL, kind_of, slot_index, zoho_clock
@@ -92,6 +92,7 @@ def install_celery(container: Container, celery: Any = None) -> CeleryDispatcher
     budget lives in Redis. The web process (SCHEDULER=celery) and every worker call it."""
     settings = container.settings
     metrics.instrument_http(container)
+    deadline.enforce_on_container(container)  # task time limits under the threads pool
     coordination = coordination_for(settings)
     dispatcher = CeleryDispatcher(celery, container=container, coordination=coordination)
     container.dispatcher = dispatcher
@@ -178,8 +179,12 @@ def pull_stream(self: Any, connection_id: str, stream: str | None = None, trigge
     if held is None:  # the connection (or the backfill pool) is busy: back on the queue, thread freed
         raise self.retry(countdown=SLOT_RETRY_S[kind])
     try:
-        with metrics.timed(f"ledgersync.pull_stream:{kind}"):
+        with metrics.timed(f"ledgersync.pull_stream:{kind}"), \
+                deadline.task_deadline(container.settings.task_soft_time_limit_s):
             return _run_pull(container, connection_id, stream, trigger)
+    except deadline.TaskTimeLimitExceeded as exc:  # the run is closed as interrupted; its cursor resumes it
+        log.warning("pull task stopped at its time limit: %s", exc)
+        return {"stream": stream, "status": "timed_out"}
     finally:
         for name, token in held:
             coord.release_slot(name, token)  # type: ignore[union-attr]
@@ -191,7 +196,9 @@ def _run_pull(container: Container, connection_id: str, stream: str | None, trig
         from ledgersync.sync.pull.initial import run_initial_sync
 
         progress = run_initial_sync(container, connection_id, recent_only=True)
-        if progress.get("phase") == "history":  # usable now; the history goes to the backfill queue
+        if progress.get("phase") == "history" and _small_history(container, progress):
+            progress = run_initial_sync(container, connection_id)  # a few calls: no backfill to keep apart
+        if progress.get("phase") == "history":  # usable now; a big history goes to the backfill queue
             container.dispatcher.pull_requested(connection_id, "initial", "initial")
         return {"stream": stream, "status": "done", "phase": progress.get("phase"),
                 "seconds": round(time.perf_counter() - started, 3)}
@@ -203,6 +210,14 @@ def _run_pull(container: Container, connection_id: str, stream: str | None, trig
                 "created": result.created, "updated": result.updated, "archived": result.archived}
     jobs.pull(container, connection_id, stream, trigger)
     return {"stream": stream or "all", "status": "done", "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _small_history(container: Container, progress: dict[str, Any]) -> bool:
+    """A history of at most `inline_history_max_invoices` invoices (Zoho's count) is finished in
+    the same task: a handful of calls, where the backfill queue's few slots could be held by
+    large histories for hours and keep a small partner from ever becoming "connected"."""
+    total = progress.get("invoices_total")
+    return total is not None and int(total) <= container.settings.inline_history_max_invoices
 
 
 _partner_of: dict[str, str | None] = {}
@@ -364,6 +379,18 @@ def schedule_due_pushes() -> int:
         dispatcher.push_requested(cid)
     return len(ids)
 
+
+@app.task(name="ledgersync.prune_run_log")
+def prune_run_log() -> int:
+    """Retention of `sync_runs` (hourly): superseded runs older than `run_log_retention_days`
+    are deleted (each stream's last good run and everything after it stay); returns how many."""
+    from datetime import timedelta
+
+    from ledgersync.sync.pull.runlog import prune_runs
+
+    container = get_container()
+    cutoff = datetime.now(timezone.utc) - timedelta(days=container.settings.run_log_retention_days)
+    return prune_runs(container.session_factory, older_than=cutoff)
 
 
 # ---------------------------------------------------------------------- worker process set-up

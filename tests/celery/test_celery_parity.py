@@ -78,6 +78,7 @@ def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connec
     monkeypatch.setitem(tasks.SLOT_RETRY_S, "backfill", 0.5)
     coord = container.dispatcher.coordination
     container.settings.backfill_slots = 1
+    container.settings.inline_history_max_invoices = 10  # this organisation's 80 invoices are a "big" history
     holder = coord.try_slot("backfill", 1, 60)  # someone else's backfill holds the only slot
     assert holder is not None
 
@@ -93,6 +94,23 @@ def test_a_backfill_waits_for_its_slot_while_another_pull_runs(container, connec
     assert phase() == "history"  # the history cannot have run: its only slot is held
     coord.release_slot("backfill", holder)
     assert wait_for(lambda: phase() == "done", timeout=120, what="the history backfill")
+
+
+def test_a_small_history_does_not_wait_for_the_backfill_slots(container, connection_id, zoho, celery_worker):
+    """Large histories holding every backfill slot must not keep a small partner from finishing."""
+    app = celery_worker
+    coord = container.dispatcher.coordination
+    container.settings.backfill_slots = 1
+    holder = coord.try_slot("backfill", 1, 60)  # a large history holds the only slot
+    assert holder is not None and len(zoho.org.invoices) <= container.settings.inline_history_max_invoices
+    try:
+        first = app.send_task("ledgersync.pull_stream", args=[connection_id, "initial", "initial"]).get(timeout=60)
+        with container.uow() as uow:
+            conn = uow.session.get(Connection, connection_id)
+            assert first["stream"] == "initial:recent" and conn.initial_sync_phase == "done"
+            assert conn.status == "connected"
+    finally:
+        coord.release_slot("backfill", holder)
 
 
 def test_one_queued_message_per_connection_and_stream(container, celery_session_prefix):

@@ -95,3 +95,38 @@ def open_error_ids(session: Session, connection_id: str, stream: str) -> set[str
                                         SyncError.resolved_at.is_(None), SyncError.zoho_id.is_not(None))
     ).scalars()
     return {r for r in rows if r}
+
+
+def prune_runs(session_factory: sessionmaker[Session], *, older_than: datetime, batch: int = 5000,
+               max_batches: int = 100) -> int:
+    """Retention of the run log: delete finished runs started before `older_than` that a later
+    successful run of the same connection and stream superseded, and resolved per-record errors
+    resolved before then. Kept whatever their age: each stream's latest successful run (its
+    "last good sync") and every run after it (the story of a stream failing since), and open
+    errors. Deletes in batches of `batch` rows, one short transaction each; returns the runs deleted."""
+    from sqlalchemy import and_, delete, exists
+    from sqlalchemy.orm import aliased
+
+    newer = aliased(SyncRun)
+    superseded = exists().where(
+        newer.connection_id == SyncRun.connection_id, newer.stream == SyncRun.stream,
+        newer.status == "succeeded", newer.started_at > SyncRun.started_at)
+    deleted = 0
+    with session_factory() as session:
+        session.execute(delete(SyncError).where(SyncError.resolved_at.is_not(None), SyncError.resolved_at < older_than)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+    for _ in range(max_batches):
+        with session_factory() as session:
+            ids = list(session.scalars(select(SyncRun.id).where(
+                and_(SyncRun.status != "running", SyncRun.started_at < older_than, superseded)).limit(batch)))
+            if not ids:
+                break
+            session.execute(update(SyncError).where(SyncError.run_id.in_(ids)).values(run_id=None)
+                            .execution_options(synchronize_session=False))
+            session.execute(delete(SyncRun).where(SyncRun.id.in_(ids)).execution_options(synchronize_session=False))
+            session.commit()
+            deleted += len(ids)
+        if len(ids) < batch:
+            break
+    return deleted

@@ -1,0 +1,78 @@
+"""Task time limits that hold under the threads pool.
+
+Celery enforces `task_soft_time_limit` / `task_time_limit` only in the prefork pool (it signals
+or kills the child process); the deployment runs `--pool=threads` (Zoho calls are I/O, and each
+worker process serves its own /metrics), where Celery ignores both. A thread cannot be killed,
+so the limit is enforced where a task's time goes: before every Zoho request.
+
+`task_deadline(seconds)` marks the running thread's deadline; the worker's HTTP client carries
+`refuse_past_deadline` as a request hook, which raises `TaskTimeLimitExceeded` instead of sending
+a request once the deadline passed. The pull engine treats it like any interruption (run row
+closed as interrupted, lease released, cursor kept: the next run resumes), and the task returns
+"timed_out". A task therefore holds a worker thread at most the soft limit plus one Zoho call
+(bounded by the HTTP timeout). Threads without a deadline (the web process) are unaffected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+_local = threading.local()
+
+
+class TaskTimeLimitExceeded(Exception):
+    """The task ran past its soft time limit; no further Zoho request is sent."""
+
+
+@contextmanager
+def task_deadline(seconds: float, clock: Any = time.monotonic) -> Iterator[float]:
+    """Run the block with a deadline `seconds` from now on this thread (nesting keeps the earlier one)."""
+    previous = getattr(_local, "deadline", None)
+    deadline = clock() + seconds
+    _local.deadline = deadline if previous is None else min(previous, deadline)
+    _local.clock = clock
+    try:
+        yield _local.deadline
+    finally:
+        _local.deadline = previous
+
+
+def past_deadline() -> bool:
+    deadline = getattr(_local, "deadline", None)
+    return deadline is not None and _local.clock() >= deadline
+
+
+def refuse_past_deadline(request: httpx.Request) -> None:
+    """httpx request hook: past the thread's deadline, the request is not sent."""
+    if past_deadline():
+        raise TaskTimeLimitExceeded(f"task soft time limit exceeded before {request.method} {request.url.path}")
+
+
+def enforce_on(client: httpx.Client) -> httpx.Client:
+    """Add the deadline check to `client`'s request hooks (once)."""
+    hooks = client.event_hooks
+    if refuse_past_deadline not in hooks.get("request", []):
+        client.event_hooks = {"request": [*hooks.get("request", []), refuse_past_deadline],
+                              "response": hooks.get("response", [])}
+    return client
+
+
+def enforce_on_container(container: Any) -> None:
+    """Every HTTP client the container builds (and the one it holds) refuses requests past the deadline."""
+    factory = container._http_factory
+    if getattr(factory, "_deadline_enforced", False):
+        return
+
+    def guarded() -> httpx.Client:
+        return enforce_on(factory())
+
+    guarded._deadline_enforced = True  # type: ignore[attr-defined]
+    if container._http is not None:
+        enforce_on(container._http)
+    container._http_factory = guarded
