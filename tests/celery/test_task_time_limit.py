@@ -12,7 +12,6 @@ from sqlalchemy import select
 from ledgersync.store.orm import SyncCursor, SyncRun
 from ledgersync.sync.pull.initial import run_initial_sync
 from ledgersync.workers import deadline, tasks
-from tests.pull.conftest import connection_id, zoho  # noqa: F401  (fixtures reused)
 
 
 class FakeClock:
