@@ -135,6 +135,7 @@ class Settings(BaseSettings):
             _secret_problem(self, "webhook_secret", DEMO_WEBHOOK_SECRET, MIN_SECRET_CHARS),
             _secret_problem(self, "zoho_client_secret", DEMO_ZOHO_CLIENT_SECRET, MIN_CLIENT_SECRET_CHARS),
             _fernet_problem(self),
+            _secret_problem(self, "metrics_token", "", MIN_SECRET_CHARS),
         ]
         if "zoho_client_id" not in self.model_fields_set or self.zoho_client_id in ("", DEMO_ZOHO_CLIENT_ID):
             problems.append("LEDGERSYNC_ZOHO_CLIENT_ID is " + ("not set" if "zoho_client_id" not in self.model_fields_set

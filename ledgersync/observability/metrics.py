@@ -15,6 +15,7 @@ Two kinds, so no process ever has to merge another's counters:
 
 from __future__ import annotations
 
+import hmac
 import re
 import statistics
 import time
@@ -42,6 +43,30 @@ TASK_SECONDS = Histogram("ledgersync_task_duration_seconds", "Celery task run ti
 
 PUSH_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
 _ID = re.compile(r"/\d{3,}(?=/|$)")
+
+
+def bearer_ok(authorization: str | None, token: str) -> bool:
+    """`/metrics` access: True when no token is configured (demo/test) or the request's
+    `Authorization: Bearer <token>` matches it (constant-time compare)."""
+    if not token:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def metrics_wsgi_app(token: str) -> Any:
+    """The worker's `/metrics` (process counters), refusing a request without the bearer token."""
+    from prometheus_client import make_wsgi_app
+
+    inner = make_wsgi_app(REGISTRY)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if not bearer_ok(environ.get("HTTP_AUTHORIZATION"), token):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")])
+            return [b"metrics token required\n"]
+        return inner(environ, start_response)
+
+    return app
 
 
 def operation_of(method: str, path: str) -> str:

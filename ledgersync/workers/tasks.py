@@ -406,19 +406,31 @@ def _setup_logging(**_: Any) -> None:
 @signals.worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
     """Each worker process serves its own /metrics (the next free port after METRICS_PORT)."""
-    port = get_settings().metrics_port
-    if port:
-        served = serve_metrics(port)
+    settings = get_settings()
+    if settings.metrics_port:
+        served = serve_metrics(settings.metrics_port, token=settings.metrics_token.get_secret_value())
         log.info("metrics on port %s", served)
 
 
-def serve_metrics(first_port: int, tries: int = 64) -> int | None:
-    from prometheus_client import start_http_server
+def serve_metrics(first_port: int, tries: int = 64, *, token: str = "", host: str = "0.0.0.0") -> int | None:
+    """Serve the process counters on the first free port from `first_port` (a daemon thread);
+    with `token`, a scrape without `Authorization: Bearer <token>` is answered 401."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            return None
+
+    app_ = metrics.metrics_wsgi_app(token)
     for port in range(first_port, first_port + tries):
         try:
-            start_http_server(port, addr="0.0.0.0", registry=metrics.REGISTRY)
-            return port
+            server = make_server(host, port, app_, server_class=Server, handler_class=Quiet)
         except OSError:
             continue
+        threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
+        return port
     return None

@@ -109,3 +109,47 @@ def test_json_logs_carry_bound_ids_and_never_a_token():
         "partner_id": "p-1", "connection_id": "c-1", "run_id": "r-1", "intent_id": "i-1"}
     assert "a" * 32 not in first["event"] and first["level"] == "info" and first["logger"] == "ledgersync.test"
     assert "connection_id" not in second  # unbound when the block ends
+
+
+def test_metrics_require_the_bearer_token_when_one_is_set(container):  # type: ignore[no-untyped-def]
+    from pydantic import SecretStr
+
+    token = "m" * 40
+    container.settings.metrics_token = SecretStr(token)
+    try:
+        with TestClient(create_app(container)) as client:
+            assert client.get("/metrics").status_code == 401
+            wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40})
+            assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+            assert client.get("/metrics", headers={"Authorization": token}).status_code == 401  # no scheme
+            good = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert good.status_code == 200 and "ledgersync_zoho_calls_total" in good.text
+            assert client.get("/healthz").status_code == 200  # the probes stay open
+    finally:
+        container.settings.metrics_token = SecretStr("")
+    with TestClient(create_app(container)) as client:
+        assert client.get("/metrics").status_code == 200  # demo/test without a token: open
+
+
+def test_a_workers_metrics_port_requires_the_token_too():
+    import socket
+
+    from ledgersync.workers.tasks import serve_metrics
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    token = "w" * 40
+    port = serve_metrics(free, token=token, host="127.0.0.1")
+    assert port is not None
+    url = f"http://127.0.0.1:{port}/metrics"
+    assert httpx.get(url, timeout=5).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer nope"}, timeout=5).status_code == 401
+    good = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert good.status_code == 200 and "ledgersync_task_duration_seconds" in good.text
+
+
+def test_production_refuses_a_missing_or_short_metrics_token():
+    problems = Settings(_env_file=None, env="production", metrics_token="short").unsafe_settings()  # type: ignore[call-arg]
+    assert "LEDGERSYNC_METRICS_TOKEN is too short (5 characters, at least 32)" in problems
+    assert "LEDGERSYNC_METRICS_TOKEN is not set" in Settings(_env_file=None, env="production").unsafe_settings()  # type: ignore[call-arg]

@@ -47,6 +47,7 @@ def production_env(tmp: Path, **overrides: str) -> dict[str, str]:
         LEDGERSYNC_SECRET_KEY=secrets.token_urlsafe(48),
         LEDGERSYNC_TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         LEDGERSYNC_WEBHOOK_SECRET=secrets.token_urlsafe(48),
+        LEDGERSYNC_METRICS_TOKEN=secrets.token_urlsafe(48),
         LEDGERSYNC_ZOHO_CLIENT_ID="1000.REALCLIENTID1234567890",
         LEDGERSYNC_ZOHO_CLIENT_SECRET=secrets.token_hex(21),
         LEDGERSYNC_ZOHO_ACCOUNTS_URL="https://accounts.zoho.com",

@@ -19,7 +19,8 @@ from ledgersync.settings import Settings, UnsafeConfiguration
 from tests.security.conftest import LEDGERSYNC, RunningApp, clean_env, free_port, production_env
 
 SECRET_VARS = ["LEDGERSYNC_SECRET_KEY", "LEDGERSYNC_TOKEN_ENCRYPTION_KEY", "LEDGERSYNC_WEBHOOK_SECRET",
-               "LEDGERSYNC_ZOHO_CLIENT_SECRET", "LEDGERSYNC_ZOHO_CLIENT_ID", "LEDGERSYNC_ZOHO_ACCOUNTS_URL"]
+               "LEDGERSYNC_ZOHO_CLIENT_SECRET", "LEDGERSYNC_ZOHO_CLIENT_ID", "LEDGERSYNC_ZOHO_ACCOUNTS_URL",
+               "LEDGERSYNC_METRICS_TOKEN"]
 
 
 def _settings(**values: str) -> Settings:
