@@ -1,10 +1,12 @@
 """The operator console's rows: every connection of every partner, with what an operator needs to
-see who is failing — status, last good sync, lag, Zoho calls used/left today (the shared rate
-limiter's view: Redis in a Celery deployment, so every worker's calls), open record errors,
-alerts sent, failed pushes — and the two actions: sync now, retry failed pushes.
+see who is failing — status, last good sync, lag, Zoho calls used/left today, open record
+errors, alerts sent, failed pushes — and the two actions: sync now, retry failed pushes.
 
-A handful of grouped queries for the whole table (not one per connection), so the page stays
-one round of queries however many partners there are; search and sort run on the rows.
+Calls used today are the per-purpose counters of `services.budget` (`calls_by_purpose` over the
+connection's daily window, every Zoho call of every worker belongs to a run row): the same figure
+the partner's budget panel shows, whichever process renders the page (a rate limiter only knows
+the calls its own store saw). Left = the plan's daily limit less those. The other columns come
+from a handful of grouped queries for the whole table; search and sort run on the rows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ledgersync.services.budget import PLAN_DAILY, calls_by_purpose, window_start_from_runs
 from ledgersync.store.orm import Connection, ConnectionAlert, Partner, PushIntent, SyncError, SyncRun
 from ledgersync.sync.call_log import DASHBOARD_TRIGGER
 from ledgersync.sync.ports import Dispatching, OperatorPorts
@@ -47,7 +50,7 @@ def rows(container: OperatorPorts, *, q: str = "", sort: str = "partner", descen
     with container.uow() as uow:
         s = uow.session
         conns = s.execute(select(Connection.id, Partner.name, Connection.organization_id, Connection.organization_name,
-                                 Connection.status).join(Partner, Partner.id == Connection.partner_id)).all()
+                                 Connection.status, Connection.plan).join(Partner, Partner.id == Connection.partner_id)).all()
         last_ok = dict(s.execute(select(SyncRun.connection_id, func.max(SyncRun.finished_at)).where(
             SyncRun.status == "succeeded", SyncRun.stream != "push", SyncRun.trigger != DASHBOARD_TRIGGER,
         ).group_by(SyncRun.connection_id)).all())
@@ -58,15 +61,14 @@ def rows(container: OperatorPorts, *, q: str = "", sort: str = "partner", descen
         failed = dict(s.execute(select(Connection.id, func.count(PushIntent.id)).join(
             PushIntent, PushIntent.partner_id == Connection.partner_id).where(
             PushIntent.state == "failed").group_by(Connection.id)).all())
+        budget: dict[str, tuple[int, int]] = {}
+        for cid, _p, org_id, _n, _s, plan in conns:
+            if org_id:
+                used = sum(calls_by_purpose(s, cid, window_start_from_runs(s, cid, now)).values())
+                budget[cid] = (used, max(PLAN_DAILY.get(plan or "premium", PLAN_DAILY["premium"]) - used, 0))
     out = []
-    for cid, partner, org_id, org_name, status in conns:
-        used = left = None
-        if org_id:
-            try:
-                budget = container.rate_limiter.budget_status(org_id)
-                used, left = budget.used_today, budget.remaining_today
-            except Exception:  # the limiter's store is down: the page still shows the rest
-                pass
+    for cid, partner, org_id, org_name, status, _plan in conns:
+        used, left = budget.get(cid, (None, None))  # type: ignore[arg-type]
         ok = _aware(last_ok.get(cid))
         out.append(ConsoleRow(cid, partner, org_name or org_id or "—", status, ok,
                               (now - ok).total_seconds() if ok else None, used, left, errors.get(cid, 0),

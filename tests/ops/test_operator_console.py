@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from ledgersync.services import partners, staff
+from ledgersync.services import operator_console, partners, staff
 from ledgersync.services.errors import Conflict, InvalidInput
 from ledgersync.store import orm
 from ledgersync.web.app import create_app
@@ -34,8 +34,12 @@ def two_partners(container):  # type: ignore[no-untyped-def]
     acme, zeta = ids["Acme MSP"][1], ids["Zeta MSP"][1]
     with container.uow() as uow:
         s = uow.session
-        s.add(orm.SyncRun(connection_id=acme, stream="invoices", status="succeeded",
+        s.add(orm.SyncRun(connection_id=acme, stream="invoices", status="succeeded", calls=7,
                           started_at=NOW - timedelta(minutes=11), finished_at=NOW - timedelta(minutes=10)))
+        s.add(orm.SyncRun(connection_id=acme, stream="push", trigger="push", status="succeeded", calls=3,
+                          started_at=NOW - timedelta(minutes=30), finished_at=NOW - timedelta(minutes=30)))
+        s.add(orm.SyncRun(connection_id=acme, stream="invoices", status="succeeded", calls=500,  # yesterday's window
+                          started_at=NOW - timedelta(days=3), finished_at=NOW - timedelta(days=3)))
         s.add(orm.SyncRun(connection_id=zeta, stream="invoices", status="failed",
                           started_at=NOW - timedelta(minutes=5), finished_at=NOW - timedelta(minutes=5)))
         for i in range(3):
@@ -78,6 +82,20 @@ def test_console_lists_every_connection_with_its_figures_search_and_sort(contain
     assert order_of(client.get("/ops", params={"sort": "lag_s"}).text) == ["Acme MSP", "Zeta MSP"]  # never synced last
     assert order_of(client.get("/ops", params={"q": "zeta books"}).text) == []
     assert order_of(client.get("/ops", params={"q": "ERROR"}).text) == ["Zeta MSP"]
+
+
+def test_calls_used_and_left_are_the_per_purpose_counters_not_a_limiter(container, two_partners):
+    """Every worker's calls are in the run rows; a process's limiter may have seen none of them."""
+
+    class BlindLimiter:
+        def budget_status(self, organization_id: str) -> object:
+            raise AssertionError("the console must read the counters, not the limiter")
+
+    container.rate_limiter = BlindLimiter()
+    rows = {r.connection_id: r for r in operator_console.rows(container)}
+    acme, zeta = rows[two_partners["acme"]], rows[two_partners["zeta"]]
+    assert (acme.calls_used, acme.calls_left) == (10, 9990)  # 7 + 3 today; the 500 of 3 days ago are not
+    assert (zeta.calls_used, zeta.calls_left) == (0, 10000)
 
 
 def test_sync_now_and_retry_failed_pushes(container, two_partners):
