@@ -220,14 +220,14 @@ def process_env(settings: dict[str, str]) -> dict[str, str]:
 
 
 def start_processes(workers: int, concurrency: int, env: dict[str, str], tmp: str,
-                    queues: str) -> list[subprocess.Popen[bytes]]:
+                    queues: str, level: str = "WARNING") -> list[subprocess.Popen[bytes]]:
     celery = [sys.executable, "-m", "celery", "-A", "ledgersync.workers.celery_app"]
     procs = []
     for i in range(workers):
         procs.append(subprocess.Popen(
             [*celery, "worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", queues,
              "-n", f"bench{i}-{secrets.token_hex(3)}@localhost", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-l", "WARNING"],
+             "--without-heartbeat", "-l", level],
             env=env, stdout=open(f"{tmp}/worker{i}.log", "wb"), stderr=subprocess.STDOUT))
     procs.append(subprocess.Popen(
         [*celery, "beat", "-s", f"{tmp}/beat-schedule", "-l", "WARNING", "--pidfile", f"{tmp}/beat.pid"],
@@ -440,6 +440,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-scale", type=float, default=60.0, help="Zoho seconds per real second")
     parser.add_argument("--concurrency", type=int, default=4, help="threads per worker process")
+    parser.add_argument("--log-level", default="WARNING", help="workers' log level (logs kept in a temp folder)")
     parser.add_argument("--connect-parallel", type=int, default=4, help="partners connecting at once")
     parser.add_argument("--large", type=int, default=None, help="partners with a big history (default P/100, >= 1)")
     parser.add_argument("--large-invoices", type=int, default=SIZES["large"][1], help="invoices of a large history")
@@ -495,7 +496,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         create_orgs(sandbox, partners, args.seed)
         console.log(f"{args.partners} organisations generated ({large} large); connecting by OAuth…")
         procs = start_processes(args.workers, args.concurrency, process_env(knobs), tmp,
-                                ",".join(queue_names(prefix).values()))
+                                ",".join(queue_names(prefix).values()), args.log_level)
         connect_all(container, partners, args.connect_parallel)
         connect_real = time.perf_counter() - started
         console.log(f"{args.partners} partners connected in {connect_real:.0f} s real; waiting for initial syncs…")
@@ -560,6 +561,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for k, v in sorted(obs.errors.items()):
         table.add_row(f"activity error: {k}", str(v))
     console.print(table)
+    console.log(f"worker and beat logs: {tmp}")
     print(json.dumps(out), flush=True)
     server.stop()
     container.close()
