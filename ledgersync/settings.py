@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # workers/deadline.py; the run resumes from its cursor); the prefork pool also kills at the hard one
     task_soft_time_limit_s: float = 900.0
     task_time_limit_s: float = 1200.0
+    # a worker's GIL switch interval (Python's default 0.005 s): a push thread waiting on the
+    # database or Zoho gets the interpreter back sooner from threads parsing a backfill's pages
+    worker_switch_interval_s: float = 0.001
     run_log_retention_days: float = 30.0  # superseded sync_runs older than this are deleted (beat, hourly)
     run_log_prune_interval_s: float = 3600.0
     log_format: str = "text"  # text (the demo's console) | json (one object a line, ids bound)

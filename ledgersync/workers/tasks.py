@@ -403,6 +403,14 @@ def _setup_logging(**_: Any) -> None:
     logs.configure_logging(get_settings().log_format)
 
 
+@signals.worker_init.connect
+def _tune_interpreter(**_: Any) -> None:
+    """Threads pool: shorter GIL turns, so I/O-bound pushes are not queued behind CPU-bound pulls."""
+    import sys
+
+    sys.setswitchinterval(get_settings().worker_switch_interval_s)
+
+
 @signals.worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
     """Each worker process serves its own /metrics (the next free port after METRICS_PORT)."""

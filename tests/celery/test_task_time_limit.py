@@ -68,3 +68,20 @@ def test_a_pull_task_past_its_time_limit_stops_and_the_next_run_resumes(worker_c
         assert cursor.lease_owner is None  # released: the next run is not blocked
     again = tasks.pull_stream.apply(args=[connection_id, "invoices", "schedule"]).get()
     assert again["status"] == "succeeded" and not again["skipped"]
+
+
+def test_a_worker_shortens_the_interpreters_switch_interval(container):  # type: ignore[no-untyped-def]
+    """Pushes (I/O) share a worker process with pulls parsing pages (CPU): the worker asks for
+    shorter GIL turns when it starts (Celery's worker_init signal)."""
+    import sys
+
+    from celery import signals
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        signals.worker_init.send(sender=None)
+        assert sys.getswitchinterval() == pytest.approx(tasks.get_settings().worker_switch_interval_s)
+        assert sys.getswitchinterval() < 0.005
+    finally:
+        sys.setswitchinterval(before)
