@@ -61,14 +61,14 @@ def rows(container: OperatorPorts, *, q: str = "", sort: str = "partner", descen
         failed = dict(s.execute(select(Connection.id, func.count(PushIntent.id)).join(
             PushIntent, PushIntent.partner_id == Connection.partner_id).where(
             PushIntent.state == "failed").group_by(Connection.id)).all())
-        budget: dict[str, tuple[int, int]] = {}
+        budget: dict[str, tuple[int | None, int | None]] = {}
         for cid, _p, org_id, _n, _s, plan in conns:
             if org_id:
-                used = sum(calls_by_purpose(s, cid, window_start_from_runs(s, cid, now)).values())
-                budget[cid] = (used, max(PLAN_DAILY.get(plan or "premium", PLAN_DAILY["premium"]) - used, 0))
+                spent = sum(calls_by_purpose(s, cid, window_start_from_runs(s, cid, now)).values())
+                budget[cid] = (spent, max(PLAN_DAILY.get(plan or "premium", PLAN_DAILY["premium"]) - spent, 0))
     out = []
     for cid, partner, org_id, org_name, status, _plan in conns:
-        used, left = budget.get(cid, (None, None))  # type: ignore[arg-type]
+        used, left = budget.get(cid, (None, None))
         ok = _aware(last_ok.get(cid))
         out.append(ConsoleRow(cid, partner, org_name or org_id or "—", status, ok,
                               (now - ok).total_seconds() if ok else None, used, left, errors.get(cid, 0),
