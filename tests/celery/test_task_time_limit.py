@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ledgersync.store.orm import SyncCursor, SyncRun
 from ledgersync.sync.pull.initial import run_initial_sync
+from ledgersync.observability import logs
 from ledgersync.workers import deadline, tasks
 
 
@@ -43,6 +44,7 @@ def worker_container(container):  # type: ignore[no-untyped-def]
     tasks.set_container(container)
     yield container
     tasks.set_container(None)
+    logs.clear()  # the task ran in this thread: its bound ids must not reach later tests' log lines
 
 
 def test_a_pull_task_past_its_time_limit_stops_and_the_next_run_resumes(worker_container, connection_id, zoho):
