@@ -41,6 +41,12 @@ def _hook_responses(client: httpx.Client, hook: Callable[[httpx.Response], None]
         client.event_hooks = {"request": hooks.get("request", []), "response": [*hooks.get("response", []), hook]}
 
 
+def _hook_requests(client: httpx.Client, hook: Callable[[httpx.Request], None]) -> None:
+    hooks = client.event_hooks
+    if hook not in hooks.get("request", []):
+        client.event_hooks = {"request": [*hooks.get("request", []), hook], "response": hooks.get("response", [])}
+
+
 class Container:
     """Everything a use case needs from the outside world, for one process."""
 
@@ -76,6 +82,7 @@ class Container:
         self._http_factory = http_factory or self._default_http
         self._http: httpx.Client | None = None
         self._http_response_hooks: list[Callable[[httpx.Response], None]] = []
+        self._http_request_hooks: list[Callable[[httpx.Request], None]] = []
         self.dispatcher = dispatcher or NullDispatcher()
         self._rate_limiter = rate_limiter
         self._token_cipher: TokenCipher | None = None
@@ -121,6 +128,8 @@ class Container:
             self._http = self._http_factory()
             for hook in self._http_response_hooks:
                 _hook_responses(self._http, hook)
+            for request_hook in self._http_request_hooks:
+                _hook_requests(self._http, request_hook)
         return self._http
 
     def add_http_response_hook(self, hook: Callable[[httpx.Response], None]) -> None:
@@ -130,6 +139,15 @@ class Container:
         self._http_response_hooks.append(hook)
         if self._http is not None:
             _hook_responses(self._http, hook)
+
+    def add_http_request_hook(self, hook: Callable[[httpx.Request], None]) -> None:
+        """Call `hook` before every request of the shared HTTP client, built now or later (once
+        per hook); it may raise to stop the request (a worker's task deadline)."""
+        if hook in self._http_request_hooks:
+            return
+        self._http_request_hooks.append(hook)
+        if self._http is not None:
+            _hook_requests(self._http, hook)
 
     def close(self) -> None:
         if self._http is not None:

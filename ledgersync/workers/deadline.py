@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -63,16 +63,12 @@ def enforce_on(client: httpx.Client) -> httpx.Client:
     return client
 
 
-def enforce_on_container(container: Any) -> None:
-    """Every HTTP client the container builds (and the one it holds) refuses requests past the deadline."""
-    factory = container._http_factory
-    if getattr(factory, "_deadline_enforced", False):
-        return
+class HttpRequestHooks(Protocol):
+    """Where the process's Zoho HTTP client takes request hooks (the composition root)."""
 
-    def guarded() -> httpx.Client:
-        return enforce_on(factory())
+    def add_http_request_hook(self, hook: Callable[[httpx.Request], None]) -> None: ...
 
-    guarded._deadline_enforced = True  # type: ignore[attr-defined]
-    if container._http is not None:
-        enforce_on(container._http)
-    container._http_factory = guarded
+
+def enforce_on_container(container: HttpRequestHooks) -> None:
+    """The container's Zoho HTTP client (built now or later) refuses requests past the deadline."""
+    container.add_http_request_hook(refuse_past_deadline)

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ledgersync.observability import logs
 from ledgersync.store.orm import SyncCursor, SyncRun
 from ledgersync.sync.pull.initial import run_initial_sync
-from ledgersync.observability import logs
 from ledgersync.workers import deadline, tasks
 
 
@@ -87,3 +87,9 @@ def test_a_worker_shortens_the_interpreters_switch_interval(container):  # type:
         assert sys.getswitchinterval() < 0.005
     finally:
         sys.setswitchinterval(before)
+
+
+def test_the_containers_client_carries_the_deadline_whenever_it_is_built(container):  # type: ignore[no-untyped-def]
+    deadline.enforce_on_container(container)
+    deadline.enforce_on_container(container)  # once
+    assert container.http.event_hooks["request"].count(deadline.refuse_past_deadline) == 1
