@@ -14,8 +14,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ledgersync.domain import invoices as inv_rules
 from ledgersync.domain import payments as pay_rules
@@ -25,7 +25,7 @@ from ledgersync.services.errors import Conflict, InvalidInput, NotFound
 from ledgersync.services.paging import Page, fetch
 from ledgersync.store import orm
 from ledgersync.sync import outbox
-from ledgersync.sync.ports import Dispatching
+from ledgersync.sync.ports import Dispatching, UnitOfWork
 
 NO_STATUS_CHANGE = (inv_rules.VOID, inv_rules.WRITTEN_OFF, inv_rules.DRAFT)
 
@@ -59,7 +59,7 @@ def pay_invoices(
     requested = [inv_rules.Allocation(a.invoice_id, a.amount) for a in allocations]
     total = amount if amount is not None else sum((a.amount for a in requested), ZERO)
     with container.uow() as uow:
-        balances = _balances(uow.session, partner_id, [a.invoice_id for a in requested])
+        balances = _balances(uow, partner_id, [a.invoice_id for a in requested])
         currency = next(iter(balances.values())).currency if balances else "USD"
         try:
             inv_rules.validate_allocations(total, currency, requested, balances)
@@ -75,29 +75,16 @@ def pay_invoices(
             fee=ZERO,
             allocations=[orm.PaymentAllocation(invoice_id=a.invoice_id, amount=a.amount) for a in requested],
         )
-        uow.session.add(payment)
+        uow.payments.add(payment)
         uow.commit()
         return detached(uow, payment)
 
 
-def _balances(session: Session, partner_id: str, invoice_ids: list[str]) -> dict[str, inv_rules.InvoiceBalance]:
+def _balances(uow: UnitOfWork, partner_id: str, invoice_ids: list[str]) -> dict[str, inv_rules.InvoiceBalance]:
     """The partner's invoices among `invoice_ids` (locked), with what pending payments claim."""
-    rows = session.scalars(
-        select(orm.Invoice)
-        .where(orm.Invoice.partner_id == partner_id, orm.Invoice.id.in_(set(invoice_ids)))
-        .order_by(orm.Invoice.id)
-        .with_for_update()
-    ).all()
-    claimed = dict(
-        session.execute(
-            select(orm.PaymentAllocation.invoice_id, func.sum(orm.PaymentAllocation.amount))
-            .join(orm.Payment, orm.Payment.id == orm.PaymentAllocation.payment_id)
-            .where(orm.Payment.status == pay_rules.PENDING, orm.PaymentAllocation.invoice_id.in_(set(invoice_ids)))
-            .group_by(orm.PaymentAllocation.invoice_id)
-        ).all()
-    )
-    archived_customers = set(session.scalars(select(orm.Customer.id).where(
-        orm.Customer.id.in_({r.customer_id for r in rows}), orm.Customer.archived.is_(True)))) if rows else set()
+    rows = uow.invoices.for_update(invoice_ids, partner_id=partner_id)
+    claimed = uow.invoices.pending_claims(invoice_ids, pay_rules.PENDING)
+    archived_customers = uow.customers.archived_among(r.customer_id for r in rows)
     return {
         r.id: inv_rules.InvoiceBalance(
             r.id, r.currency_code, r.outstanding - (claimed.get(r.id) or ZERO), r.status, r.customer_id,
@@ -125,19 +112,19 @@ def settle(
     """
     day = today or _now().date()
     with container.uow() as uow:
-        payment = _locked_payment(uow.session, partner_id, payment_id)
+        payment = _locked_payment(uow, partner_id, payment_id)
         try:
             new_status = pay_rules.next_status(payment.status, outcome, payment.method)
         except pay_rules.IllegalTransition as err:
             raise Conflict(str(err)) from err
         if new_status == pay_rules.SUCCEEDED:
             refusal = pay_rules.settle_refusal(
-                (inv.number, bool(inv.archived), inv.archived_reason) for _, inv in _locked_invoices(uow.session, payment))
+                (inv.number, bool(inv.archived), inv.archived_reason) for _, inv in _locked_invoices(uow, payment))
             if refusal is not None:  # nothing written: the payment stays pending
                 raise Conflict(refusal)
-            _succeed(uow.session, payment, day)
+            _succeed(uow, payment, day)
         elif payment.status == pay_rules.SUCCEEDED:
-            _fail_after_success(uow.session, payment, reason, day)
+            _fail_after_success(uow, payment, reason, day)
         else:
             _mark_failed(payment, reason)
         uow.commit()
@@ -146,34 +133,29 @@ def settle(
     return result
 
 
-def _locked_payment(session: Session, partner_id: str, payment_id: str) -> orm.Payment:
-    payment = session.scalars(
-        select(orm.Payment)
-        .where(orm.Payment.id == payment_id, orm.Payment.partner_id == partner_id)
-        .options(selectinload(orm.Payment.allocations))
-        .with_for_update()
-    ).first()
+def _locked_payment(uow: UnitOfWork, partner_id: str, payment_id: str) -> orm.Payment:
+    payment = uow.payments.for_update(partner_id, payment_id)
     if payment is None:
         raise NotFound("payment", payment_id)
     return payment
 
 
-def _succeed(session: Session, payment: orm.Payment, day: date) -> None:
+def _succeed(uow: UnitOfWork, payment: orm.Payment, day: date) -> None:
     payment.status = pay_rules.SUCCEEDED
     payment.fee = pay_rules.compute_fee(payment.amount, payment.method)
     payment.settled_at = _now()
-    for alloc, invoice in _locked_invoices(session, payment):
+    for alloc, invoice in _locked_invoices(uow, payment):
         invoice.outstanding = inv_rules.apply_to_outstanding(invoice.outstanding, alloc.amount)
         _refresh_status(invoice, day)
-    outbox.enqueue_payment_push(session, payment.id)
+    outbox.enqueue_payment_push(uow, payment.id)
 
 
-def _fail_after_success(session: Session, payment: orm.Payment, reason: str | None, day: date) -> None:
+def _fail_after_success(uow: UnitOfWork, payment: orm.Payment, reason: str | None, day: date) -> None:
     _mark_failed(payment, reason)
-    for alloc, invoice in _locked_invoices(session, payment):
+    for alloc, invoice in _locked_invoices(uow, payment):
         invoice.outstanding = inv_rules.restore_outstanding(invoice.outstanding, alloc.amount, invoice.total)
         _refresh_status(invoice, day)
-    outbox.enqueue_payment_reversal(session, payment.id)
+    outbox.enqueue_payment_reversal(uow, payment.id)
 
 
 def _mark_failed(payment: orm.Payment, reason: str | None) -> None:
@@ -182,11 +164,8 @@ def _mark_failed(payment: orm.Payment, reason: str | None) -> None:
     payment.failure_reason = reason or "declined by the processor"
 
 
-def _locked_invoices(session: Session, payment: orm.Payment) -> list[tuple[orm.PaymentAllocation, orm.Invoice]]:
-    ids = sorted(a.invoice_id for a in payment.allocations)
-    rows = {
-        r.id: r for r in session.scalars(select(orm.Invoice).where(orm.Invoice.id.in_(ids)).with_for_update())
-    }
+def _locked_invoices(uow: UnitOfWork, payment: orm.Payment) -> list[tuple[orm.PaymentAllocation, orm.Invoice]]:
+    rows = {r.id: r for r in uow.invoices.for_update(a.invoice_id for a in payment.allocations)}
     return [(a, rows[a.invoice_id]) for a in sorted(payment.allocations, key=lambda a: a.invoice_id)]
 
 
@@ -239,7 +218,7 @@ def page_payments(
 def get_payment(container: Dispatching, partner_id: str, payment_id: str) -> orm.Payment:
     """One payment of the partner with its allocations; another partner's id is `NotFound`."""
     with container.uow() as uow:
-        row = uow.session.get(orm.Payment, payment_id, options=[selectinload(orm.Payment.allocations)])
+        row = uow.payments.get(payment_id)
         if row is None or row.partner_id != partner_id:
             raise NotFound("payment", payment_id)
         return detached(uow, row)

@@ -58,7 +58,7 @@ def create_payout(
         uow.session.flush()
         for row in rows:
             row.payout_id = payout.id
-        outbox.enqueue_payout_push(uow.session, payout.id)
+        outbox.enqueue_payout_push(uow, payout.id)
         uow.commit()
         result = detached(uow, payout)
     outbox.notify(container, partner_id)

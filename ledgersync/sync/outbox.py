@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledgersync.store.orm import Connection, Invoice, Payment, PaymentAllocation, Payout, PushIntent
-from ledgersync.sync.ports import Dispatching, NullDispatcher, Transactional
+from ledgersync.store.orm import Connection, Payout, PushIntent
+from ledgersync.store.repositories import ConnectionRepository
+from ledgersync.sync.ports import Dispatching, NullDispatcher, Transactional, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "zoho_books"
+T = TypeVar("T")
 
 KIND_PAYMENT = "payment"
 KIND_STANDALONE = "standalone_deposit"
@@ -57,9 +56,7 @@ def _now() -> datetime:
 
 def find_connection(session: Session, partner_id: str) -> Connection | None:
     """The partner's Zoho Books connection row, whatever its status (None if never started)."""
-    return session.scalars(
-        select(Connection).where(Connection.partner_id == partner_id, Connection.provider == PROVIDER)
-    ).first()
+    return ConnectionRepository(session).of_partner(partner_id)
 
 
 def waiting_reason(conn: Connection | None) -> str | None:
@@ -93,22 +90,17 @@ def waiting_reason(conn: Connection | None) -> str | None:
     return None
 
 
-def _payment_kind(session: Session, payment_id: str) -> str:
+def _payment_kind(uow: UnitOfWork, payment_id: str) -> str:
     """`payment` when any allocated invoice came from Zoho, else `standalone_deposit`.
 
     Platform-created invoices are never pushed, so a payment that only touches them becomes a
     stand-alone deposit in Zoho (the seed's rule).
     """
-    origins = session.scalars(
-        select(Invoice.origin)
-        .join(PaymentAllocation, PaymentAllocation.invoice_id == Invoice.id)
-        .where(PaymentAllocation.payment_id == payment_id)
-    ).all()
-    return KIND_PAYMENT if any(o == "zoho" for o in origins) else KIND_STANDALONE
+    return KIND_PAYMENT if any(o == "zoho" for o in uow.invoices.origins_paid_by(payment_id)) else KIND_STANDALONE
 
 
 def _enqueue(
-    session: Session,
+    uow: UnitOfWork,
     *,
     key: str,
     partner_id: str,
@@ -117,12 +109,12 @@ def _enqueue(
     detail: dict[str, Any] | None = None,
 ) -> PushIntent:
     """Insert the intent unless its key exists; returns the (new or existing) row."""
-    existing = session.scalars(select(PushIntent).where(PushIntent.key == key)).first()
+    existing = uow.push_intents.by_key(key)
     if existing is not None:
         return existing
-    conn = find_connection(session, partner_id)
+    conn = uow.connections.of_partner(partner_id)
     reason = waiting_reason(conn)
-    intent = PushIntent(
+    return uow.push_intents.add_unique(PushIntent(
         key=key,
         partner_id=partner_id,
         connection_id=conn.id if conn is not None else None,
@@ -132,45 +124,33 @@ def _enqueue(
         last_error=reason,
         next_attempt_at=_now(),
         detail=detail or {},
-    )
-    try:
-        with session.begin_nested():
-            session.add(intent)
-            session.flush()
-    except IntegrityError:
-        # Another transaction enqueued the same key first: that row is the intent.
-        found = session.scalars(select(PushIntent).where(PushIntent.key == key)).first()
-        if found is None:  # pragma: no cover - the unique key is the only constraint that can fire
-            raise
-        return found
-    return intent
+    ))
 
 
-def _require(session: Session, model: type[Any], ident: str) -> Any:
+def _require(row: T | None, what: str, ident: str) -> T:
     """The row, or LookupError: an intent is never enqueued for a subject that does not exist."""
-    row = session.get(model, ident)
     if row is None:
-        raise LookupError(f"{model.__name__.lower()} {ident} not found")
+        raise LookupError(f"{what} {ident} not found")
     return row
 
 
-def enqueue_payment_push(session: Session, payment_id: str) -> PushIntent:
+def enqueue_payment_push(uow: UnitOfWork, payment_id: str) -> PushIntent:
     """Record that a succeeded payment must reach Zoho (customer payment or stand-alone deposit)."""
-    payment = _require(session, Payment, payment_id)
+    payment = _require(uow.payments.get(payment_id), "payment", payment_id)
     return _enqueue(
-        session,
+        uow,
         key=payment_key(payment_id),
         partner_id=payment.partner_id,
-        kind=_payment_kind(session, payment_id),
+        kind=_payment_kind(uow, payment_id),
         subject_id=payment_id,
     )
 
 
-def enqueue_payment_reversal(session: Session, payment_id: str) -> PushIntent:
+def enqueue_payment_reversal(uow: UnitOfWork, payment_id: str) -> PushIntent:
     """Record that a failed payment must be undone in Zoho (if it was ever pushed)."""
-    payment = _require(session, Payment, payment_id)
+    payment = _require(uow.payments.get(payment_id), "payment", payment_id)
     return _enqueue(
-        session,
+        uow,
         key=reversal_key(payment_id),
         partner_id=payment.partner_id,
         kind=KIND_REVERSAL,
@@ -178,11 +158,11 @@ def enqueue_payment_reversal(session: Session, payment_id: str) -> PushIntent:
     )
 
 
-def enqueue_payout_push(session: Session, payout_id: str) -> PushIntent:
+def enqueue_payout_push(uow: UnitOfWork, payout_id: str) -> PushIntent:
     """Record that a payout must become its Zoho deposit entries (transfer of net + fees)."""
-    payout = _require(session, Payout, payout_id)
+    payout = _require(uow.session.get(Payout, payout_id), "payout", payout_id)
     return _enqueue(
-        session,
+        uow,
         key=payout_key(payout_id),
         partner_id=payout.partner_id,
         kind=KIND_DEPOSIT,
@@ -193,7 +173,7 @@ def enqueue_payout_push(session: Session, payout_id: str) -> PushIntent:
 def connection_of_partner(container: Transactional, partner_id: str) -> str | None:
     """The partner's Zoho connection id (what a dispatcher's `notify(partner_id)` wakes)."""
     with container.uow() as uow:
-        conn = find_connection(uow.session, partner_id)
+        conn = uow.connections.of_partner(partner_id)
         return conn.id if conn is not None else None
 
 

@@ -24,15 +24,31 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ledgersync.store.repositories import (
+    ConnectionRepository,
+    CustomerRepository,
+    InvoiceRepository,
+    PaymentRepository,
+    PushIntentRepository,
+)
 from ledgersync.zoho.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
 
 
 class UnitOfWork(Protocol):
-    """One transaction: `with factory() as uow: …; uow.commit()` — leaving without commit rolls back."""
+    """One transaction: `with factory() as uow: …; uow.commit()` — leaving without commit rolls back.
+
+    The repositories work on the transaction's session (`ledgersync.store.repositories`); code
+    not yet moved onto them still uses `session` directly.
+    """
 
     session: Session
+    payments: PaymentRepository
+    invoices: InvoiceRepository
+    customers: CustomerRepository
+    push_intents: PushIntentRepository
+    connections: ConnectionRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
