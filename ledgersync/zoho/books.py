@@ -193,6 +193,36 @@ class BooksEndpoints:
     def delete_bank_transaction(self, transaction_id: str, *, priority: str = "push") -> None:
         self.delete(f"/banktransactions/{transaction_id}", priority=priority)
 
+    # --- the pull engine's calls (``ledgersync.sync.ports.PullGateway``) -------------------
+    # Envelopes and records as Zoho sent them: the pull validates each record itself, so one
+    # bad record becomes a per-record error instead of failing the page.
+
+    def record(self, path: str, record_id: str, *, priority: str = "pull") -> dict[str, Any]:
+        """``GET {path}/{id}`` of a declared stream (the whole envelope)."""
+        return self.get(f"{path}/{record_id}", priority=priority)
+
+    def list_page(self, path: str, params: Mapping[str, Any], *, priority: str = "pull") -> dict[str, Any]:
+        """One page of a declared stream's list (``params`` carry ``page`` and ``per_page``)."""
+        return self.get(path, params, priority=priority)
+
+    def invoice_record(self, invoice_id: str, *, priority: str = "pull") -> dict[str, Any]:
+        """The invoice's detail record (``{}`` if Zoho's answer has none)."""
+        found: dict[str, Any] = self.get(f"/invoices/{invoice_id}", priority=priority).get("invoice") or {}
+        return found
+
+    def contact_record(self, contact_id: str, *, priority: str = "pull") -> dict[str, Any] | None:
+        """The contact's record, or None if Zoho's answer has none."""
+        contact = self.get(f"/contacts/{contact_id}", priority=priority).get("contact")
+        return contact if isinstance(contact, dict) else None
+
+    def invoice_list_page(self, params: Mapping[str, Any], *, page: int, per_page: int = 200,
+                          priority: str = "pull") -> dict[str, Any]:
+        return self.get("/invoices", {**params, "page": page, "per_page": per_page}, priority=priority)
+
+    def contact_list_page(self, params: Mapping[str, Any], *, page: int, per_page: int = 200,
+                          priority: str = "pull") -> dict[str, Any]:
+        return self.get("/contacts", {**params, "page": page, "per_page": per_page}, priority=priority)
+
     # --- the push engine's calls (``ledgersync.sync.ports.BooksGateway``) -------------------
     # One request each, raw records as Zoho sent them (amounts Decimal, as the client parses
     # them): the engine records ids and copies fields back, it never re-validates a record it

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledgersync.sync.books_factory import ZohoAccess
-from ledgersync.sync.ports import Clock, Dispatcher
+from ledgersync.sync.ports import Clock, Dispatcher, PullGateway
 from ledgersync.zoho.client import ZohoBooks
 
 FaultHook = Callable[[str, str, int], None]
@@ -95,7 +95,7 @@ class PullRun:
     stream: str
     owner: str
     run_id: str
-    books: Any  # ledgersync.zoho.ZohoBooks (or anything with get/count/get_pdf/calls_made)
+    books: PullGateway  # the connection's ZohoBooks (tests: one bound to the sandbox)
     trigger: str = "schedule"
     stats: RunStats = field(default_factory=RunStats)
     calls_at_start: int = 0

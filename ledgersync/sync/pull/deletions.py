@@ -57,7 +57,7 @@ def run_invoice_deletions(run: PullRun, state: dict[str, Any]) -> dict[str, Any]
         local = _live_invoices(uow.session, run.connection_id)
         known_bad = open_error_ids(uow.session, run.connection_id, "invoices")
     dates = [d for d, _, _ in local]
-    total = run.books.count("/invoices", INVOICE_FILTER, priority="pull")
+    total = run.books.count_invoices(priority="pull", **INVOICE_FILTER)
     checks = {"counts": 1, "listed": 0}
     # invoices Zoho has but we could not accept (open per-record errors) are counted as known,
     # so one bad record does not trigger a bisection every hour
@@ -94,7 +94,7 @@ def _reconcile(run: PullRun, local: list[tuple[date, str, str]], dates: list[dat
     if lo is not None:
         params["date_start"] = lo.isoformat()
     params["date_end"] = mid.isoformat()
-    left = run.books.count("/invoices", params, priority="pull")
+    left = run.books.count_invoices(priority="pull", **params)
     checks["counts"] += 1
     _reconcile(run, local, dates, known_bad, lo, mid, left, i, split, checks)
     _reconcile(run, local, dates, known_bad, mid + timedelta(days=1), hi, zoho_count - left, split, j, checks)
@@ -110,7 +110,7 @@ def _compare_range(run: PullRun, local: list[tuple[date, str, str]], known_bad: 
     rows: dict[str, dict[str, Any]] = {}
     page = 1
     while True:
-        body = run.books.get("/invoices", {**params, "page": page, "per_page": 200}, priority="pull")
+        body = run.books.invoice_list_page(params, page=page, per_page=200, priority="pull")
         checks["listed"] += 1
         for row in body.get("invoices") or []:
             if isinstance(row, dict) and row.get("invoice_id"):
@@ -166,13 +166,13 @@ def run_customer_deletions(run: PullRun, state: dict[str, Any]) -> dict[str, Any
             .where(ExternalRef.connection_id == run.connection_id, ExternalRef.entity == "customer",
                    Customer.archived.is_(False), Customer.origin == "zoho")
         ).all())
-    total = run.books.count("/contacts", CUSTOMER_FILTER, priority="pull")
+    total = run.books.count_contacts(priority="pull", **CUSTOMER_FILTER)
     listed = 0
     if total != len(live):
         active: set[str] = set()
         page = 1
         while True:
-            body = run.books.get("/contacts", {**CUSTOMER_FILTER, "page": page, "per_page": 200}, priority="pull")
+            body = run.books.contact_list_page(CUSTOMER_FILTER, page=page, per_page=200, priority="pull")
             listed += 1
             active.update(str(r["contact_id"]) for r in body.get("contacts") or [] if r.get("contact_id"))
             ctx = body.get("page_context") or {}

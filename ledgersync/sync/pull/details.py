@@ -79,8 +79,8 @@ def run_details(run: PullRun, state: dict[str, Any], *, scope: str = "all") -> d
             try:
                 for zoho_id, rank in todo:
                     try:
-                        body = run.books.get(f"/invoices/{zoho_id}", priority="pull" if rank == 0 else "backfill")
-                        fetched.append((zoho_id, body.get("invoice") or {}))
+                        fetched.append((zoho_id, run.books.invoice_record(
+                            zoho_id, priority="pull" if rank == 0 else "backfill")))
                     except ZohoNotFound:
                         fetched.append((zoho_id, None))  # deleted since we listed it
             finally:
@@ -200,8 +200,7 @@ def run_sweep(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
         try:
             for zoho_id in ids:
                 try:
-                    body = run.books.get(f"/invoices/{zoho_id}", priority="backfill")
-                    fetched.append((zoho_id, body.get("invoice") or {}))
+                    fetched.append((zoho_id, run.books.invoice_record(zoho_id, priority="backfill")))
                 except ZohoNotFound:
                     fetched.append((zoho_id, None))
         except BudgetExhausted:

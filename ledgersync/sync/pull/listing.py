@@ -67,7 +67,7 @@ def retry_bad_records(run: PullRun, stream: ListStream, state: dict[str, Any]) -
     still_bad: list[str] = []
     for zoho_id in pending:
         try:
-            body = run.books.get(f"{stream.path}/{zoho_id}", priority="pull")
+            body = run.books.record(stream.path, zoho_id, priority="pull")
         except ZohoNotFound:
             with run.container.uow() as uow:
                 resolve_errors(uow.session, run.connection_id, stream.name, [zoho_id])
@@ -114,7 +114,7 @@ def run_list_stream(run: PullRun, stream: ListStream, state: dict[str, Any], *, 
             params = {**base, "page": page, "per_page": run.options.per_page}
             if since:
                 params[stream.replication_key] = since
-            body = run.books.get(stream.path, params, priority=mode.priority)
+            body = run.books.list_page(stream.path, params, priority=mode.priority)
             rows = [r for r in (body.get(stream.records_key) or []) if isinstance(r, dict)]
             context = body.get("page_context") or {}
             if isinstance(context, list):

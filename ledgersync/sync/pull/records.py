@@ -39,7 +39,7 @@ def sync_record(container: PullPorts, connection_id: str, entity: str, zoho_id: 
     outcome, status, message = "applied", "failed", f"{entity} {zoho_id}: interrupted"
     try:
         try:
-            body = books.get(f"{path}/{zoho_id}", priority="pull")
+            body = books.record(path, zoho_id, priority="pull")
         except ZohoNotFound:
             body = None
         except ZohoError as exc:

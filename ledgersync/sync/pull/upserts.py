@@ -112,9 +112,7 @@ def prefetch_customers(run: PullRun, records: Iterable[Any]) -> None:
             run.contacts[customer_id] = None
             continue
         try:
-            body = run.books.get(f"/contacts/{customer_id}", priority="pull")
-            contact = body.get("contact") if isinstance(body, dict) else None
-            run.contacts[customer_id] = contact if isinstance(contact, dict) else None
+            run.contacts[customer_id] = run.books.contact_record(customer_id, priority="pull")
         except ZohoNotFound:
             run.contacts[customer_id] = None
 
