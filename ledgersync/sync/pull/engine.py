@@ -21,6 +21,7 @@ from sqlalchemy import update
 from ledgersync.store.orm import Connection, SyncCursor
 from ledgersync.sync import health
 from ledgersync.sync.books_factory import ConnectionNotReady
+from ledgersync.sync.ports import PullGateway
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, start_run
@@ -54,7 +55,7 @@ class RunResult:
 
 
 def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger: str = "schedule",
-               books: Any = None, **params: Any) -> RunResult:
+               books: PullGateway | None = None, **params: Any) -> RunResult:
     """Run one stream of one connection to the end of its available work (see module doc).
     The run row is closed in `finally`, whatever happens, with the reason it stopped."""
     declared = STREAMS.get(stream)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ledgersync.store.orm import Connection
 from ledgersync.sync.connection_status import mark_connected
-from ledgersync.sync.ports import Dispatching
+from ledgersync.sync.ports import Dispatching, PullGateway
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullPorts, open_books
 from ledgersync.sync.pull.engine import RunResult, run_stream
@@ -71,7 +71,7 @@ def _mark_connected(container: PullPorts, connection_id: str) -> None:
             uow.commit()
 
 
-def _remember_total(container: PullPorts, connection_id: str, owner: str, books: Any) -> None:
+def _remember_total(container: PullPorts, connection_id: str, owner: str, books: PullGateway | None) -> None:
     """One count call (`response_option=2`) so progress can say "n of N invoices"."""
     with container.uow() as uow:
         state = leases.read_state(uow.session, connection_id, "initial")
@@ -83,7 +83,7 @@ def _remember_total(container: PullPorts, connection_id: str, owner: str, books:
 
     started = datetime.now(timezone.utc)
     try:
-        total = (books or open_books(container, connection_id)).count("/invoices", {"filter_by": "Status.All"})
+        total = (books or open_books(container, connection_id)).count_invoices(filter_by="Status.All")
     except ZohoError:
         return
     with container.uow() as uow:
@@ -96,7 +96,7 @@ def _remember_total(container: PullPorts, connection_id: str, owner: str, books:
 
 
 def _run_steps(container: PullPorts, connection_id: str, steps: tuple[tuple[str, dict[str, Any]], ...],
-               books: Any, on_progress: Callable[[dict[str, Any]], None] | None, results: list[RunResult]) -> bool:
+               books: PullGateway | None, on_progress: Callable[[dict[str, Any]], None] | None, results: list[RunResult]) -> bool:
     """Run the steps in order; False as soon as one cannot finish (budget, failure, lease)."""
     for stream, params in steps:
         result = run_stream(container, connection_id, stream, trigger="initial", books=books, **params)
@@ -109,7 +109,7 @@ def _run_steps(container: PullPorts, connection_id: str, steps: tuple[tuple[str,
     return True
 
 
-def run_initial_sync(container: PullPorts, connection_id: str, *, books: Any = None,
+def run_initial_sync(container: PullPorts, connection_id: str, *, books: PullGateway | None = None,
                      on_progress: Callable[[dict[str, Any]], None] | None = None,
                      recent_only: bool = False) -> dict[str, Any]:
     """Blocking: advance the initial sync as far as the budget allows; returns the progress.

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledgersync.domain.pull_rules import ARCHIVED_DELETED
 from ledgersync.store.orm import Connection, Customer, ExternalRef, Invoice
+from ledgersync.sync.ports import PullGateway
 from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
 from ledgersync.sync.pull.runlog import finish_run, record_error, resolve_errors, start_run
 from ledgersync.sync.pull.upserts import DB_REFUSALS, apply_invoice_details, prefetch_customers, refusal_reason, upsert_customers
@@ -20,7 +21,7 @@ from ledgersync.zoho.errors import ZohoError, ZohoNotFound
 ENTITIES = {"invoice": ("/invoices", "invoice", "invoice_details"), "contact": ("/contacts", "contact", "customers")}
 
 
-def sync_record(container: PullPorts, connection_id: str, entity: str, zoho_id: str, *, books: Any = None,
+def sync_record(container: PullPorts, connection_id: str, entity: str, zoho_id: str, *, books: PullGateway | None = None,
                 trigger: str = "webhook") -> str:
     """Returns "applied", "archived", "bad" or "unknown" (entity we do not sync). A Zoho
     failure is raised after the run row says why; the run row is closed whatever happens."""
@@ -118,7 +119,7 @@ def _archive(session: Any, connection_id: str, entity: str, zoho_id: str) -> boo
     return result.rowcount == 1
 
 
-def ensure_line_items(container: PullPorts, invoice_id: str, *, books: Any = None) -> bool:
+def ensure_line_items(container: PullPorts, invoice_id: str, *, books: PullGateway | None = None) -> bool:
     """On demand (someone opened the invoice): when its line items are missing (the budget plan
     skipped an old paid one) or older than its last modification (an edit the hourly pull did
     not need to read, issue 13), re-read it now, one call. True when the invoice has current

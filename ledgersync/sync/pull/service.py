@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ledgersync.store.orm import Connection
+from ledgersync.sync.ports import PullGateway
 from ledgersync.sync.pull.context import PullPorts
 from ledgersync.sync.pull.engine import RunResult, run_stream
 from ledgersync.sync.pull.streams import ALL_STREAMS
@@ -18,7 +17,7 @@ RECORD_MODULES = {"invoice": "invoice", "invoices": "invoice", "contact": "conta
 
 
 def sync_connection(container: PullPorts, connection_id: str, *, trigger: str = "schedule",
-                    streams: tuple[str, ...] | list[str] | None = None, books: Any = None) -> list[RunResult]:
+                    streams: tuple[str, ...] | list[str] | None = None, books: PullGateway | None = None) -> list[RunResult]:
     """Run the connection's streams (all incremental ones by default). While the initial sync is
     not done, the initial runner does the work instead (same cursors, value-ordered)."""
     with container.uow() as uow:
