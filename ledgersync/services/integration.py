@@ -41,10 +41,11 @@ from ledgersync.sync.connection_status import mark_reauth_required, set_status
 from ledgersync.sync.ports import Dispatching, Transactional
 from ledgersync.sync.pull.initial import start_initial_sync
 from ledgersync.sync.pull.progress import initial_sync_progress as _progress_report
+from ledgersync.zoho.client import ZohoBooks
 from ledgersync.zoho.dc import DATA_CENTRES, UnknownDataCentre, ZohoHosts
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
-from ledgersync.zoho.oauth import DEFAULT_SCOPES
-from ledgersync.zoho.tokens import UndecryptableToken, register_secret
+from ledgersync.zoho.oauth import DEFAULT_SCOPES, TokenSet
+from ledgersync.zoho.tokens import TokenCipher, UndecryptableToken, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def complete_callback(container: IntegrationPorts, partner_id: str, params: Mapp
 
 
 def _store_tokens(container: IntegrationPorts, connection_id: str, hosts: ZohoHosts, accounts_server: str,
-                  tokens: Any) -> tuple[str | None, str | None]:
+                  tokens: TokenSet) -> tuple[str | None, str | None]:
     """Check and store a callback's fresh tokens; the previous (refresh token, accounts server).
 
     The previous refresh token is None when there was none or no configured key can decrypt it
@@ -284,7 +285,7 @@ def _store_tokens(container: IntegrationPorts, connection_id: str, hosts: ZohoHo
     return old_refresh, old_server
 
 
-def _readable(cipher: Any, encrypted: str | None, connection_id: str) -> str | None:
+def _readable(cipher: TokenCipher, encrypted: str | None, connection_id: str) -> str | None:
     """The plaintext of a stored token, or None when absent or no configured key decrypts it."""
     if not encrypted:
         return None
@@ -295,9 +296,7 @@ def _readable(cipher: Any, encrypted: str | None, connection_id: str) -> str | N
         return None
 
 
-def _unbound_books(container: IntegrationPorts, connection_id: str, api_domain: str) -> Any:
-    from ledgersync.zoho.client import ZohoBooks
-
+def _unbound_books(container: IntegrationPorts, connection_id: str, api_domain: str) -> ZohoBooks:
     return ZohoBooks(container.http, api_domain=api_domain, organization_id="",
                      tokens=DbTokenProvider(container, connection_id), timeout=container.settings.zoho_http_timeout_s)
 
