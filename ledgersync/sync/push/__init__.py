@@ -120,16 +120,24 @@ def drain_outbox(
     message says what was written to Zoho, so the sync log shows pushes next to pulls.
     """
     started = (cfg or PushConfig()).now()
-    if books is not None and open_books is not None:
-        raise TypeError("pass a client (books) or a way to build one (open_books), not both")
-    given = books
-    opener = open_books if open_books is not None else (
-        (lambda: given) if given is not None else (lambda: _default_books(container, connection_id)))
-    result = _drain(container, connection_id, opener, worker_id=worker_id, hooks=hooks, cfg=cfg,
-                    max_passes=max_passes, max_intents=max_intents)
+    result = _drain(container, connection_id, _opener(container, connection_id, books, open_books),
+                    worker_id=worker_id, hooks=hooks, cfg=cfg, max_passes=max_passes, max_intents=max_intents)
     if result.done or result.failed or result.retried:
         _log_run(container, result, trigger, started, (cfg or PushConfig()).now())
     return result
+
+
+def _opener(container: ZohoAccess, connection_id: str, books: MeteredBooks | None,
+            open_books: Callable[[], MeteredBooks] | None) -> Callable[[], MeteredBooks]:
+    """How the drain gets its client: the one given, the caller's way to build one, or the container's."""
+    if books is not None and open_books is not None:
+        raise TypeError("pass a client (books) or a way to build one (open_books), not both")
+    if open_books is not None:
+        return open_books
+    if books is not None:
+        client = books
+        return lambda: client
+    return lambda: _default_books(container, connection_id)
 
 
 def _log_run(container: Transactional, result: DrainResult, trigger: str, started: datetime,
