@@ -74,7 +74,7 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
         books = books if books is not None else open_books(container, connection_id)
         run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=stream,
                       owner=owner, run_id=start_run(container.session_factory, connection_id, stream, trigger),
-                      books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)),
+                      books=books, trigger=trigger, calls_at_start=books.calls_made,
                       fault_hook=container.pull_fault_hook, params=params)
         status, message, next_run = "failed", "interrupted", None
         auth_lost = disconnected = False

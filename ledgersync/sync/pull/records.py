@@ -36,7 +36,7 @@ def sync_record(container: PullPorts, connection_id: str, entity: str, zoho_id: 
     books = books if books is not None else open_books(container, connection_id)
     run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=f"record:{entity}",
                   owner=uuid.uuid4().hex, run_id=start_run(container.session_factory, connection_id, f"record:{entity}", trigger),
-                  books=books, trigger=trigger, calls_at_start=int(getattr(books, "calls_made", 0)))
+                  books=books, trigger=trigger, calls_at_start=books.calls_made)
     outcome, status, message = "applied", "failed", f"{entity} {zoho_id}: interrupted"
     try:
         try:
