@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from ledgersync.store.orm import Connection, SyncRun
 from ledgersync.sync.call_log import DASHBOARD_TRIGGER, SIDE_PURPOSES
-from ledgersync.sync.pull.progress import BACKFILL_DAY_RESERVE, history_eta, measured_pace
+from ledgersync.sync.pull.context import PullOptions
+from ledgersync.sync.pull.progress import (
+    BACKFILL_DAY_RESERVE,
+    calls_left_now,
+    checkpoint,
+    history_calls_left,
+    history_eta,
+)
 
 #: what the budget panel lists, in this order; the last four are calls made outside the sync
 #: engines (`sync.call_log.SIDE_PURPOSES`): Set Up Accounts, invoice PDFs, the
@@ -116,12 +123,13 @@ class BudgetReport:
 class UnitOfWorkFactory(Protocol):
     def uow(self) -> Any: ...
 
+    @property
+    def pull_options(self) -> PullOptions: ...
+
 
 def budget_report(container: UnitOfWorkFactory, connection_id: str, *, limiter: LimiterView | None = None,
                   now: Callable[[], datetime] | None = None) -> BudgetReport | None:
     """The budget panel's figures for one connection (None if it does not exist)."""
-    from ledgersync.sync.pull.progress import initial_sync_progress
-
     moment = (now or (lambda: datetime.now(timezone.utc)))()
     with container.uow() as uow:
         session = uow.session
@@ -139,47 +147,30 @@ def budget_report(container: UnitOfWorkFactory, connection_id: str, *, limiter: 
         used = sum(by_purpose.values())
         left = limiter.remaining_today if limiter is not None else max(daily_limit - used, 0)
         resets_at = limiter.resets_at if limiter is not None and limiter.resets_at else window + DAY
-        progress = initial_sync_progress(session, connection_id)
-        pace = measured_pace(session, connection_id)
+        phase = conn.initial_sync_phase or None
+        mark = checkpoint(session, connection_id, moment)
+        options = container.pull_options
+        on_demand = options.history_line_items == "on_demand"
+        at_mark = 0 if phase in (None, "done") else history_calls_left(
+            session, connection_id, per_page=options.per_page, leaf_size=options.leaf_size, on_demand=on_demand,
+            cutoff=(moment - timedelta(days=options.recent_days)).date())
+        pace = mark.pace
         report = BudgetReport(connection_id=connection_id, organization_name=conn.organization_name or "",
                               plan=conn.plan or "premium", daily_limit=daily_limit, by_purpose=by_purpose,
-                              used_today=used, calls_left=left, resets_at=resets_at, phase=progress.get("phase"),
+                              used_today=used, calls_left=left, resets_at=resets_at, phase=phase,
                               pace_per_minute=pace * 60 if pace else None)
     if report.phase in (None, "done"):
         return report
-    # line items still to read, plus the invoices not listed yet: a list call per 200 and then
-    # their line items too (an estimate that forgot the latter ran ~2x short, issue 14)
-    unlisted = max(0, int(progress.get("invoices_total") or 0) - int(progress.get("invoices_listed") or 0))
-    calls_left = int(progress.get("details_pending") or 0) + unlisted + math.ceil(unlisted / 200)
+    # the work left as of the initial sync's last commit, at the pace measured up to that commit,
+    # less what that pace has done since (see `progress.checkpoint`)
+    calls_left = calls_left_now(at_mark, mark, moment)
     if pace is None:
         return _with(report, history_calls_left=calls_left)
-    calls_left = max(0, calls_left - _uncommitted_calls(container, connection_id, pace, moment))
     backfill_left = left - math.ceil(BACKFILL_DAY_RESERVE * daily_limit)
     eta = history_eta(calls_left, pace, backfill_left, (resets_at - moment).total_seconds(),
                       int(daily_limit * (1 - BACKFILL_DAY_RESERVE)))
     return _with(report, history_calls_left=calls_left, history_eta_seconds=eta,
                  history_finish_at=moment + timedelta(seconds=eta))
-
-
-#: the details stream commits line items this many invoices at a time (`PullOptions.detail_batch`)
-COMMIT_BATCH = 50
-
-
-def _uncommitted_calls(container: UnitOfWorkFactory, connection_id: str, pace: float, moment: datetime) -> int:
-    """Calls the running initial-sync run has made since its last commit (the counts above move
-    a batch at a time): its elapsed time at the measured pace, less what it committed."""
-    with container.uow() as uow:
-        row = uow.session.execute(
-            select(SyncRun.started_at, SyncRun.calls)
-            .where(SyncRun.connection_id == connection_id, SyncRun.trigger == "initial",
-                   SyncRun.finished_at.is_(None))
-            .order_by(SyncRun.started_at.desc()).limit(1)
-        ).first()
-    if row is None:
-        return 0
-    started, committed = row
-    made = pace * max((moment - started).total_seconds(), 0.0)
-    return int(min(max(made - int(committed or 0), 0.0), COMMIT_BATCH))
 
 
 def _with(report: BudgetReport, **changes: Any) -> BudgetReport:
