@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from ledgersync.domain.money import iso_currency
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
-from ledgersync.services.paging import Page, fetch
+from ledgersync.services.paging import Page, fetch, sorted_by
 from ledgersync.store import orm
 from ledgersync.sync.ports import Transactional
 
@@ -35,6 +35,13 @@ def create_customer(
         return row
 
 
+#: what a list of customers may be sorted by (the dashboard adds what they owe)
+CUSTOMER_SORTS: dict[str, Any] = {
+    "name": func.lower(orm.Customer.name), "email": func.lower(orm.Customer.email),
+    "currency": orm.Customer.currency_code, "source": orm.Customer.origin, "state": orm.Customer.archived,
+}
+
+
 def list_customers(container: Transactional, partner_id: str, **filters: Any) -> list[orm.Customer]:
     """The partner's customers by name (one page: `page_customers`)."""
     return page_customers(container, partner_id, **filters).items
@@ -46,6 +53,8 @@ def page_customers(
     *,
     search: str | None = None,
     archived: bool | None = False,
+    sort: str | None = None,
+    desc: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> Page[orm.Customer]:
@@ -56,7 +65,10 @@ def page_customers(
     if search:
         like = f"%{search.lower()}%"
         stmt = stmt.where(or_(func.lower(orm.Customer.name).like(like), func.lower(orm.Customer.email).like(like)))
-    stmt = stmt.order_by(orm.Customer.name, orm.Customer.id)
+    if sort is not None:
+        stmt = sorted_by(stmt, CUSTOMER_SORTS, sort, desc, orm.Customer.name, orm.Customer.id)
+    else:
+        stmt = stmt.order_by(orm.Customer.name, orm.Customer.id)
     with container.uow() as uow:
         rows, total = fetch(uow.session, stmt, limit, offset)
         return detached(uow, Page(rows, total, limit, offset))

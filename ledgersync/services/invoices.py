@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from ledgersync.domain.money import (
 )
 from ledgersync.services._session import detached
 from ledgersync.services.errors import InvalidInput, NotFound
-from ledgersync.services.paging import Page, fetch
+from ledgersync.services.paging import Page, fetch, sorted_by
 from ledgersync.store import orm
 from ledgersync.sync.ports import Transactional
 
@@ -194,6 +195,14 @@ def status_condition(status: str) -> ColumnElement[bool]:
     return inv.status == status
 
 
+#: what a list of invoices may be sorted by (dashboard columns, API `sort`)
+INVOICE_SORTS: dict[str, Any] = {
+    "number": orm.Invoice.number, "customer": func.lower(orm.Customer.name), "issued": orm.Invoice.issue_date,
+    "due": orm.Invoice.due_date, "total": orm.Invoice.total, "outstanding": orm.Invoice.outstanding,
+    "status": orm.Invoice.status,
+}
+
+
 def list_invoices(container: Transactional, partner_id: str, **filters: object) -> list[orm.Invoice]:
     """The partner's invoices, newest first (one page: see `page_invoices`)."""
     return page_invoices(container, partner_id, **filters).items  # type: ignore[arg-type]
@@ -210,6 +219,8 @@ def page_invoices(
     origin: str | None = None,
     payable: bool = False,
     ids: list[str] | None = None,
+    sort: str | None = None,
+    desc: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> Page[orm.Invoice]:
@@ -218,7 +229,8 @@ def page_invoices(
     `archived=None` lists archived ones too; `search` matches the invoice number or the
     customer's name (case-insensitive); `status` is a stored status or a standing
     (`collected`, `credited`, …); `payable` keeps only what may be paid now (open amount, not
-    archived, customer not archived).
+    archived, customer not archived). `sort` names a key of `INVOICE_SORTS` (`desc` flips it);
+    without it, newest first.
     """
     if status is not None and status not in STATUS_FILTERS:
         raise InvalidInput("status", f"must be one of {', '.join(STATUS_FILTERS)}")
@@ -244,7 +256,10 @@ def page_invoices(
     if search:
         like = f"%{search.lower()}%"
         stmt = stmt.where(or_(func.lower(orm.Invoice.number).like(like), func.lower(orm.Customer.name).like(like)))
-    stmt = stmt.order_by(orm.Invoice.issue_date.desc(), orm.Invoice.number.desc(), orm.Invoice.id)
+    if sort is not None:
+        stmt = sorted_by(stmt, INVOICE_SORTS, sort, desc, orm.Invoice.issue_date.desc(), orm.Invoice.id)
+    else:
+        stmt = stmt.order_by(orm.Invoice.issue_date.desc(), orm.Invoice.number.desc(), orm.Invoice.id)
     with container.uow() as uow:
         rows, total = fetch(uow.session, stmt, limit, offset)
         return detached(uow, Page(rows, total, limit, offset))

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ledgersync.services.errors import InvalidInput
+
 T = TypeVar("T")
 
 
@@ -47,3 +49,12 @@ def fetch(session: Session, stmt: Select[Any], limit: int, offset: int, *, scala
     result = session.execute(stmt.limit(limit).offset(offset))
     rows = list(result.scalars()) if scalars else list(result.all())
     return rows, total
+
+
+def sorted_by(stmt: Select[Any], columns: dict[str, Any], sort: str, desc: bool, *tiebreak: Any) -> Select[Any]:
+    """`stmt` ordered by the column `sort` names (a key of `columns`; empty values last either
+    way), then by `tiebreak` so that pages never overlap; an unknown name is `InvalidInput`."""
+    if sort not in columns:
+        raise InvalidInput("sort", f"must be one of {', '.join(columns)}")
+    column = columns[sort]
+    return stmt.order_by((column.desc() if desc else column.asc()).nulls_last(), *tiebreak)

@@ -22,7 +22,7 @@ from ledgersync.domain import payments as pay_rules
 from ledgersync.domain.money import ZERO
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
-from ledgersync.services.paging import Page, fetch
+from ledgersync.services.paging import Page, fetch, sorted_by
 from ledgersync.store import orm
 from ledgersync.sync import outbox
 from ledgersync.sync.ports import Dispatching, UnitOfWork
@@ -175,6 +175,13 @@ def _refresh_status(invoice: orm.Invoice, day: date) -> None:
     invoice.status = inv_rules.invoice_status(invoice.total, invoice.outstanding, invoice.due_date, day)
 
 
+#: what a list of payments may be sorted by (dashboard columns, API `sort`)
+PAYMENT_SORTS: dict[str, Any] = {
+    "date": orm.Payment.created_at, "customer": func.lower(orm.Customer.name), "method": orm.Payment.method,
+    "amount": orm.Payment.amount, "fee": orm.Payment.fee, "status": orm.Payment.status,
+}
+
+
 def list_payments(container: Dispatching, partner_id: str, **filters: Any) -> list[orm.Payment]:
     """The partner's payments, newest first, with their allocations (one page: `page_payments`)."""
     return page_payments(container, partner_id, **filters).items
@@ -188,6 +195,8 @@ def page_payments(
     customer_id: str | None = None,
     invoice_id: str | None = None,
     paid_out: bool | None = None,
+    sort: str | None = None,
+    desc: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> Page[orm.Payment]:
@@ -209,7 +218,12 @@ def page_payments(
         )
     if paid_out is not None:
         stmt = stmt.where(orm.Payment.payout_id.is_not(None) if paid_out else orm.Payment.payout_id.is_(None))
-    stmt = stmt.order_by(orm.Payment.created_at.desc(), orm.Payment.id)
+    if sort is not None:
+        if sort == "customer":
+            stmt = stmt.join(orm.Customer, orm.Customer.id == orm.Payment.customer_id)
+        stmt = sorted_by(stmt, PAYMENT_SORTS, sort, desc, orm.Payment.created_at.desc(), orm.Payment.id)
+    else:
+        stmt = stmt.order_by(orm.Payment.created_at.desc(), orm.Payment.id)
     with container.uow() as uow:
         rows, total = fetch(uow.session, stmt, limit, offset)
         return detached(uow, Page(rows, total, limit, offset))

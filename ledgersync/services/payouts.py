@@ -7,6 +7,7 @@ are claimed so one payment never lands in two payouts.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from ledgersync.domain import payments as pay_rules
 from ledgersync.domain.money import iso_currency
 from ledgersync.services._session import detached
 from ledgersync.services.errors import Conflict, InvalidInput, NotFound
-from ledgersync.services.paging import Page, fetch
+from ledgersync.services.paging import Page, fetch, sorted_by
 from ledgersync.store import orm
 from ledgersync.sync import outbox
 from ledgersync.sync.ports import Dispatching
@@ -87,18 +88,26 @@ def _candidate(row: orm.Payment) -> pay_rules.PayoutCandidate:
     return pay_rules.PayoutCandidate(row.id, row.amount, row.fee, row.currency_code, row.status, row.payout_id)
 
 
+#: what a list of payouts may be sorted by
+PAYOUT_SORTS: dict[str, Any] = {
+    "arrival": orm.Payout.arrival_date, "gross": orm.Payout.gross, "fees": orm.Payout.fees, "net": orm.Payout.net,
+    "status": orm.Payout.status,
+}
+
+
 def list_payouts(container: Dispatching, partner_id: str, *, limit: int = 100, offset: int = 0) -> list[orm.Payout]:
     """The partner's payouts, newest first (one page: `page_payouts`)."""
     return page_payouts(container, partner_id, limit=limit, offset=offset).items
 
 
-def page_payouts(container: Dispatching, partner_id: str, *, limit: int = 100, offset: int = 0) -> Page[orm.Payout]:
-    """One page of the partner's payouts, newest first, and the total."""
-    stmt = (
-        select(orm.Payout)
-        .where(orm.Payout.partner_id == partner_id)
-        .order_by(orm.Payout.created_at.desc(), orm.Payout.id)
-    )
+def page_payouts(container: Dispatching, partner_id: str, *, sort: str | None = None, desc: bool = False,
+                 limit: int = 100, offset: int = 0) -> Page[orm.Payout]:
+    """One page of the partner's payouts, newest first (or by a key of `PAYOUT_SORTS`), and the total."""
+    stmt = select(orm.Payout).where(orm.Payout.partner_id == partner_id)
+    if sort is not None:
+        stmt = sorted_by(stmt, PAYOUT_SORTS, sort, desc, orm.Payout.created_at.desc(), orm.Payout.id)
+    else:
+        stmt = stmt.order_by(orm.Payout.created_at.desc(), orm.Payout.id)
     with container.uow() as uow:
         rows, total = fetch(uow.session, stmt, limit, offset)
         return detached(uow, Page(rows, total, limit, offset))

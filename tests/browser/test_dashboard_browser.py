@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -273,3 +274,72 @@ def test_screenshots_of_the_main_pages(page: Any, live_servers: LiveServers) -> 
         m.insertAdjacentHTML('beforeend', '<p style="color:#c8c8c8">pale text</p><input name="x">'); }""")
     planted = page.evaluate(A11Y_JS)
     assert any("pale text" in p for p in planted) and any("no label" in p for p in planted), planted
+
+
+def _column(page: Any, table: str, index: int) -> list[str]:
+    return [t.strip() for t in page.locator(f"#{table} tbody tr:not(.note-row) td:nth-child({index})").all_inner_texts()]
+
+
+def _amounts(texts: list[str]) -> list[float]:
+    return [float(re.sub(r"[^\d.]", "", t) or 0) for t in texts]
+
+
+def test_every_list_sorts_by_its_columns_from_the_keyboard(page: Any, live_servers: LiveServers) -> None:
+    """Header links sort on the server: Enter on a focused header sorts ascending, again flips it;
+    the header says so (aria-sort), the order holds on the next page, on every list page."""
+    from playwright.sync_api import expect
+
+    from ledgersync.services import payments as pay_svc
+
+    live = live_servers
+    partner_id = _connected(live)
+    for platform_id, _, _ in _open_zoho_invoices(live, partner_id, 3):  # payments of 1, 2 and 3.00
+        amount = f"{len(pay_svc.list_payments(live.container, partner_id)) + 1}.00"
+        paid = pay_svc.pay_invoices(live.container, partner_id, method="card",
+                                    allocations=[pay_svc.AllocationInput(platform_id, Decimal(amount))])
+        pay_svc.settle(live.container, partner_id, paid.id, "succeeded")
+    _login(page, live)
+
+    page.locator(".mainnav").get_by_role("link", name="Invoices").click()
+    header = page.get_by_role("columnheader", name="Number")
+    expect(header).not_to_have_attribute("aria-sort", re.compile("."))
+    expect(page.get_by_role("columnheader", name="Issued")).to_have_attribute("aria-sort", "descending")
+    page.get_by_role("link", name="Number", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    numbers = _column(page, "invoices", 1)
+    assert numbers == sorted(numbers) and len(numbers) == 50
+    page.get_by_role("link", name="Number", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(header).to_have_attribute("aria-sort", "descending")
+    first_page = _column(page, "invoices", 1)
+    assert first_page == sorted(first_page, reverse=True)
+    page.get_by_role("link", name="Next →").click()
+    expect(header).to_have_attribute("aria-sort", "descending")  # the pager keeps the sort
+    second_page = _column(page, "invoices", 1)
+    assert second_page == sorted(second_page, reverse=True) and second_page[0] < first_page[-1]
+
+    page.locator(".mainnav").get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Outstanding", exact=True).click()
+    page.get_by_role("link", name="Outstanding", exact=True).click()
+    expect(page.get_by_role("columnheader", name="Outstanding")).to_have_attribute("aria-sort", "descending")
+    owed = _amounts(_column(page, "customers", 4))
+    assert owed == sorted(owed, reverse=True) and owed[0] > 0
+
+    page.locator(".mainnav").get_by_role("link", name="Payments").click()
+    page.get_by_role("link", name="Amount", exact=True).click()
+    expect(page.get_by_role("columnheader", name="Amount")).to_have_attribute("aria-sort", "ascending")
+    assert _amounts(_column(page, "payments", 5)) == [1.0, 2.0, 3.0]  # paid 1, 2, 3: newest first reads 3, 2, 1
+
+    page.locator(".mainnav").get_by_role("link", name="Payouts").click()
+    page.get_by_role("button", name=re.compile("Create payout")).click()
+    expect(page.locator("#payouts tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Net", exact=True).click()
+    expect(page.get_by_role("columnheader", name="Net")).to_have_attribute("aria-sort", "ascending")
+
+    page.locator(".mainnav").get_by_role("link", name="Sync log").click()
+    page.get_by_role("link", name="Zoho calls", exact=True).click()
+    page.get_by_role("link", name="Zoho calls", exact=True).click()
+    expect(page.get_by_role("columnheader", name="Zoho calls")).to_have_attribute("aria-sort", "descending")
+    calls = _amounts(_column(page, "sync-runs", 8))
+    assert calls == sorted(calls, reverse=True) and calls[0] > 1

@@ -44,7 +44,8 @@ def data(container: Container, partner: orm.Partner) -> dict[str, str]:
         uow.session.get(orm.Customer, gone.id).archived = True
         uow.session.get(orm.Invoice, archived_inv.id).archived = True
         uow.commit()
-    return {"orphan": orphan.id, "archived": archived_inv.id, "acme": acme.id}
+    first = invoice_svc.page_invoices(container, partner.id, customer_id=acme.id, limit=1).items[0]
+    return {"orphan": orphan.id, "archived": archived_inv.id, "acme": acme.id, "acme_invoice": first.id}
 
 
 def _ids(html: str) -> list[str]:
@@ -110,3 +111,60 @@ def test_payouts_and_sync_log_page(web: TestClient, container: Container, partne
     assert "Showing 1–50 of 53 payouts" in web.get("/payouts").text
     assert len(re.findall(r"data-payout-id=", web.get("/payouts", params={"page": 2}).text)) == 3
     assert "Runs 51–53 of 53" in web.get("/sync-log", params={"page": 2}).text
+
+
+def _numbers(html: str) -> list[str]:
+    return re.findall(r'<a href="/invoices/\w+">([^<]+)</a>', html.split('id="invoices"')[1])
+
+
+def test_invoice_columns_sort_on_the_server_across_pages(web: TestClient, data: dict[str, str],
+                                                         container: Container, partner: orm.Partner) -> None:
+    """Sorting is the database's: page 2 of "Number, descending" continues page 1, the sorted
+    header carries aria-sort, the pager and the filter form keep the sort."""
+    first = web.get("/invoices", params={"sort": "number", "dir": "desc"}).text
+    second = web.get("/invoices", params={"sort": "number", "dir": "desc", "page": 2}).text
+    numbers = _numbers(first) + _numbers(second)
+    assert numbers == sorted(numbers, reverse=True) and len(set(numbers)) == 100
+    assert re.search(r'<th scope="col" aria-sort="descending"><a class="sort" href="[^"]*sort=number&amp;dir=asc"', first)
+    assert first.count("aria-sort=") == 1
+    assert "sort=number&amp;dir=desc&amp;page=2" in first  # the pager keeps the sort
+    assert '<input type="hidden" name="sort" value="number">' in first  # so does the filter form
+    ascending = _numbers(web.get("/invoices", params={"sort": "number", "dir": "asc"}).text)
+    assert ascending == sorted(ascending) and ascending[0] != numbers[0]
+    # by customer: the archived customer's invoice (Zed…) comes last ascending, first descending
+    by_customer = web.get("/invoices", params={"sort": "customer", "dir": "desc"}).text
+    assert _numbers(by_customer)[0] == "ZED-1"
+    # an unknown column falls back to the default order (newest first), no error
+    assert web.get("/invoices", params={"sort": "nope"}).status_code == 200
+    with pytest.raises(ServiceError):
+        invoice_svc.page_invoices(container, partner.id, sort="nope")
+
+
+@pytest.mark.parametrize("path,column,header", [
+    ("/customers", "outstanding", "Outstanding"), ("/payments", "amount", "Amount"),
+    ("/payouts", "net", "Net"), ("/sync-log", "calls", "Zoho calls"),
+])
+def test_every_list_has_sortable_headers(web: TestClient, data: dict[str, str], path: str, column: str,
+                                         header: str, container: Container, partner: orm.Partner) -> None:
+    for amount in ("3.00", "7.00"):
+        pay_svc.pay_invoices(container, partner.id, method="card",
+                             allocations=[pay_svc.AllocationInput(data["acme_invoice"], Decimal(amount))])
+    html = web.get(path, params={"sort": column, "dir": "desc"}).text
+    if path in ("/customers", "/payments"):  # lists with rows here (payouts and runs: the browser tests)
+        assert 'class="data"' in html
+    if 'class="data"' in html:  # the list has rows: its header links sort
+        assert re.search(rf'aria-sort="descending"><a class="sort" href="[^"]*sort={column}&amp;dir=asc">{header}',
+                         html), path
+    assert web.get(path, params={"sort": "'; drop table x", "dir": "sideways"}).status_code == 200
+    if path == "/payments":  # paid 3.00 then 7.00: newest first would show 7.00 first
+        html = web.get(path, params={"sort": "amount", "dir": "asc"}).text
+        amounts = re.findall(r'<td class="num">\$?([\d.,]+)', html.split('id="payments"')[1])
+        assert amounts[:2] == ["3.00", "7.00"], amounts
+
+
+def test_customers_sort_by_what_they_owe(web: TestClient, data: dict[str, str]) -> None:
+    html = web.get("/customers", params={"sort": "outstanding", "dir": "desc"}).text
+    names = re.findall(r'<tr data-customer-id="\w+">\s*<td>([^<]+)</td>', html)
+    assert names[0] == "Acme Dental"  # 121 open invoices
+    html = web.get("/customers", params={"sort": "outstanding", "dir": "asc", "archived": "all"}).text
+    assert re.findall(r'<tr data-customer-id="\w+">\s*<td>([^<]+)</td>', html)[-1] == "Acme Dental"

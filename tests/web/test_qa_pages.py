@@ -214,6 +214,7 @@ def test_reversed_payment_reads_as_reversed_not_twice_synced() -> None:
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
+    from ledgersync.web.sorting import read_sort
     from ledgersync.web.templating import templates
 
     def st(state: str, zoho_id: str | None) -> SimpleNamespace:
@@ -225,7 +226,8 @@ def test_reversed_payment_reads_as_reversed_not_twice_synced() -> None:
                           currency_code="USD", status="failed", failure_reason="ACH return R01")
     html = templates.env.get_template("payments.html").render(
         payments=[pay], states={"p1": {"push": st("done", "4600001"), "reversal": st("done", "4600001")}},
-        names={}, numbers={}, payable=[], conn=None, in_progress=False, partner=None, flashes=[], nav="payments")
+        names={}, numbers={}, payable=[], conn=None, in_progress=False, partner=None, flashes=[], nav="payments",
+        sort=read_sort("", "", ["date"], ("date", True), "/payments"))
     cell = html.split('class="sync"')[1]
     assert "reversed in Zoho" in cell and "was synced" in cell and "#4600001" in cell
     assert ">synced<" not in cell

@@ -5,8 +5,6 @@ login)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from starlette.responses import Response
@@ -20,6 +18,7 @@ from ledgersync.services.errors import NotFound
 from ledgersync.store.orm import Customer, Invoice
 from ledgersync.sync.pull import pdfs, settlement
 from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.sorting import read_sort
 from ledgersync.web.templating import render
 
 #: the status filter offers what people read on the pages (collected, credited, written off, …)
@@ -33,27 +32,27 @@ PAYABLE = {"open", "overdue", "partially_paid", "sent", "unpaid"}
 
 @router.get("/invoices")
 def invoices_page(request: Request, container: ContainerDep, partner: CurrentPartner, q: str = "", status: str = "",
-                  archived: str = "0", page: str = "1") -> Response:
-    """One page of invoices (server-side, with the total), filtered by search, standing and archive."""
+                  archived: str = "0", page: str = "1", sort: str = "", dir: str = "") -> Response:
+    """One page of invoices (server-side, with the total), filtered by search, standing and
+    archive, sorted by any column but the PDF links (newest first by default)."""
     status = status if status in invoice_svc.STATUS_FILTERS else ""
     archived = archived if archived in ("0", "1", "all") else "0"
     number = max(1, int(page)) if page.isdigit() else 1
+    order = read_sort(sort, dir, invoice_svc.INVOICE_SORTS, ("issued", True), "/invoices",
+                      {"q": q, "status": status, "archived": archived if archived != "0" else ""})
     result = invoice_svc.page_invoices(container, partner.id, status=status or None,
                                        archived=None if archived == "all" else archived == "1",
-                                       search=q.strip() or None, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+                                       search=q.strip() or None, sort=None if order.is_default else order.key,
+                                       desc=order.desc, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     names = customer_names(container, partner.id, {inv.customer_id for inv in result.items})
     items = [{"inv": inv, "customer": names.get(inv.customer_id, ""),
               "share": pdfs.signed_pdf_path(container, inv.id) if inv.origin == "zoho" else None}
              for inv in result.items]
     pages = max(1, -(-result.total // PAGE_SIZE))
-    query = {"q": q, "status": status, "archived": archived}
-
-    def page_link(n: int) -> str:
-        return "/invoices?" + urlencode({**{k: v for k, v in query.items() if v}, "page": n})
-
+    page_link = order.page_link()
     return render(request, "invoices.html", {
         "rows": items, "q": q, "status": status, "archived": archived, "statuses": STANDING_FILTERS,
-        "page": result, "number": number, "pages": pages, "page_link": page_link,
+        "page": result, "number": number, "pages": pages, "page_link": page_link, "sort": order,
         "filtered": bool(q or status or archived != "0"),
         "conn": integration.get_connection(container, partner.id)})
 

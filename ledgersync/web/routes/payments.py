@@ -25,6 +25,7 @@ from ledgersync.web import push_states
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.forms import FormError, parse_money, service_message
 from ledgersync.web.routes.invoices import customer_names
+from ledgersync.web.sorting import read_sort
 from ledgersync.web.templating import flash, render
 from ledgersync.web.templating import format_money as money
 
@@ -44,12 +45,15 @@ PICKER_SIZE = 50
 
 @router.get("/payments")
 def payments_page(request: Request, container: ContainerDep, partner: CurrentPartner,
-                  invoice_id: str | None = None, amount: str = "", pick: str = "", page: str = "1") -> Response:
+                  invoice_id: str | None = None, amount: str = "", pick: str = "", page: str = "1",
+                  sort: str = "", dir: str = "") -> Response:
     """One page of payments (server-side, with the total) and the Pay form, whose invoice picker
     searches payable invoices by number or customer (archived ones and archived customers' are
     never offered)."""
     number = max(1, int(page)) if page.isdigit() else 1
-    result = pay_svc.page_payments(container, partner.id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    order = read_sort(sort, dir, pay_svc.PAYMENT_SORTS, ("date", True), "/payments", {"pick": pick})
+    result = pay_svc.page_payments(container, partner.id, sort=None if order.is_default else order.key,
+                                   desc=order.desc, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     payments = result.items
     picker = invoice_svc.page_invoices(container, partner.id, payable=True, search=pick.strip() or None,
                                        limit=PICKER_SIZE)
@@ -62,12 +66,10 @@ def payments_page(request: Request, container: ContainerDep, partner: CurrentPar
     states = push_states.payment_states(container, partner.id, [p.id for p in payments])
     pages = max(1, -(-result.total // PAGE_SIZE))
 
-    def page_link(n: int) -> str:
-        return "/payments?" + urlencode({k: v for k, v in {"pick": pick, "page": str(n)}.items() if v})
-
+    page_link = order.page_link()
     return render(request, "payments.html", {
         "payments": payments,
-        "page": result, "number": number, "pages": pages, "page_link": page_link,
+        "page": result, "number": number, "pages": pages, "page_link": page_link, "sort": order,
         "states": states,
         "in_progress": any(st is not None and st.state in IN_PROGRESS
                            for by_kind in states.values() for st in by_kind.values()),

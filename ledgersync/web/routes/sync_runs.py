@@ -13,11 +13,13 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgersync.bootstrap import Container
 from ledgersync.services import paging
+from ledgersync.services.sync_log import RUN_SORTS
 from ledgersync.store.orm import Connection, SyncError, SyncRun
 from ledgersync.sync.ports import NullDispatcher
 from ledgersync.sync.pull.progress import initial_sync_progress
 from ledgersync.sync.pull.service import sync_connection
 from ledgersync.web.deps import ContainerDep, CurrentPartner
+from ledgersync.web.sorting import read_sort
 from ledgersync.web.templating import flash, render
 
 router = APIRouter()
@@ -35,19 +37,23 @@ PAGE_SIZE = 50
 
 
 @router.get("/sync-log")
-def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner, page: str = "1") -> Response:
+def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner, page: str = "1",
+             sort: str = "", dir: str = "") -> Response:
+    """The connection's runs (newest first, or by a column), its open per-record errors, progress."""
     conn = _connection(container, partner.id)
     runs: Sequence[SyncRun] = []
     errors: Sequence[SyncError] = []
     progress: dict[str, Any] | None = None
     number = max(1, int(page)) if page.isdigit() else 1
+    order = read_sort(sort, dir, RUN_SORTS, ("started", True), "/sync-log")
     result: paging.Page[SyncRun] = paging.Page([], 0, PAGE_SIZE, 0)
     if conn is not None:
         with container.uow() as uow:
             s = uow.session
-            rows, total = paging.fetch(s, select(SyncRun).where(SyncRun.connection_id == conn.id)
-                                       .order_by(SyncRun.started_at.desc(), SyncRun.id), PAGE_SIZE,
-                                       (number - 1) * PAGE_SIZE)
+            rows, total = paging.fetch(s, paging.sorted_by(select(SyncRun).where(SyncRun.connection_id == conn.id),
+                                                           RUN_SORTS, order.key, order.desc,
+                                                           SyncRun.started_at.desc(), SyncRun.id),
+                                       PAGE_SIZE, (number - 1) * PAGE_SIZE)
             result = paging.Page(rows, total, PAGE_SIZE, (number - 1) * PAGE_SIZE)
             runs = rows
             errors = s.execute(select(SyncError).where(SyncError.connection_id == conn.id, SyncError.resolved_at.is_(None))
@@ -57,7 +63,7 @@ def sync_log(request: Request, container: ContainerDep, partner: CurrentPartner,
     return render(request, "sync_runs.html", {"conn": conn, "runs": runs, "errors": errors, "progress": progress,
                                               "page": result, "number": number,
                                               "pages": max(1, -(-result.total // PAGE_SIZE)),
-                                              "page_link": lambda n: f"/sync-log?page={n}"})
+                                              "page_link": order.page_link(), "sort": order})
 
 
 @router.post("/sync-log/sync-now")
