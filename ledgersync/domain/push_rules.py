@@ -89,6 +89,8 @@ class Accounts:
     bank_account_id: str
     fees_account_id: str
     base_currency: str = "USD"
+    #: the income account a stand-alone deposit comes from (its "from" in Zoho); None: not mapped
+    income_account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,8 @@ def standalone_deposit_payload(
     }
     if facts.customer_zoho_id:
         payload["customer_id"] = facts.customer_zoho_id
+    if accounts.income_account_id:
+        payload["from_account_id"] = accounts.income_account_id
     return payload
 
 

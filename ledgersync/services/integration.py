@@ -114,6 +114,8 @@ class AccountChoices:
     selected_undeposited: str | None = None
     selected_bank: str | None = None
     selected_fees: str | None = None
+    income: list[AccountOption] = field(default_factory=list)
+    selected_income: str | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -345,7 +347,7 @@ def choose_organization(
             if not same_org:
                 uow.session.execute(delete(SyncCursor).where(SyncCursor.connection_id == conn.id))
                 conn.initial_sync_phase = None
-                for col in ("undeposited", "bank", "fees"):
+                for col in ("undeposited", "bank", "fees", "income"):
                     setattr(conn, f"{col}_account_id", None)
                     setattr(conn, f"{col}_account_name", None)
             set_status(conn, ConnectionEvent.AUTHORIZE)
@@ -433,6 +435,7 @@ def account_choices(container: IntegrationPorts, partner_id: str) -> AccountChoi
     undeposited = _options(rows, {"cash", "bank", "other_current_asset"})
     bank = _options(rows, {"bank"})
     fees = _options(rows, {"expense", "other_expense", "cost_of_goods_sold"})
+    income = _options(rows, {"income", "other_income"})
     return AccountChoices(
         undeposited=undeposited,
         bank=bank,
@@ -440,13 +443,20 @@ def account_choices(container: IntegrationPorts, partner_id: str) -> AccountChoi
         selected_undeposited=_pick(undeposited, conn.undeposited_account_id, "Undeposited Funds"),
         selected_bank=_pick(bank, conn.bank_account_id, None) or (bank[0].account_id if len(bank) == 1 else None),
         selected_fees=_pick(fees, conn.fees_account_id, "Bank Fees and Charges"),
+        income=income,
+        # Zoho's default chart names its income account "Sales"; the only one when there is one
+        selected_income=_pick(income, conn.income_account_id, "Sales") or (income[0].account_id if len(income) == 1 else None),
     )
 
 
 def save_accounts(
-    container: IntegrationPorts, partner_id: str, *, undeposited_account_id: str, bank_account_id: str, fees_account_id: str
+    container: IntegrationPorts, partner_id: str, *, undeposited_account_id: str, bank_account_id: str, fees_account_id: str,
+    income_account_id: str | None = None,
 ) -> Connection:
-    """Store the account mapping after checking each id against the live chart of accounts."""
+    """Store the account mapping after checking each id against the live chart of accounts.
+
+    `income_account_id` is where stand-alone deposits come from (their "from" account in Zoho);
+    not given, the pre-selected default (Sales) is kept, or none when the chart has no choice."""
     choices = account_choices(container, partner_id)
 
     def find(options: list[AccountOption], account_id: str, field: str, what: str) -> AccountOption:
@@ -458,6 +468,8 @@ def save_accounts(
     und = find(choices.undeposited, undeposited_account_id, "undeposited_account_id", "account for undeposited funds")
     bank = find(choices.bank, bank_account_id, "bank_account_id", "payout bank account")
     fees = find(choices.fees, fees_account_id, "fees_account_id", "fees account")
+    income_id = income_account_id or choices.selected_income
+    income = find(choices.income, income_id, "income_account_id", "income account") if income_id else None
     with container.uow() as uow:
         conn = _partner_connection(uow.session, partner_id, lock=True)
         if conn is None:
@@ -465,6 +477,8 @@ def save_accounts(
         conn.undeposited_account_id, conn.undeposited_account_name = und.account_id, und.name
         conn.bank_account_id, conn.bank_account_name = bank.account_id, bank.name
         conn.fees_account_id, conn.fees_account_name = fees.account_id, fees.name
+        conn.income_account_id = income.account_id if income else None
+        conn.income_account_name = income.name if income else None
         uow.commit()
         uow.session.expunge(conn)
     log.info("integration.accounts_saved partner=%s connection=%s", partner_id, conn.id)

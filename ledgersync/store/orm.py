@@ -270,6 +270,9 @@ class Connection(Timestamped, Base):
     bank_account_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     fees_account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     fees_account_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: where a stand-alone deposit's money comes from (an income account, e.g. Sales)
+    income_account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    income_account_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # initial sync lifecycle: recent (last 12 months) -> history -> done
     initial_sync_phase: Mapped[str | None] = mapped_column(String(16), nullable=True)
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

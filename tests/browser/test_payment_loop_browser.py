@@ -76,3 +76,50 @@ def test_pay_on_the_platform_arrives_in_zoho_and_shows_synced(page: Any, live_se
         assert org.invoices[zoho_invoice].balance == Decimal("0.00")
     expect(row).to_contain_text(f"#{zp.payment_id}")
     expect(row).to_contain_text(f"{number}")
+
+
+def test_stand_alone_deposit_comes_from_the_income_account_chosen_in_set_up_accounts(
+        page: Any, live_servers: LiveServers) -> None:
+    """Issue 14: a stand-alone deposit's "from" was blank. Set Up Accounts offers the income
+    accounts (Sales pre-selected); a payment on a platform-created invoice becomes a deposit into
+    Undeposited Funds from that account in Zoho, and the Payments page says so."""
+    from playwright.sync_api import expect
+
+    from ledgersync.services import customers as customer_svc
+    from ledgersync.services import invoices as invoice_svc
+
+    live = live_servers
+    partner_id = seed_demo_partner(live.container)
+    connect_partner(live.container, partner_id, organization_id=ORG)
+    wait_until(lambda: (c := integration.get_connection(live.container, partner_id)) and c.status == "connected",
+               timeout=25, what="the initial sync to finish")
+    customer = customer_svc.create_customer(live.container, partner_id, name="Walk-in Dental")
+    platform_invoice = invoice_svc.create_invoice(
+        live.container, partner_id, customer_id=customer.id, number="PL-DEP-1",
+        line_items=[invoice_svc.LineItemInput("Check-up", Decimal("1"), Decimal("42.00"))])
+
+    page.goto(live.dashboard_url + "/login")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live.dashboard_url + "/integrations/zoho/accounts")
+    deposits_from = page.get_by_label("Stand-alone deposits from")
+    expect(deposits_from.locator("option:checked")).to_have_text("Sales")
+    deposits_from.select_option(label="Sales")
+    page.get_by_role("button", name="Save accounts").click()
+    expect(page.get_by_text("Accounts saved")).to_be_visible()
+    expect(page.locator("#zoho-accounts")).to_contain_text("Stand-alone deposits from")
+    expect(page.locator("#zoho-accounts")).to_contain_text("Sales")
+
+    page.goto(live.dashboard_url + "/payments?pick=PL-DEP-1")
+    page.get_by_role("combobox", name=re.compile("^Invoice")).select_option(platform_invoice.id)
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator(".flash-success")).to_contain_text("on PL-DEP-1 succeeded")
+    row = page.locator("#payments tbody tr").first
+    expect(row.get_by_text("Stand-alone deposit")).to_contain_text("from account Sales", timeout=15_000)
+
+    org = live.sandbox_app.state.sandbox.orgs[ORG]
+    payment_id = row.get_attribute("data-payment-id")
+    with live.sandbox_app.state.sandbox.lock:
+        (deposit,) = [t for t in org.bank_transactions.values() if t.reference_number == f"ls:pay:{payment_id}"]
+        assert deposit.transaction_type == "deposit" and deposit.amount == Decimal("42.00")
+        assert org.accounts[deposit.from_account_id].account_name == "Sales"
+        assert org.accounts[deposit.to_account_id].account_name == "Undeposited Funds"

@@ -82,6 +82,19 @@ def test_platform_invoice_becomes_standalone_deposit_into_undeposited_funds() ->
     assert w.op == "create_bank_transaction" and w.reference_number == "ls:pay:p1"
     assert w.payload["transaction_type"] == "deposit" and w.payload["to_account_id"] == "uf"
     assert w.payload["amount"] == D("100.00") and "3.20" in w.payload["description"]
+    assert "from_account_id" not in w.payload  # no income account mapped: Zoho's deposit without one
+
+
+def test_standalone_deposit_comes_from_the_mapped_income_account() -> None:
+    from dataclasses import replace
+
+    inv = InvoiceFacts("pi", D("100.00"), "platform", "USD")
+    (w,) = plan_payment(pay(inv), replace(ACC, income_account_id="sales")).writes
+    assert w.payload["from_account_id"] == "sales" and w.payload["to_account_id"] == "uf"
+    mixed = plan_payment(pay(zinv("a", "70.00", "70.00"), InvoiceFacts("pi", D("30.00"), "platform", "USD")),
+                         replace(ACC, income_account_id="sales"))
+    assert "from_account_id" not in mixed.writes[0].payload  # the customer payment has no "from"
+    assert mixed.writes[1].payload["from_account_id"] == "sales"
 
 
 def test_mixed_origin_payment_splits_into_payment_and_deposit() -> None:

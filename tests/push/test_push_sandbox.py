@@ -92,7 +92,31 @@ def test_platform_invoice_payment_becomes_standalone_deposit(container, sandbox_
     (t,) = [t for t in w.org.bank_transactions.values() if t.reference_number == f"ls:pay:{pid}"]
     assert t.transaction_type == "deposit" and t.amount == D("75.00")
     assert not w.org.payments
+    # its "from" is the income account Set Up Accounts chose (Sales by default), as Zoho shows it
+    assert w.org.accounts[t.from_account_id].account_name == "Sales"
+    with w.container.uow() as uow:
+        conn = uow.session.get(orm.Connection, w.connection_id)
+        assert (conn.income_account_id, conn.income_account_name) == (t.from_account_id, "Sales")
 
+
+def test_standalone_deposit_with_its_from_account_is_created_once_when_the_reply_is_lost(container,
+                                                                                         sandbox_app) -> None:
+    """Zoho records the deposit, the answer is lost: the retry adopts it by reference, no second one."""
+    from datetime import timedelta
+
+    w = build_world(container, sandbox_app)
+    inv = w.zoho_invoice("40.00", origin="platform")
+    pid = pay(w, (inv, "40.00"))
+    w.guard.faults.add_script(w.org.organization_id, [
+        FaultRule(kind=FaultKind.DROP_AFTER_WRITE, ops=["banktransactions.create"])])
+    drain(w)
+    assert intent(w, f"ls:pay:{pid}").state == "uncertain"  # the answer was lost
+    later = PushConfig(backoff_base_s=0.0, defer_s=0.0, waiting_recheck_s=0.0,
+                       now=lambda: FAST.now() + timedelta(seconds=FAST.write_timeout_s + 1))
+    drain_outbox(w.container, w.connection_id, cfg=later)
+    deposits = [t for t in w.org.bank_transactions.values() if t.reference_number == f"ls:pay:{pid}"]
+    assert len(deposits) == 1 and w.org.accounts[deposits[0].from_account_id].account_name == "Sales"
+    assert intent(w, f"ls:pay:{pid}").state == "done"
 
 def test_payout_deposit_matches_net_to_the_cent(container, sandbox_app) -> None:
     w = build_world(container, sandbox_app)

@@ -136,6 +136,30 @@ def test_set_up_accounts_preselects_and_saves(
         "Undeposited Funds", bank.account_id, "Bank Fees and Charges")
     shown = logged_in.get("/integrations").text
     assert "Accounts saved" in shown and bank.name in shown and "Bank Fees and Charges" in shown
+    # a form without the income account (an older client) keeps the default: Sales
+    assert conn.income_account_name == "Sales" and "Stand-alone deposits from" in shown
+
+
+def test_set_up_accounts_offers_income_accounts_for_stand_alone_deposits(
+    logged_in: TestClient, container: Container, partner: orm.Partner, sandbox_app: Any
+) -> None:
+    logged_in.get("/integrations/zoho/callback", params=_connect(logged_in, container), follow_redirects=False)
+    choices = integration.account_choices(container, partner.id)
+    income = {o.account_id: o for o in choices.income}
+    assert income[choices.selected_income].name == "Sales"
+    assert income and all(o.account_type in ("income", "other_income") for o in income.values())
+    page = logged_in.get("/integrations/zoho/accounts").text
+    assert "Stand-alone deposits from" in page and f'value="{choices.selected_income}" selected' in page
+    data = {"undeposited_account_id": choices.selected_undeposited, "bank_account_id": choices.bank[0].account_id,
+            "fees_account_id": choices.selected_fees}
+    # an account of another type is refused (the bank account is not income)
+    r = logged_in.post("/integrations/zoho/accounts", data={**data, "income_account_id": choices.bank[0].account_id},
+                       follow_redirects=False)
+    assert r.headers["location"] == "/integrations/zoho/accounts" and _row(container, partner.id).income_account_id is None
+    r = logged_in.post("/integrations/zoho/accounts", data={**data, "income_account_id": choices.selected_income},
+                       follow_redirects=False)
+    assert r.headers["location"] == "/integrations"
+    assert _row(container, partner.id).income_account_name == "Sales"
 
 
 def test_set_up_accounts_refuses_an_account_of_the_wrong_type(

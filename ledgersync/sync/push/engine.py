@@ -160,6 +160,7 @@ def _accounts(conn: Connection) -> rules.Accounts:
         bank_account_id=conn.bank_account_id or "",
         fees_account_id=conn.fees_account_id or "",
         base_currency=conn.currency_code or "USD",
+        income_account_id=conn.income_account_id or None,
     )
 
 

@@ -31,6 +31,7 @@ def get_integration(container: ApiContainer, partner_id: ApiPartner) -> Integrat
             "undeposited_funds": AccountRef(id=conn.undeposited_account_id, name=conn.undeposited_account_name),
             "bank": AccountRef(id=conn.bank_account_id, name=conn.bank_account_name),
             "fees": AccountRef(id=conn.fees_account_id, name=conn.fees_account_name),
+            "deposits_from": AccountRef(id=conn.income_account_id, name=conn.income_account_name),
         },
         initial_sync_phase=conn.initial_sync_phase,
         initial_sync_progress=integration.initial_sync_progress(container, conn.id),

@@ -182,7 +182,9 @@ class IntegrationOut(BaseModel):
     currency_code: str | None = None
     data_center: str | None = None
     connected_at: datetime | None = None
-    accounts: dict[str, AccountRef] = Field(default_factory=dict, description="undeposited_funds, bank, fees")
+    accounts: dict[str, AccountRef] = Field(
+        default_factory=dict,
+        description="undeposited_funds, bank, fees, deposits_from (the income account stand-alone deposits come from)")
     initial_sync_phase: str | None = Field(default=None, description="recent | history | done")
     initial_sync_progress: dict[str, Any] | None = None
     streams: list[StreamOut] = Field(default_factory=list)

@@ -153,6 +153,7 @@ def zoho_accounts_save(
     undeposited_account_id: Annotated[str, Form()] = "",
     bank_account_id: Annotated[str, Form()] = "",
     fees_account_id: Annotated[str, Form()] = "",
+    income_account_id: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         integration.save_accounts(
@@ -161,6 +162,7 @@ def zoho_accounts_save(
             undeposited_account_id=undeposited_account_id,
             bank_account_id=bank_account_id,
             fees_account_id=fees_account_id,
+            income_account_id=income_account_id or None,
         )
     except InvalidInput as exc:
         flash(request, exc.message, "error")
