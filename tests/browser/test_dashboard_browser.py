@@ -130,6 +130,11 @@ def test_reconciliation_explains_a_deletion_and_a_write_off(page: Any, live_serv
     expect(gone_row).to_contain_text("deleted in Zoho Books; archived on the platform")
     expect(table.get_by_role("row").filter(has_text=off_no)).to_contain_text("written off in Zoho Books")
     page.screenshot(path=str(SCREENSHOTS / "reconciliation-explained.png"), full_page=True)
+    # the report is kept until a sync or push (tests/push/test_reconcile_cache.py); "Compare again" asks Zoho now
+    expect(page.locator("#reconcile-freshness")).to_contain_text("Compared with Zoho Books just now")
+    page.get_by_role("link", name="Compare again").click()
+    expect(page.locator("#reconcile-freshness")).to_contain_text("Compared with Zoho Books just now")
+    expect(verdict).to_contain_text("Both sides agree")
 
     page.get_by_label("Show").select_option(label="Differences only")
     page.get_by_role("button", name="Apply").click()

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from ledgersync.bootstrap import Container
 from ledgersync.services import integration
 from ledgersync.services.paging import Page
+from ledgersync.services.reconciliation import Cached, partner_report
 from ledgersync.sync.books_factory import ConnectionNotReady
-from ledgersync.sync.push.reconcile import ReconciliationReport, reconcile_partner
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.reconciliation_view import KIND_LABEL, KINDS, ReportView, to_csv
 from ledgersync.web.templating import render
@@ -25,8 +25,10 @@ router = APIRouter()
 PAGE_SIZE = 100  # lines a page shows; the CSV has them all
 
 
-def _run(container: Container, partner_id: str, q: Any) -> tuple[ReconciliationReport | None, str | None, str, str, bool]:
-    """(report, error for the partner, from, to, whether the connection can be compared at all)."""
+def _run(container: Container, partner_id: str, q: Any) -> tuple[Cached | None, str | None, str, str, bool]:
+    """(report, error for the partner, from, to, whether the connection can be compared at all).
+    The report is the cached one while no sync or push moved the partner's data
+    (`services.reconciliation`); `fresh=1` compares again."""
     today = date.today()
     start_s, end_s = q.get("from") or today.replace(day=1).isoformat(), q.get("to") or today.isoformat()
     report, error = None, None
@@ -45,7 +47,7 @@ def _run(container: Container, partner_id: str, q: Any) -> tuple[ReconciliationR
             error = "Choose a valid date range (from ≤ to)."
         else:
             try:
-                report = reconcile_partner(container, partner_id, start, end)
+                report = partner_report(container, partner_id, start, end, fresh=q.get("fresh") == "1")
             except LookupError as exc:
                 error = f"{exc}. Connect it on the Integrations page first."
             except ConnectionNotReady:
@@ -58,7 +60,8 @@ def _run(container: Container, partner_id: str, q: Any) -> tuple[ReconciliationR
 @router.get("/reconciliation")
 def reconciliation_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
     q = request.query_params
-    report, error, start_s, end_s, usable = _run(container, partner.id, q)
+    cached, error, start_s, end_s, usable = _run(container, partner.id, q)
+    report = cached.report if cached else None
     view = ReportView.from_query(q)
 
     def link(**changes: str) -> str:
@@ -74,7 +77,8 @@ def reconciliation_page(request: Request, container: ContainerDep, partner: Curr
         "report": report, "error": error, "start": start_s, "end": end_s, "usable": usable, "view": view,
         "lines": page.items, "page": page, "number": number, "pages": max(1, -(-len(lines) // PAGE_SIZE)),
         "page_link": lambda n: link(page=str(n)), "kinds": KINDS, "kind_label": KIND_LABEL,
-        "link": link, "csv_link": csv_link,
+        "link": link, "csv_link": csv_link, "cached": cached,
+        "fresh_link": "/reconciliation?" + urlencode({"from": start_s, "to": end_s, **view.params(), "fresh": "1"}),
     }, status_code=200)
 
 
@@ -82,8 +86,9 @@ def reconciliation_page(request: Request, container: ContainerDep, partner: Curr
 def reconciliation_csv(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
     """The rows the page shows for the same query, as a CSV download (400 without a usable range)."""
     q = request.query_params
-    report, error, start_s, end_s, _ = _run(container, partner.id, {**q, "from": q.get("from") or "",
+    cached, error, start_s, end_s, _ = _run(container, partner.id, {**q, "from": q.get("from") or "",
                                                                      "to": q.get("to") or ""})
+    report = cached.report if cached else None
     if report is None:
         return Response(error or "Choose a date range.", status_code=400, media_type="text/plain; charset=utf-8")
     body = to_csv(ReportView.from_query(q).select(report))
