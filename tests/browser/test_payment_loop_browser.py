@@ -106,7 +106,7 @@ def test_stand_alone_deposit_comes_from_the_income_account_chosen_in_set_up_acco
     deposits_from.select_option(label="Sales")
     page.get_by_role("button", name="Save accounts").click()
     expect(page.get_by_text("Accounts saved")).to_be_visible()
-    expect(page.locator("#zoho-accounts")).to_contain_text("Stand-alone deposits from")
+    expect(page.locator("#zoho-accounts")).to_contain_text("Deposits from")
     expect(page.locator("#zoho-accounts")).to_contain_text("Sales")
 
     page.goto(live.dashboard_url + "/payments?pick=PL-DEP-1")
