@@ -186,6 +186,7 @@ CASES: dict[tuple[str, str, str], tuple[Send, set[int]]] = {
     ("POST", "/integrations/zoho/accounts", "bank_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3"}), {303}),
     ("POST", "/integrations/zoho/accounts", "fees_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3"}), {303}),
     ("POST", "/integrations/zoho/accounts", "undeposited_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3"}), {303}),
+    ("POST", "/integrations/zoho/accounts", "income_account_id"): (_web_post("/integrations/zoho/accounts", {"bank_account_id": "1", "fees_account_id": "2", "undeposited_account_id": "3", "income_account_id": "4"}), {303}),
     ("POST", "/webhooks/zoho/{token}", "token"): (_webhook, {401}),
     # the operator console is staff only: a partner's session is sent to the staff login
     ("POST", "/ops/connections/{connection_id}/sync-now", "connection_id"): (
