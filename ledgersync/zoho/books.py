@@ -252,15 +252,15 @@ class BooksEndpoints:
         return str(_record(body, "banktransaction", "bank_transaction")["transaction_id"])
 
     def customer_payment_exists(self, payment_id: str, *, priority: str = "push") -> bool:
-        try:
-            self.get(f"/customerpayments/{payment_id}", priority=priority)
-        except ZohoNotFound:
-            return False
-        return True
+        return self._exists(f"/customerpayments/{payment_id}", priority)
 
     def bank_transaction_exists(self, transaction_id: str, *, priority: str = "push") -> bool:
+        return self._exists(f"/banktransactions/{transaction_id}", priority)
+
+    def _exists(self, path: str, priority: str) -> bool:
+        """Whether ``GET path`` finds the record; Zoho's not-found means no, any other error is raised."""
         try:
-            self.get(f"/banktransactions/{transaction_id}", priority=priority)
+            self.get(path, priority=priority)
         except ZohoNotFound:
             return False
         return True
