@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import io
 import tokenize
-from pathlib import Path
 
 import pytest
 
-PRODUCT = Path(__file__).resolve().parents[2] / "ledgersync"
+from tests.unit.package_sources import offenders
 
 
 def fallbacks(source: str) -> list[str]:
@@ -55,7 +54,5 @@ def test_prose_and_other_names_are_not_fallbacks() -> None:
 
 
 def test_the_product_has_no_fallbacks() -> None:
-    offenders = {str(path.relative_to(PRODUCT.parent)): found
-                 for path in sorted(PRODUCT.rglob("*.py"))
-                 if (found := fallbacks(path.read_text(encoding="utf-8")))}
-    assert offenders == {}, offenders
+    found = offenders(fallbacks)
+    assert found == {}, found

@@ -9,12 +9,12 @@ The check reads the product's syntax trees for the two ways a status gets writte
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
-PRODUCT = Path(__file__).resolve().parents[2] / "ledgersync"
-ALLOWED = {"ledgersync/sync/connection_status.py"}
+from tests.unit.package_sources import offenders
+
+ALLOWED = frozenset({"ledgersync/sync/connection_status.py"})
 CONNECTION_NAMES = {"conn", "connection"}
 
 
@@ -65,9 +65,5 @@ def test_other_writes_are_not_status_writes() -> None:
 
 
 def test_only_connection_status_writes_a_connections_status() -> None:
-    offenders = {}
-    for path in sorted(PRODUCT.rglob("*.py")):
-        name = str(path.relative_to(PRODUCT.parent))
-        if name not in ALLOWED and (found := status_writes(path.read_text(encoding="utf-8"))):
-            offenders[name] = found
-    assert offenders == {}, offenders
+    found = offenders(status_writes, allowed=ALLOWED)
+    assert found == {}, found
