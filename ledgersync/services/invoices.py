@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,7 @@ from ledgersync.domain.invoices import (
     COLLECTED,
     CREDITED,
     PARTIALLY_CREDITED,
+    STANDING_LABELS,
     STANDINGS,
     STATUSES,
     invoice_status,
@@ -195,11 +196,24 @@ def status_condition(status: str) -> ColumnElement[bool]:
     return inv.status == status
 
 
-#: what a list of invoices may be sorted by (dashboard columns, API `sort`)
+def label_order() -> ColumnElement[int]:
+    """SQL ranking each invoice by the status label people read (`STANDING_LABELS`, alphabetical).
+
+    The Status column shows the standing ("Collected", "Credited", "Partially credited", …), not
+    the stored status (`paid`, `partially_paid`, …), so sorting by the stored column put
+    "Collected" between "Overdue" and "Partially paid". Each standing's filter condition
+    (`status_condition`) picks its rows; the conditions do not overlap.
+    """
+    by_label = sorted(STANDINGS, key=lambda standing: STANDING_LABELS[standing].casefold())
+    return case(*((status_condition(standing), rank) for rank, standing in enumerate(by_label)),
+                else_=len(by_label))
+
+
+#: what a list of invoices may be sorted by (the dashboard's columns; the REST API lists newest first)
 INVOICE_SORTS: dict[str, Any] = {
     "number": orm.Invoice.number, "customer": func.lower(orm.Customer.name), "issued": orm.Invoice.issue_date,
     "due": orm.Invoice.due_date, "total": orm.Invoice.total, "outstanding": orm.Invoice.outstanding,
-    "status": orm.Invoice.status,
+    "status": label_order(),
 }
 
 
