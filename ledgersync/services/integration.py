@@ -279,6 +279,11 @@ def _store_tokens(container: IntegrationPorts, connection_id: str, hosts: ZohoHo
         conn.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
         conn.token_expires_at = tokens.expires_at
         conn.token_version = (conn.token_version or 0) + 1
+        # a refresh claimed for the old grant guards nothing now (its answer is not stored over
+        # these tokens: `DbTokenProvider._store` compares the version); left live it would make
+        # the next refresh of the new tokens wait for it to expire
+        conn.token_refresh_claim = None
+        conn.token_refresh_claim_until = None
         conn.accounts_server = accounts_server
         conn.api_domain = api_domain
         conn.data_center = hosts.location_of(accounts_server)

@@ -19,6 +19,10 @@ in a short window, so N workers that all see a 401 must cause ONE refresh, not N
   row (bounded) until the claimant's token appears and uses it. A claim lives a little longer
   than two HTTP timeouts; a claimant that died is superseded once its claim expires, and its
   late answer, should it come, is not stored over the newer token.
+* A reconnect stores the new grant's tokens as a new version and clears any claim (it was for
+  the old grant). A refresh still in flight with the old refresh token is not stored; if Zoho
+  refuses it (the reconnect revoked it), the worker takes the reconnect's token from the row
+  instead of reporting the connection's authorization lost.
 * A refresh token Zoho refuses (revoked, or pushed out by the user's 21st token) moves the
   connection to `reauth_required` and raises `ZohoReauthorizationRequired`; nothing retries it.
 
@@ -296,7 +300,10 @@ class DbTokenProvider:
             if seen.claim_until is None or seen.claim_until <= self._now():
                 claim = self._claim(seen.version)
                 if claim is not None:
-                    return self._refresh_claimed(seen, claim)
+                    token = self._refresh_claimed(seen, claim)
+                    if token is not None:
+                        return token
+                    continue  # a reconnect replaced the refused refresh token: its token is on the row
             if self._now() >= give_up:
                 raise ZohoTransportError("another worker's Zoho token refresh did not finish in time")
             if seen.claim_until is not None and seen.claim_until > self._now():
@@ -335,15 +342,22 @@ class DbTokenProvider:
             uow.commit()
         return claim if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
-    def _refresh_claimed(self, seen: _SeenTokens, claim: str) -> str:
-        """Call Zoho's accounts server (no transaction open), then store the token if the claim is still ours."""
+    def _refresh_claimed(self, seen: _SeenTokens, claim: str) -> str | None:
+        """Call Zoho's accounts server (no transaction open), then store the token if the claim is still ours.
+
+        None when Zoho refused the refresh token but the row no longer holds it: the partner
+        reconnected meanwhile (which revokes the old grant), so the caller reads the new token
+        instead of reporting a lost authorization for a connection that was just repaired.
+        """
         register_secret(seen.refresh_token)
         oauth = oauth_client(self._container, seen.accounts_server)
         try:
             tokens = oauth.refresh(seen.refresh_token, seen.accounts_server)
         except ZohoReauthorizationRequired:
+            if not self._release(claim, refused_version=seen.version):
+                log.info("zoho.token.refresh_refused_after_reconnect connection=%s", self._connection_id)
+                return None
             log.warning("zoho.token.refresh_refused connection=%s", self._connection_id)
-            self._release(claim, refused_version=seen.version)
             raise
         except BaseException:
             self._release(claim)  # the next caller claims at once instead of waiting the claim out
@@ -370,9 +384,11 @@ class DbTokenProvider:
             uow.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def _release(self, claim: str, *, refused_version: int | None = None) -> None:
+    def _release(self, claim: str, *, refused_version: int | None = None) -> bool:
         """Drop our claim; if Zoho refused the refresh token of `refused_version` (and no reconnect
-        replaced it since), the connection needs reauthorization."""
+        replaced it since), the connection needs reauthorization. True when the refused token is
+        still the stored one, i.e. the authorization is lost (False: nothing was refused, or a
+        reconnect had replaced it)."""
         with self._container.uow() as uow:
             # the write comes first: on SQLite it takes the write lock before the row is read
             uow.session.execute(
@@ -381,11 +397,14 @@ class DbTokenProvider:
                 .values(token_refresh_claim=None, token_refresh_claim_until=None)
                 .execution_options(synchronize_session=False)
             )
+            lost = False
             if refused_version is not None:
                 conn = uow.session.get(Connection, self._connection_id)
-                if conn is not None and conn.token_version == refused_version:
+                lost = conn is not None and conn.token_version == refused_version
+                if lost:
                     mark_reauth_required(uow.session, self._connection_id, REFUSED_DETAIL)
             uow.commit()
+        return lost
 
 
 def books_for(

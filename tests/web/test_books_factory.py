@@ -277,3 +277,102 @@ def test_a_claimant_that_died_mid_refresh_is_superseded_once_its_claim_expires(
     assert row.token_version == 1 and container.token_cipher.decrypt(row.access_token_enc or "") == token
     assert row.token_refresh_claim is None
     assert _minted(sandbox, refresh) == 3
+
+
+# ------------------------------------------------- a reconnect during a refresh (issue 9 leftover)
+
+
+class RefreshInFlight:
+    """A worker whose refresh with the OLD refresh token hangs inside Zoho's accounts-server call
+    (claim taken, no transaction open) while the partner reconnects; `finish()` lets Zoho answer."""
+
+    def __init__(self, container: Container, conn_id: str, old_refresh: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = ZohoOAuth.refresh
+        self.inside, self.let_go = threading.Event(), threading.Event()
+        self.calls: list[str] = []  # which refresh token each accounts-server call used
+        self.result: list[str | BaseException] = []
+
+        def hanging_old(oauth: ZohoOAuth, refresh_token: str, *a: Any, **k: Any) -> Any:
+            self.calls.append(refresh_token)
+            if refresh_token == old_refresh:
+                self.inside.set()
+                assert self.let_go.wait(10)
+            return real(oauth, refresh_token, *a, **k)
+
+        monkeypatch.setattr(ZohoOAuth, "refresh", hanging_old)
+        worker = DbTokenProvider(container, conn_id)
+
+        def run() -> None:
+            try:
+                self.result.append(worker.access_token())  # expired: refreshes
+            except BaseException as exc:  # noqa: BLE001 - asserted by the test
+                self.result.append(exc)
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        assert self.inside.wait(10)
+
+    def finish(self) -> str | BaseException:
+        self.let_go.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+        return self.result[0]
+
+
+def _reconnect(container: Container, partner_id: str, conn_id: str) -> str:
+    """The partner's Reconnect (consent + callback, same organisation); the new access token."""
+    from tests.plugins.zoho_fixtures import connect_partner
+
+    assert connect_partner(container, partner_id, setup_accounts=False).id == conn_id
+    return container.token_cipher.decrypt(_stored(container, conn_id).access_token_enc or "")
+
+
+def test_a_reconnect_clears_the_old_refresh_claim(
+    container: Container, sandbox: Any, partner: orm.Partner, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim was taken for the old grant's token; after the reconnect it guards nothing, so a
+    refresh of the NEW token (say Zoho refused it) goes to Zoho at once instead of waiting the
+    dead claim out (up to 2 HTTP timeouts + 5 s)."""
+    conn_id, _, old_refresh = token_row
+    in_flight = RefreshInFlight(container, conn_id, old_refresh, monkeypatch)
+    assert _stored(container, conn_id).token_refresh_claim is not None
+    new_access = _reconnect(container, partner.id, conn_id)
+    row = _stored(container, conn_id)
+    assert row.token_refresh_claim is None and row.token_refresh_claim_until is None
+
+    def no_waiting(_seconds: float) -> None:
+        raise AssertionError("waited for the old grant's refresh claim")
+
+    other = DbTokenProvider(container, conn_id, sleep=no_waiting)
+    newer = other._refresh_by_claim(new_access)  # another process: no shared in-process lock
+    assert newer != new_access and other.refresh_count == 1
+    assert in_flight.finish() == newer  # the old grant's refusal is not the connection's
+    row = _stored(container, conn_id)
+    assert container.token_cipher.decrypt(row.access_token_enc or "") == newer and row.status != "reauth_required"
+
+
+def test_a_refresh_refused_because_a_reconnect_revoked_its_token_uses_the_new_token(
+    container: Container, sandbox: Any, partner: orm.Partner, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reconnect revokes the old refresh token while a worker is refreshing with it: Zoho refuses
+    it. The worker takes the reconnect's token; it raises no 'reauthorization required' (which
+    the pull engine would turn into Reauthorization required and an e-mail to the partner)."""
+    conn_id, _, old_refresh = token_row
+    in_flight = RefreshInFlight(container, conn_id, old_refresh, monkeypatch)
+    new_access = _reconnect(container, partner.id, conn_id)
+    assert in_flight.finish() == new_access
+    assert in_flight.calls == [old_refresh]  # no refresh of the new grant was needed
+    row = _stored(container, conn_id)
+    assert row.status != "reauth_required" and row.token_refresh_claim is None
+    assert container.token_cipher.decrypt(row.access_token_enc or "") == new_access
+
+
+def test_a_refused_refresh_token_still_stored_is_lost(
+    container: Container, sandbox: Any, token_row, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the rule above: with no reconnect, the refusal means Reauthorization required."""
+    conn_id, _, old_refresh = token_row
+    in_flight = RefreshInFlight(container, conn_id, old_refresh, monkeypatch)
+    oauth_client(container).revoke(old_refresh)
+    assert isinstance(in_flight.finish(), ZohoReauthorizationRequired)
+    assert _stored(container, conn_id).status == "reauth_required"
