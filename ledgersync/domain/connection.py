@@ -75,7 +75,8 @@ def transition(status: str | ConnectionStatus, event: str | ConnectionEvent) -> 
     return target
 
 
-#: Failed runs in a row (any stream of the connection) after which it is shown as Error.
+#: Failed runs in a row of one stream (whichever) after which the connection is shown as Error
+#: (`sync/health.failures_in_a_row` counts them per stream; `connection_failure_threshold`).
 FAILURE_THRESHOLD = 3
 
 
