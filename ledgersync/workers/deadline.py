@@ -5,7 +5,9 @@ or kills the child process); the deployment runs `--pool=threads` (Zoho calls ar
 worker process serves its own /metrics), where Celery ignores both. A thread cannot be killed,
 so the limit is enforced where a task's time goes: before every Zoho request.
 
-`task_deadline(seconds)` marks the running thread's deadline; the worker's HTTP client carries
+`task_deadline(seconds)` marks the running task's deadline (a context variable: it is the
+thread's own, and it follows the work the task hands to a helper thread with the task's context,
+like the pull engine's read-ahead, `sync.pull.read_ahead`); the worker's HTTP client carries
 `refuse_past_deadline` as a request hook, which raises `TaskTimeLimitExceeded` instead of sending
 a request once the deadline passed. The pull engine treats it like any interruption (run row
 closed as interrupted, lease released, cursor kept: the next run resumes), and the task returns
@@ -15,15 +17,16 @@ closed as interrupted, lease released, cursor kept: the next run resumes), and t
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import httpx
 
-_local = threading.local()
+#: (deadline, clock) of the running task, None outside a task
+_deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar("task_deadline", default=None)
 
 
 class TaskTimeLimitExceeded(Exception):
@@ -32,20 +35,21 @@ class TaskTimeLimitExceeded(Exception):
 
 @contextmanager
 def task_deadline(seconds: float, clock: Any = time.monotonic) -> Iterator[float]:
-    """Run the block with a deadline `seconds` from now on this thread (nesting keeps the earlier one)."""
-    previous = getattr(_local, "deadline", None)
+    """Run the block with a deadline `seconds` from now (nesting keeps the earlier one)."""
+    previous = _deadline.get()
     deadline = clock() + seconds
-    _local.deadline = deadline if previous is None else min(previous, deadline)
-    _local.clock = clock
+    if previous is not None:
+        deadline = min(previous[0], deadline)
+    token = _deadline.set((deadline, clock))
     try:
-        yield _local.deadline
+        yield deadline
     finally:
-        _local.deadline = previous
+        _deadline.reset(token)
 
 
 def past_deadline() -> bool:
-    deadline = getattr(_local, "deadline", None)
-    return deadline is not None and _local.clock() >= deadline
+    current = _deadline.get()
+    return current is not None and current[1]() >= current[0]
 
 
 def refuse_past_deadline(request: httpx.Request) -> None:

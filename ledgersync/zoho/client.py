@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -119,6 +120,9 @@ class ZohoBooks(BooksEndpoints):
         self._backoff_cap = backoff_cap
         self.calls_made = 0
         self.calls_by_op: Counter[str] = Counter()
+        # the pull engine reads ahead on a second thread (`sync.pull.read_ahead`): counting
+        # must not lose a call when both threads finish one at once
+        self._count_lock = threading.Lock()
         # Called with (method, op) right before a write attempt is sent (after the limiter's
         # wait); raising stops it unsent. The push engine checks its fencing token here.
         self.before_send: Callable[[str, str], None] | None = None
@@ -250,8 +254,9 @@ class ZohoBooks(BooksEndpoints):
         finally:
             if self.limiter is not None:
                 self.limiter.release(self.organization_id)
-            self.calls_made += 1
-            self.calls_by_op[op] += 1
+            with self._count_lock:
+                self.calls_made += 1
+                self.calls_by_op[op] += 1
             elapsed = time.monotonic() - started
             log.info("zoho.call %s org=%s status=%s priority=%s attempt=%s error=%s",
                      redact(op), self.organization_id, status, priority, attempt, error)

@@ -24,11 +24,16 @@ class PullOptions:
     history_line_items: "all" fetches line items of every invoice (old paid ones last, at
     backfill priority); "on_demand" leaves old paid/void invoices' line items until someone
     opens the invoice (saves most of the daily budget on large histories).
+    detail_read_ahead: how many `GET /invoices/{id}` may be in flight ahead of the engine; an
+    interrupted run loses at most that many reads (read again by the next run).
     """
 
     recent_days: int = 365
     history_line_items: str = "all"
     detail_batch: int = 50
+    #: detail reads kept in flight while the engine applies and commits the previous ones
+    #: (`read_ahead.ReadAhead`); 0 reads them one at a time
+    detail_read_ahead: int = 4
     leaf_size: int = 400
     per_page: int = 200
 

@@ -21,6 +21,7 @@ from ledgersync.domain.pull_rules import UNPAID_STATUSES
 from ledgersync.store.orm import ExternalRef, Invoice
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, recent_cutoff
+from ledgersync.sync.pull.read_ahead import ReadAhead
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
 from ledgersync.sync.pull.upserts import PageOutcome, apply_invoice_details, apply_rows, prefetch_customers
 from ledgersync.zoho.errors import ZohoNotFound
@@ -73,19 +74,37 @@ def run_details(run: PullRun, state: dict[str, Any], *, scope: str = "all") -> d
         candidates = [(z, rank) for z, rank in rows if z not in failed]
         if not candidates:
             return state
-        for start in range(0, len(candidates), batch):
-            todo = candidates[start:start + batch]
-            fetched: list[tuple[str, dict[str, Any] | None]] = []
-            try:
-                for zoho_id, rank in todo:
-                    try:
-                        fetched.append((zoho_id, run.books.invoice_record(
-                            zoho_id, priority="pull" if rank == 0 else "backfill")))
-                    except ZohoNotFound:
-                        fetched.append((zoho_id, None))  # deleted since we listed it
-            finally:
-                if fetched:
-                    state = _commit_details(run, fetched, failed, state)
+        keys = [(z, "pull" if rank == 0 else "backfill") for z, rank in candidates]
+        state = read_and_commit(run, keys, failed, state)
+
+
+def read_and_commit(run: PullRun, keys: list[tuple[str, str]], failed: set[str],
+                    state: dict[str, Any]) -> dict[str, Any]:
+    """Read the details of `keys` ((zoho_id, priority), in order) with reads in flight while the
+    previous ones are applied (`read_ahead`), committing every `detail_batch`. What was read
+    before a failure (the budget is spent, the deadline passed) is committed, then the failure
+    is raised."""
+    batch = run.options.detail_batch
+    fetched: list[tuple[str, dict[str, Any] | None]] = []
+    try:
+        with ReadAhead(lambda key: _read_detail(run, *key), keys, run.options.detail_read_ahead) as reads:
+            for (zoho_id, _), record in reads:
+                fetched.append((zoho_id, record))
+                if len(fetched) >= batch:
+                    done, fetched = fetched, []
+                    state = _commit_details(run, done, failed, state)
+    finally:
+        if fetched:
+            state = _commit_details(run, fetched, failed, state)
+    return state
+
+
+def _read_detail(run: PullRun, zoho_id: str, priority: str) -> dict[str, Any] | None:
+    """The invoice's detail record, or None when it was deleted since we listed it."""
+    try:
+        return run.books.invoice_record(zoho_id, priority=priority)
+    except ZohoNotFound:
+        return None
 
 
 def _commit_details(run: PullRun, fetched: list[tuple[str, dict[str, Any] | None]], failed: set[str],
@@ -192,22 +211,14 @@ def run_sweep(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
     batch = run.options.detail_batch
     while True:
         with run.container.uow() as uow:
-            ids = [z for z in uow.session.execute(sweep_query(run.connection_id).limit(batch + len(failed))).scalars()
-                   if z not in failed][:batch]
+            ids = [z for z in uow.session.execute(
+                sweep_query(run.connection_id).limit(batch * 20 + len(failed))).scalars() if z not in failed]
         if not ids:
             break
-        fetched: list[tuple[str, dict[str, Any] | None]] = []
         try:
-            for zoho_id in ids:
-                try:
-                    fetched.append((zoho_id, run.books.invoice_record(zoho_id, priority="backfill")))
-                except ZohoNotFound:
-                    fetched.append((zoho_id, None))
+            state = read_and_commit(run, [(z, "backfill") for z in ids], failed, state)
         except BudgetExhausted:
-            if fetched:
-                _commit_details(run, fetched, failed, state)
             return state  # resumed by the next hourly run once the budget is back
-        state = _commit_details(run, fetched, failed, state)
     state = {**state, "swept_at": now.isoformat()}
     with run.container.uow() as uow:
         leases.save_state(uow.session, run.connection_id, run.stream, run.owner, state)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ledgersync.domain.pull_rules import format_zoho_timestamp, parse_zoho_timestamp
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, now_of, recent_cutoff
+from ledgersync.sync.pull.read_ahead import CallThread
 from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
 from ledgersync.sync.pull.upserts import DB_REFUSALS, apply_rows, refusal_reason
 from ledgersync.zoho.errors import ZohoNotFound
@@ -110,38 +111,59 @@ def run_list_stream(run: PullRun, stream: ListStream, state: dict[str, Any], *, 
         base = stream.params(mode_name, cutoff)
         since: str | None = state.get("since")
         page: int = int(state.get("page") or 1)
-        while True:
+
+        def fetch(page: int, since: str | None, base: dict[str, Any] = base,
+                  priority: str = mode.priority) -> dict[str, Any]:
             params = {**base, "page": page, "per_page": run.options.per_page}
             if since:
                 params[stream.replication_key] = since
-            body = run.books.list_page(stream.path, params, priority=mode.priority)
-            rows = [r for r in (body.get(stream.records_key) or []) if isinstance(r, dict)]
-            context = body.get("page_context") or {}
-            if isinstance(context, list):
-                context = context[0] if context else {}
-            has_more = bool(context.get("has_more_page")) and bool(rows)
-            page_max = _max_lmt(rows, stream.replication_key)
-            stream.prepare(run, rows)
-            with run.container.uow() as uow:
-                outcome = apply_rows(uow.session, run, rows, stream.name, stream.primary_key, stream.apply_page)
-                resolve_errors(uow.session, run.connection_id, stream.name, outcome.ok_ids)
-                retry = sorted(set(state.get("retry_ids") or []) | set(outcome.bad_ids))
-                new_since = _later(since, page_max)
+            return run.books.list_page(stream.path, params, priority=priority)
+
+        with CallThread() as calls:  # the next page is asked for while this one is applied
+            pending = calls.submit(fetch, page, since)
+            while True:
+                body = pending.result()
+                rows = [r for r in (body.get(stream.records_key) or []) if isinstance(r, dict)]
+                has_more = _has_more(body) and bool(rows)
+                new_since = _later(since, _max_lmt(rows, stream.replication_key))
                 if has_more:
-                    if new_since != since:
-                        since, page = new_since, 1
-                    else:
-                        page += 1  # a whole page in one second: move by page number
-                    state = {**state, "mode": mode_name, "since": since, "page": page, "retry_ids": retry}
-                else:
-                    state = _finish_mode(state, mode_name, mode_names, new_since, retry)
-                    if state.get("mode") == "incremental":
-                        state["since"] = settle(state.get("since"), now_of(run.container))
-                _commit(run, uow.session, state)
-            if not has_more:
-                break
+                    # a whole page in one second: move by page number
+                    since, page = (new_since, 1) if new_since != since else (since, page + 1)
+                    pending = calls.submit(fetch, page, since)
+                state = _apply_page(run, stream, state, rows, mode_name, mode_names,
+                                    (since, page) if has_more else None, new_since)
+                if not has_more:
+                    break
         if stop_after == mode_name or state.get("mode") == mode_name:
             return state
+
+
+def _has_more(body: dict[str, Any]) -> bool:
+    context = body.get("page_context") or {}
+    if isinstance(context, list):
+        context = context[0] if context else {}
+    return bool(context.get("has_more_page"))
+
+
+def _apply_page(run: PullRun, stream: ListStream, state: dict[str, Any], rows: list[dict[str, Any]],
+                mode_name: str, mode_names: list[str], next_page: tuple[str | None, int] | None,
+                new_since: str | None) -> dict[str, Any]:
+    """Apply one page and save the cursor with it: at `next_page` ((since, page)) or, when the
+    mode ended, at the mode's end (`new_since` the newest modification seen)."""
+    stream.prepare(run, rows)
+    with run.container.uow() as uow:
+        outcome = apply_rows(uow.session, run, rows, stream.name, stream.primary_key, stream.apply_page)
+        resolve_errors(uow.session, run.connection_id, stream.name, outcome.ok_ids)
+        retry = sorted(set(state.get("retry_ids") or []) | set(outcome.bad_ids))
+        if next_page is not None:
+            since, page = next_page
+            state = {**state, "mode": mode_name, "since": since, "page": page, "retry_ids": retry}
+        else:
+            state = _finish_mode(state, mode_name, mode_names, new_since, retry)
+            if state.get("mode") == "incremental":
+                state["since"] = settle(state.get("since"), now_of(run.container))
+        _commit(run, uow.session, state)
+    return state
 
 
 SETTLE_SECONDS = 300
