@@ -127,6 +127,12 @@ class ZohoBooks(BooksEndpoints):
         # wait); raising stops it unsent. The push engine checks its fencing token here.
         self.before_send: Callable[[str, str], None] | None = None
 
+    def keep_for_hourly(self, calls_per_hour: float) -> None:
+        """Tell the limiter what this organisation's hourly pulls and pushes spend, so backfill
+        leaves it for the rest of the day (`ratelimit.RateLimiter.set_hourly_need`)."""
+        if self.limiter is not None:
+            self.limiter.set_hourly_need(self.organization_id, calls_per_hour)
+
     # --- public verbs ----------------------------------------------------------------------
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, priority: str = "pull") -> dict[str, Any]:

@@ -16,6 +16,8 @@ integration of the partner. We pace ourselves instead of waiting for 429s:
 * **Priorities**: ``push`` (payments, deposits) may use every call; ``pull`` may not touch the
   last ``Reserve.minute`` calls of the window nor its day reserve; ``backfill`` keeps a larger
   reserve, so a history backfill never starves incremental pulls, and neither starves pushes.
+  Per day, backfill also leaves the hourly pulls' and pushes' measured need until the reset
+  (``set_hourly_need``): a fixed share is too little on small plans.
 * **Pacing** (why pushes stay fast during an initial sync): a reserve alone is not enough.
   An in-process backfill can spend its whole share in the first second of a window; those
   calls then all leave the window together 60 s later, and until then pushes only have the
@@ -101,6 +103,8 @@ class BudgetStatus:
     resets_at: datetime | None
     minute_used: int
     minute_limit: int
+    #: calls per hour backfill leaves the hourly work until the reset (``set_hourly_need``)
+    hourly_need: float = 0.0
 
 
 class RateLimiter(Protocol):
@@ -109,6 +113,7 @@ class RateLimiter(Protocol):
     def observe(self, org_id: str, headers: Mapping[str, str]) -> None: ...
     def budget_status(self, org_id: str) -> BudgetStatus: ...
     def set_daily_limit(self, org_id: str, limit: int) -> None: ...
+    def set_hourly_need(self, org_id: str, calls_per_hour: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -252,8 +257,13 @@ def decide(state: dict[str, Any], now: float, priority: str, cost: int, cfg: Lim
     if priority != "push" and push_until > now:
         return Decision(False, wait_seconds=max(min(push_until - now, 1.0), 1e-3))
     day_remaining, day_reset = _day_view(state, now, cfg)
-    if day_remaining - cost < reserve.day(_daily_limit(state, cfg)):
+    day_limit = _daily_limit(state, cfg)
+    if day_remaining - cost < reserve.day(day_limit):
         return Decision(False, exhausted_until=max(day_reset, now))
+    if priority == "backfill":
+        resume_at = _hourly_need_resume_at(state, now, cost, day_remaining, day_reset, day_limit, cfg)
+        if resume_at is not None:
+            return Decision(False, exhausted_until=resume_at)
 
     if priority != "push":
         state.setdefault("seen", {})[priority] = now
@@ -329,6 +339,29 @@ def decide(state: dict[str, Any], now: float, priority: str, cost: int, cfg: Lim
         if state.get(key):
             state[key]["used"] += cost
     return Decision(True)
+
+
+def _hourly_need_resume_at(state: dict[str, Any], now: float, cost: int, day_remaining: int, day_reset: float,
+                           day_limit: int, cfg: LimiterConfig) -> float | None:
+    """None when a backfill call leaves the day enough for the hourly work; else when it will.
+
+    Backfill (history, the daily sweep) spends only what the rest of the day does not need: the
+    pull's day reserve (kept for pushes) plus the hourly pulls' and pushes' measured need
+    (``set_hourly_need``, calls per Zoho hour) until the day's reset. On a small plan a fixed
+    quarter of the day is not enough: 2,000 calls a day, an hourly need of 20 calls, and a sweep
+    that takes 1,500 leave the last hours of the day without their pulls. As the reset nears the
+    need shrinks, so the backfill resumes (at the returned time) without waiting for the reset."""
+    need = float(state.get("hourly_need") or 0.0)
+    if need <= 0:
+        return None
+    keep = cfg.reserve("pull").day(day_limit)
+    hours_left = max(day_reset - now, 0.0) * 24.0 / cfg.day_seconds
+    spare = day_remaining - cost - keep  # what pulls may still spend today, this call aside
+    if spare >= need * hours_left:
+        return None
+    if spare <= 0:
+        return max(day_reset, now)
+    return max(day_reset - spare / need * cfg.day_seconds / 24.0, now)
 
 
 def _spread_mark(spread: tuple[float, float] | None, now: float) -> float:
@@ -444,6 +477,7 @@ def status_of(state: dict[str, Any], now: float, cfg: LimiterConfig) -> BudgetSt
         resets_at=datetime.fromtimestamp(reset_at, timezone.utc) if started else None,
         minute_used=len(state["log"]),
         minute_limit=cfg.per_minute,
+        hourly_need=float(state.get("hourly_need") or 0.0),
     )
 
 
@@ -495,6 +529,13 @@ class _BlockingLimiter:
     def set_daily_limit(self, org_id: str, limit: int) -> None:
         def setter(state: dict[str, Any], now: float) -> None:
             state["daily_limit"] = int(limit)
+        self._transact(org_id, setter)
+
+    def set_hourly_need(self, org_id: str, calls_per_hour: float) -> None:
+        """What the organisation's hourly pulls and pushes spend (calls per Zoho hour): backfill
+        leaves it for the rest of the day (see :func:`_hourly_need_resume_at`)."""
+        def setter(state: dict[str, Any], now: float) -> None:
+            state["hourly_need"] = max(0.0, float(calls_per_hour))
         self._transact(org_id, setter)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledgersync.observability import logs
@@ -130,3 +130,35 @@ def prune_runs(session_factory: sessionmaker[Session], *, older_than: datetime, 
         if len(ids) < batch:
             break
     return deleted
+
+
+#: hourly cycles the need is averaged over (a day of them)
+NEED_CYCLES = 24
+#: the hourly work varies from hour to hour (deletion checks, a burst of edits): what is kept
+#: for it is its average times this, so a busier-than-average day still finds its calls
+NEED_MARGIN = 1.5
+#: streams that are not hourly work: the initial sync's runs and the daily sweep spend budget
+#: that would otherwise go unused, so they are not part of what the rest of the day needs
+_NOT_HOURLY_TRIGGERS = ("initial",)
+_NOT_HOURLY_STREAMS = ("invoice_details_sweep",)  # details.SWEEP_STREAM (details imports this module)
+
+
+def hourly_need(session: Session, connection_id: str, interval_s: float) -> float:
+    """Calls per hour the connection's regular work spends (scheduled pulls, webhooks, record
+    re-reads, push drains, dashboard calls), averaged over its last `NEED_CYCLES` scheduled
+    cycles (a cycle starts with a scheduled run of the `invoices` stream, every `interval_s`).
+    Counted in cycles, not by the clock, so it holds whatever time the run log is stamped in.
+    Times `NEED_MARGIN`; 0 before the first cycle."""
+    starts = session.execute(
+        select(SyncRun.started_at)
+        .where(SyncRun.connection_id == connection_id, SyncRun.stream == "invoices", SyncRun.trigger == "schedule")
+        .order_by(SyncRun.started_at.desc()).limit(NEED_CYCLES)
+    ).scalars().all()
+    if not starts:
+        return 0.0
+    spent = session.execute(
+        select(func.coalesce(func.sum(SyncRun.calls), 0))
+        .where(SyncRun.connection_id == connection_id, SyncRun.started_at >= starts[-1],
+               SyncRun.trigger.not_in(_NOT_HOURLY_TRIGGERS), SyncRun.stream.not_in(_NOT_HOURLY_STREAMS))
+    ).scalar_one()
+    return NEED_MARGIN * float(spent) / len(starts) * 3600.0 / max(interval_s, 1.0)
