@@ -130,19 +130,21 @@ class DemoWebhooks(threading.Thread):
 
         settings = self.container.settings
         with self.container.uow() as uow:
-            rows = uow.session.execute(select(Connection.organization_id, Connection.webhook_token).where(
+            rows = uow.session.execute(select(Connection.organization_id, Connection.webhook_token,
+                                              Connection.webhook_secret_generation).where(
                 Connection.status.in_(("pending", "connected", "error")),
                 Connection.organization_id.is_not(None))).all()
         added = 0
-        for org_id, token in rows:
+        for org_id, token, generation in rows:
             if org_id not in self.sandbox.orgs:
                 continue  # a real Zoho organisation, not the sandbox's
             url = f"{settings.base_url.rstrip('/')}/webhooks/zoho/{token}"
-            headers = {SECRET_HEADER: connection_webhook_secret(settings.webhook_secret.get_secret_value(), token)}
+            headers = {SECRET_HEADER: connection_webhook_secret(settings.webhook_secret.get_secret_value(), token,
+                                                                generation)}
             registered = [h for h in self.sandbox.webhooks.list(org_id) if h.url == url]
             if any(h.headers == headers for h in registered):
                 continue
-            for stale in registered:  # made with an older secret (deployment secret changed, or older release)
+            for stale in registered:  # made with an older secret (deployment secret changed, rotated, older release)
                 self.sandbox.webhooks.unregister(stale.webhook_id)
             self.sandbox.webhooks.register(org_id, WebhookSpec(
                 url=url, modules=self.MODULES, events=["create", "update", "delete"], headers=headers))
@@ -409,30 +411,29 @@ def webhook_info(
 ) -> None:
     """What the partner enters in Zoho Books (Settings → Automation → Webhooks) for this connection.
 
-    The URL carries the connection's webhook token; the custom header carries its own secret
-    (derived from LEDGERSYNC_WEBHOOK_SECRET, so it changes when that secret is rotated).
+    The same set-up the partner's admin sees in the dashboard (Integrations → Webhooks, where the
+    secret can also be rotated). The URL carries the connection's webhook token; the custom
+    header carries its own secret (derived from LEDGERSYNC_WEBHOOK_SECRET and the connection's
+    rotation generation, so it changes when either is rotated).
     """
-    from sqlalchemy import select
-
-    from ledgersync.domain.webhook_auth import SECRET_HEADER, connection_webhook_secret
-    from ledgersync.store.orm import Connection, User
+    from ledgersync.services import partners, webhook_setup
 
     settings = get_settings()
     container = Container(settings)
     try:
-        with container.uow() as uow:
-            token = uow.session.execute(
-                select(Connection.webhook_token).join(User, User.partner_id == Connection.partner_id)
-                .where(User.email == partner_email.strip().lower())).scalar_one_or_none()
+        user = partners.find_user_by_email(container, partner_email)
+        setup = webhook_setup.webhook_setup(container, user.partner_id) if user is not None else None
     finally:
         container.close()
-    if token is None:
+    if setup is None:
         console.print(f"[red]No Zoho connection for a partner user {partner_email!r} (click Connect first).[/red]")
         raise typer.Exit(1)
-    console.print(f"URL:    {settings.base_url.rstrip('/')}/webhooks/zoho/{token}   (method POST, JSON body)")
-    console.print(f"Header: {SECRET_HEADER}: "
-                  f"{connection_webhook_secret(settings.webhook_secret.get_secret_value(), token)}")
-    console.print("Body:   include event_time (the event's time); modules invoice, contact, customerpayment, creditnote.")
+    console.print(f"URL:    {setup.url}   (method POST, JSON body)")
+    console.print(f"Header: {setup.header}: {setup.secret}")
+    console.print("Body:   include event_time (the event's time) and module: "
+                  + ", ".join(value for _, value in setup.modules) + ".")
+    if setup.last_at is not None:
+        console.print(f"Last delivery: {setup.last_at:%Y-%m-%d %H:%M:%S} UTC, {setup.last_outcome}")
 
 
 @app.command("create-staff")

@@ -277,6 +277,12 @@ class Connection(Timestamped, Base):
     initial_sync_phase: Mapped[str | None] = mapped_column(String(16), nullable=True)
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     webhook_token: Mapped[str] = mapped_column(String(64), default=new_id)
+    #: moved on by "Rotate secret": the webhook secret is derived from the token and this
+    #: (`domain.webhook_auth`), so the old secret stops matching and nothing secret is stored
+    webhook_secret_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the last delivery the webhook URL received and what became of it (`DeliveryOutcome`)
+    webhook_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    webhook_last_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ExternalRef(Base):

@@ -90,6 +90,8 @@ _PATTERNS = [
     (re.compile(r"(Zoho-oauthtoken|Bearer)\s+[^\s,'\"]+", re.I), r"\1 [REDACTED]"),
     (re.compile(r"((?:access_token|refresh_token|client_secret|code|token)[\"']?\s*[=:]\s*[\"']?)[^\s&,'\"}]+", re.I),
      r"\1[REDACTED]"),
+    # a webhook's secret header (`X-Ledgersync-Webhook-Secret: …`) or a `webhook_secret` field
+    (re.compile(r"(webhook[-_]secret[\"']?\s*[=:]\s*[\"']?)[^\s&,'\"}]+", re.I), r"\1[REDACTED]"),
     (re.compile(r"\b1000\.[0-9a-f]{16,}\.[0-9a-f]{16,}\b", re.I), "[REDACTED]"),
 ]
 

@@ -61,7 +61,7 @@ def test_webhook_received_by_the_web_app_is_reread_by_a_worker(container, connec
     with TestClient(web) as client:
         reply = client.post(f"/webhooks/zoho/{token}", json=body,
                             headers={"X-Ledgersync-Webhook-Secret": connection_webhook_secret(
-                                container.settings.webhook_secret.get_secret_value(), token)})
+                                container.settings.webhook_secret.get_secret_value(), token, 0)})
     assert reply.status_code == 202
 
     def local_outstanding() -> bool:

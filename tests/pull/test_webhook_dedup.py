@@ -21,7 +21,7 @@ def _secret(container, connection_id) -> dict[str, str]:
     """The connection's own webhook secret header (derived from the deployment's, issue 8)."""
     with container.uow() as uow:
         token = uow.session.get(Connection, connection_id).webhook_token
-    return {"X-Ledgersync-Webhook-Secret": connection_webhook_secret("demo-webhook-secret", token)}
+    return {"X-Ledgersync-Webhook-Secret": connection_webhook_secret("demo-webhook-secret", token, 0)}
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ DEPLOYMENT_SECRET = "demo-webhook-secret"
 
 def secret_of(container, connection_id):
     """The connection's own webhook secret (derived from the deployment's)."""
-    return connection_webhook_secret(DEPLOYMENT_SECRET, token_of(container, connection_id))
+    return connection_webhook_secret(DEPLOYMENT_SECRET, token_of(container, connection_id), 0)
 
 
 @pytest.fixture

@@ -85,6 +85,8 @@ class World:
                 "intents": sorted((i.id, i.state, i.attempts) for i in s.query(orm.PushIntent).filter_by(partner_id=pid)),
                 "payouts": s.query(orm.Payout).filter_by(partner_id=pid).count(),
                 "customers": s.query(orm.Customer).filter_by(partner_id=pid).count(),
+                "webhook": sorted((c.webhook_token, c.webhook_secret_generation)
+                                  for c in s.query(orm.Connection).filter_by(partner_id=pid)),
             }
 
 
@@ -165,7 +167,7 @@ def json_format(value: Any, ids: dict[str, str]) -> Any:
 def _webhook(w: World) -> Any:
     """Alpha's webhook URL with a secret Beta could know (Beta's own connection's): refused."""
     secret = webhook_auth.connection_webhook_secret(w.container.settings.webhook_secret.get_secret_value(),
-                                                    w.beta_connection_token)
+                                                    w.beta_connection_token, 0)
     return w.beta_web.post(f"/webhooks/zoho/{w.alpha['token']}", headers={webhook_auth.SECRET_HEADER: secret},
                            json={"module": "invoice", "event": "update", "event_time": "2026-01-01T00:00:00+0000"})
 
@@ -238,3 +240,27 @@ def test_beta_cannot_reach_alpha(world: World, key: tuple[str, str, str]) -> Non
     assert world.alpha_state() == before, "Alpha's data changed"
     # Alpha's API key still works (a revoke through Beta would have killed it)
     assert world.beta_api.get("/api/v1/invoices", headers={"Authorization": f"Bearer {world.alpha['key']}"}).status_code == 200
+
+
+def test_beta_never_sees_nor_rotates_alphas_webhook_secret(world: World) -> None:
+    """The Webhooks panel and Rotate secret take no id: each acts on the session's own partner. Beta
+    reveals and rotates: only Beta's secret moves, and no answer carries Alpha's token or secret.
+    Planted: a rotation not scoped to the partner (every connection's generation moved) fails here."""
+    deployment = world.container.settings.webhook_secret.get_secret_value()
+    alpha_secret = webhook_auth.connection_webhook_secret(deployment, world.alpha["token"], 0)
+    before = world.alpha_state()
+    pages = [world.beta_web.get("/integrations?reveal=webhook-secret")]
+    rotated = world.beta_web.post("/integrations/zoho/webhook/rotate", data={"confirm": "yes"},
+                                  follow_redirects=False)
+    assert rotated.status_code == 303
+    pages.append(world.beta_web.get(rotated.headers["location"]))
+    for page in pages:
+        assert page.status_code == 200 and 'id="zoho-webhooks"' in page.text
+        assert world.alpha["token"] not in page.text and alpha_secret not in page.text
+        assert world.beta_connection_token in page.text  # Beta's own set-up is what is shown
+    assert world.alpha_state() == before, "Alpha's webhook secret changed"
+    beta_secret = webhook_auth.connection_webhook_secret(deployment, world.beta_connection_token, 1)
+    assert beta_secret in pages[1].text  # Beta's rotation did happen
+    hook = {"module": "invoice", "event": "update", "event_time": "2026-01-01T00:00:00+0000"}
+    assert world.beta_web.post(f"/webhooks/zoho/{world.alpha['token']}", json=hook,  # Beta's new secret: refused
+                               headers={webhook_auth.SECRET_HEADER: beta_secret}).status_code == 401

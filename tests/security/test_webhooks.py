@@ -66,8 +66,11 @@ def client(container: Container, dispatcher: RecordingDispatcher) -> Iterator[Te
 
 
 def _secret(container: Container, conn: orm.Connection) -> str:
+    """The connection's current secret (at its rotation generation, as stored now)."""
+    with container.uow() as uow:
+        generation = uow.session.get(orm.Connection, conn.id).webhook_secret_generation  # type: ignore[union-attr]
     return webhook_auth.connection_webhook_secret(container.settings.webhook_secret.get_secret_value(),
-                                                  conn.webhook_token)
+                                                  conn.webhook_token, generation)
 
 
 def _event(n: int, **extra: Any) -> dict[str, Any]:
@@ -173,3 +176,104 @@ def test_webhook_info_cli_prints_the_connections_own_secret(container: Container
     assert result.exit_code == 0, result.output
     assert f"/webhooks/zoho/{conn.webhook_token}" in result.output
     assert _secret(container, conn) in result.output
+
+
+def _login(client: TestClient, name: str) -> None:
+    r = client.post("/login", data={"email": f"{name.lower()}@hooks.test", "password": "hooks-password-1"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def test_rotating_the_secret_refuses_the_old_one_and_accepts_the_new(container: Container, client: TestClient,
+                                                                     dispatcher: RecordingDispatcher) -> None:
+    """Planted: a rotate that leaves the generation alone (old secret still accepted) fails here, and
+    so does a receiver that checks generation 0 whatever the connection's (new secret refused)."""
+    conn = _connection(container, "Rotor")
+    old = _secret(container, conn)
+    assert _post(client, conn, old, _event(1)).status_code == 202
+    _login(client, "Rotor")
+    r = client.post("/integrations/zoho/webhook/rotate", data={"confirm": "yes"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/integrations?reveal=webhook-secret")
+    new = _secret(container, conn)
+    assert new != old and len(new) == 64
+    assert _post(client, conn, old, _event(2)).status_code == 401  # the old secret stops working at once
+    assert _post(client, conn, new, _event(3)).status_code == 202  # the new one works, same URL
+    assert [p[1] for p in dispatcher.pulls] == ["record:invoice:1001", "record:invoice:1003"]
+    page = client.get(r.headers["location"])
+    assert new in page.text and old not in page.text  # shown once, right after the rotation
+
+
+def test_the_first_generation_keeps_the_secret_of_earlier_releases(container: Container) -> None:
+    """Secrets partners already pasted into Zoho before rotation existed keep working after the upgrade."""
+    import hashlib
+    import hmac
+
+    legacy = hmac.new(b"k" * 32, b"ledgersync-webhook:tok", hashlib.sha256).hexdigest()
+    assert webhook_auth.connection_webhook_secret("k" * 32, "tok", 0) == legacy
+    assert webhook_auth.connection_webhook_secret("k" * 32, "tok", 1) != legacy
+    assert webhook_auth.secret_matches(legacy, "k" * 32, "tok", 0)
+    assert not webhook_auth.secret_matches(legacy, "k" * 32, "tok", 1)
+
+
+def test_the_last_delivery_and_its_outcome_are_noted(container: Container, client: TestClient) -> None:
+    """What the admin's Webhooks panel shows: accepted, discarded (a repeat) and refused (wrong secret).
+    Planted: the receiver not noting refusals leaves `accepted` after the bad-secret call."""
+    from ledgersync.services.webhook_setup import webhook_setup
+
+    conn = _connection(container, "Noted")
+    assert webhook_setup(container, conn.partner_id).last_at is None  # type: ignore[union-attr]
+    secret = _secret(container, conn)
+
+    def last() -> str | None:
+        setup = webhook_setup(container, conn.partner_id)
+        assert setup is not None and (setup.last_outcome is None or setup.last_at is not None)
+        return setup.last_outcome.value if setup.last_outcome else None
+
+    assert _post(client, conn, secret, _event(1)).status_code == 202
+    assert last() == "accepted"
+    assert _post(client, conn, secret, _event(1)).status_code == 200
+    assert last() == "duplicate"
+    assert _post(client, conn, "wrong", _event(2)).status_code == 401
+    assert last() == "bad_secret"
+    assert _post(client, conn, secret, {"module": "invoice"}).status_code == 400
+    assert last() == "bad_body"
+    _login(client, "Noted")
+    page = client.get("/integrations")
+    assert "Refused: bad body" in page.text
+
+
+def test_a_flood_of_refused_deliveries_writes_the_note_rarely(container: Container, client: TestClient) -> None:
+    """Anyone who knows the URL can send refused requests: the note is rewritten at most once per
+    NOTE_EVERY while the outcome is the same (planted: no throttle, the stamp moves every time)."""
+    conn = _connection(container, "Flood")
+    assert _post(client, conn, "wrong", _event(1)).status_code == 401
+    with container.uow() as uow:
+        first = uow.session.get(orm.Connection, conn.id).webhook_last_at  # type: ignore[union-attr]
+    for i in range(5):
+        assert _post(client, conn, "wrong", _event(i)).status_code == 401
+    with container.uow() as uow:
+        assert uow.session.get(orm.Connection, conn.id).webhook_last_at == first  # type: ignore[union-attr]
+
+
+def test_webhook_secrets_never_reach_the_logs(container: Container, client: TestClient,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """Revealing, rotating, a refused and an accepted delivery: neither the old nor the new secret is
+    logged, at any level (planted: the rotation logging the new secret is caught), and the header
+    is redacted if some message carried it."""
+    import logging
+
+    from ledgersync.zoho.tokens import redact
+
+    caplog.set_level(logging.DEBUG)
+    conn = _connection(container, "Quiet")
+    old = _secret(container, conn)
+    _login(client, "Quiet")
+    assert old in client.get("/integrations?reveal=webhook-secret").text
+    assert client.post("/integrations/zoho/webhook/rotate", data={"confirm": "yes"}).status_code == 200
+    new = _secret(container, conn)
+    assert _post(client, conn, old, _event(1)).status_code == 401
+    assert _post(client, conn, new, _event(2)).status_code == 202
+    assert "webhook secret rotated" in caplog.text  # the rotation is logged, without the secret
+    assert old not in caplog.text and new not in caplog.text
+    line = f"delivery headers {webhook_auth.SECRET_HEADER}: {new}; json {{\"webhook_secret\": \"{new}\"}}"
+    assert new not in redact(line)

@@ -121,13 +121,19 @@ def test_demo_webhooks_registered_once_per_sandbox_connection(container: Any, co
     from ledgersync.domain.webhook_auth import connection_webhook_secret
 
     assert hook.headers["X-Ledgersync-Webhook-Secret"] == connection_webhook_secret(
-        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token)
+        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token, 0)
     container.settings.webhook_secret = type(container.settings.webhook_secret)("a-new-deployment-secret-" + "x" * 16)
     assert hooks.sync_once() == 1  # the deployment secret changed: re-registered with the new header
     (hook,) = sandbox.webhooks.list(connected_connection.organization_id)
     assert hook.headers["X-Ledgersync-Webhook-Secret"] == connection_webhook_secret(
-        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token)
+        container.settings.webhook_secret.get_secret_value(), connected_connection.webhook_token, 0)
     assert set(hook.modules) >= {"invoice", "contact", "customerpayment"}
+    from ledgersync.services.webhook_setup import rotate_webhook_secret
+
+    rotated = rotate_webhook_secret(container, connected_connection.partner_id)  # the admin's Rotate secret
+    assert hooks.sync_once() == 1  # the demo's Zoho user pastes the new secret
+    (hook,) = sandbox.webhooks.list(connected_connection.organization_id)
+    assert hook.headers["X-Ledgersync-Webhook-Secret"] == rotated.secret
 
 
 def test_demo_webhook_delivery_is_accepted_by_the_dashboard(container: Any, connected_connection: Any,

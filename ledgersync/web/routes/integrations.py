@@ -1,7 +1,8 @@
 """Integrations page and the Zoho Books connect flow (Connect → consent → Pending → Connected).
 
-Thin: each route parses the request, calls `ledgersync.services.integration`, and renders or
-redirects. Everything is scoped to the logged-in partner (`CurrentPartner`): the callback only
+Thin: each route parses the request, calls `ledgersync.services.integration` (or
+`services.webhook_setup` for the Webhooks panel: URL, secret, last delivery, Rotate secret), and
+renders or redirects. Everything is scoped to the logged-in partner (`CurrentPartner`): the callback only
 completes a flow the same partner started (the `state` is checked against their connection).
 """
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ledgersync.bootstrap import Container
-from ledgersync.services import integration
+from ledgersync.services import integration, webhook_setup
 from ledgersync.services.errors import InvalidInput, ServiceError
 from ledgersync.store.orm import Connection
 from ledgersync.web.connection_view import (
@@ -26,11 +27,14 @@ from ledgersync.web.connection_view import (
 )
 from ledgersync.web.deps import ContainerDep, CurrentPartner
 from ledgersync.web.templating import flash, render
+from ledgersync.web.webhook_view import outcome_view
 from ledgersync.zoho.errors import ZohoError, ZohoReauthorizationRequired
 
 router = APIRouter()
 
 BACK = "/integrations"
+#: `/integrations?reveal=webhook-secret` shows the webhook secret; the page never carries it otherwise
+REVEAL_SECRET = "webhook-secret"
 
 
 def _status_payload(conn: Connection | None, progress: dict[str, Any] | None) -> dict[str, Any]:
@@ -62,11 +66,13 @@ def _zoho_problem(request: Request, exc: Exception) -> Response:
 
 
 @router.get("/integrations")
-def integrations_page(request: Request, container: ContainerDep, partner: CurrentPartner) -> Response:
+def integrations_page(request: Request, container: ContainerDep, partner: CurrentPartner, reveal: str = "") -> Response:
     conn = integration.get_connection(container, partner.id)
     status = conn.status if conn is not None else "disconnected"
     progress = _progress(container, conn)
-    return render(
+    hooks = webhook_setup.webhook_setup(container, partner.id)
+    showing_secret = hooks is not None and reveal == REVEAL_SECRET
+    page = render(
         request,
         "integrations.html",
         {
@@ -79,8 +85,15 @@ def integrations_page(request: Request, container: ContainerDep, partner: Curren
             "connected_since": show_connected_since(status),
             "choosing_org": conn is not None and conn.refresh_token_enc is not None and not conn.organization_id,
             "accounts_saved": conn is not None and bool(conn.bank_account_id),
+            "webhook": hooks,
+            "webhook_secret": hooks.secret if hooks is not None and showing_secret else None,
+            "webhook_outcome": outcome_view(hooks.last_outcome) if hooks is not None else None,
+            "reveal_secret": REVEAL_SECRET,
         },
     )
+    if showing_secret:  # neither the browser's cache nor a proxy keeps the page with the secret
+        page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.get("/integrations/zoho/status")
@@ -185,3 +198,19 @@ def zoho_disconnect(request: Request, container: ContainerDep, partner: CurrentP
         flash(request, "Zoho Books is disconnected here, but Zoho could not be reached to revoke our access; "
                        "you can remove the app in Zoho's connected apps.", "error")
     return RedirectResponse(BACK, status_code=303)
+
+
+@router.post("/integrations/zoho/webhook/rotate")
+def zoho_webhook_rotate(request: Request, container: ContainerDep, partner: CurrentPartner,
+                        confirm: Annotated[str, Form()] = "") -> Response:
+    """A new webhook secret for the partner's own connection (the old one is refused at once)."""
+    if confirm != "yes":
+        flash(request, "Tick the box to confirm the rotation. Nothing was changed.", "error")
+        return RedirectResponse(f"{BACK}#zoho-webhooks", status_code=303)
+    try:
+        webhook_setup.rotate_webhook_secret(container, partner.id)
+    except ServiceError as exc:
+        return _zoho_problem(request, exc)
+    flash(request, "New webhook secret made. Paste it into the custom header of your webhooks in Zoho Books: "
+                   "deliveries with the old secret are refused from now on.", "success")
+    return RedirectResponse(f"{BACK}?reveal={REVEAL_SECRET}#zoho-webhooks", status_code=303)
