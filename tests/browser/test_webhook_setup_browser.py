@@ -66,7 +66,8 @@ def test_admin_reveals_and_copies_url_and_secret_from_the_keyboard(page: Any, li
     assert re.fullmatch(r"[0-9a-f]{64}", secret)
     _tab_to(page, page.get_by_role("button", name="Copy secret"))
     page.keyboard.press("Enter")
-    expect(page.locator("#zoho-webhook-copied")).to_have_text("secret copied.")
+    expect(page.locator("#zoho-webhook-copied")).to_have_text("Secret copied.")
+    expect(page.get_by_role("button", name="Copy secret")).to_be_focused()  # the keyboard user stays put
     assert _clipboard(page) == secret
 
     # what the admin pasted into Zoho works: the receiver accepts it and the panel says so
