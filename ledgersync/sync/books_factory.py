@@ -238,16 +238,18 @@ class DbTokenProvider:
         self._now = now
         self._sleep = sleep
         self._claim_ttl = refresh_claim_ttl(container.settings)
-        self._token: str | None = None
-        self._expires_at: datetime | None = None
+        # (token, expiry) as ONE value: read and replaced whole, so a thread never pairs one
+        # token with another's expiry (the pull engine reads ahead on a second thread)
+        self._cached: tuple[str, datetime | None] | None = None
         self.refresh_count = 0  # refreshes THIS provider performed at Zoho
 
     def _fresh(self, expires_at: datetime | None) -> bool:
         return expires_at is None or self._now() + self._skew < expires_at
 
     def access_token(self) -> str:
-        if self._token is not None and self._fresh(self._expires_at):
-            return self._token
+        cached = self._cached
+        if cached is not None and self._fresh(cached[1]):
+            return cached[0]
         with self._container.uow() as uow:
             conn = uow.session.get(Connection, self._connection_id)
             if conn is None or conn.refresh_token_enc is None:
@@ -274,14 +276,14 @@ class DbTokenProvider:
 
     def refresh_access_token(self, stale: str) -> str:
         with _refresh_lock(self._connection_id):
-            if self._token is not None and self._token != stale and self._fresh(self._expires_at):
-                return self._token  # another thread of this process refreshed already
+            cached = self._cached
+            if cached is not None and cached[0] != stale and self._fresh(cached[1]):
+                return cached[0]  # another thread of this process refreshed already
             return self._refresh_by_claim(stale)
 
     def _remember(self, token: str, expires_at: datetime | None) -> None:
         register_secret(token)
-        self._token = token
-        self._expires_at = expires_at
+        self._cached = (token, expires_at)
 
     def _refresh_by_claim(self, stale: str) -> str:
         """One refresh across processes, with no transaction open while Zoho is called.

@@ -341,27 +341,34 @@ def decide(state: dict[str, Any], now: float, priority: str, cost: int, cfg: Lim
     return Decision(True)
 
 
+#: a backfill refused for the hourly need resumes once it can make at least this many calls, so
+#: it does not wake for every call the shrinking need frees
+NEED_RESUME_CALLS = 20
+
+
 def _hourly_need_resume_at(state: dict[str, Any], now: float, cost: int, day_remaining: int, day_reset: float,
                            day_limit: int, cfg: LimiterConfig) -> float | None:
     """None when a backfill call leaves the day enough for the hourly work; else when it will.
 
     Backfill (history, the daily sweep) spends only what the rest of the day does not need: the
-    pull's day reserve (kept for pushes) plus the hourly pulls' and pushes' measured need
-    (``set_hourly_need``, calls per Zoho hour) until the day's reset. On a small plan a fixed
-    quarter of the day is not enough: 2,000 calls a day, an hourly need of 20 calls, and a sweep
-    that takes 1,500 leave the last hours of the day without their pulls. As the reset nears the
-    need shrinks, so the backfill resumes (at the returned time) without waiting for the reset."""
+    pull's day reserve (kept for pushes) plus the hourly pulls' measured need (``set_hourly_need``,
+    calls per hour of this limiter's clock — the same clock the pull interval is counted in)
+    until the day's reset. On a small plan a fixed quarter of the day is not enough: 2,000 calls
+    a day, an hourly need of 20 calls, and a sweep that takes 1,500 leave the last hours of the
+    day without their pulls. As the reset nears the need shrinks, so the backfill resumes (at
+    the returned time, when ``NEED_RESUME_CALLS`` more fit) without waiting for the reset."""
     need = float(state.get("hourly_need") or 0.0)
     if need <= 0:
         return None
     keep = cfg.reserve("pull").day(day_limit)
-    hours_left = max(day_reset - now, 0.0) * 24.0 / cfg.day_seconds
-    spare = day_remaining - cost - keep  # what pulls may still spend today, this call aside
+    hours_left = max(day_reset - now, 0.0) / 3600.0
+    spare = day_remaining - cost - keep  # what the day has beyond the pull's reserve, this call aside
     if spare >= need * hours_left:
         return None
-    if spare <= 0:
+    batch = spare - NEED_RESUME_CALLS
+    if batch <= 0:
         return max(day_reset, now)
-    return max(day_reset - spare / need * cfg.day_seconds / 24.0, now)
+    return min(max(day_reset - batch / need * 3600.0, now), day_reset)
 
 
 def _spread_mark(spread: tuple[float, float] | None, now: float) -> float:

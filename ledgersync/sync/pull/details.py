@@ -2,8 +2,9 @@
 `last_modified_time` moved since their details were fetched, most valuable first.
 
 Value order (the budget plan): invoices of the last 12 months and open invoices of any age
-first, at `pull` priority; old paid/void history last, at `backfill` priority (the limiter
-refuses backfill calls before they eat the reserve kept for pulls and payment pushes). With
+first, at `pull` priority; old paid/void history last, at `backfill` priority in the initial sync
+(the limiter refuses backfill calls before they eat the reserve kept for pulls and payment
+pushes); an hourly run reads them at `pull` (`_priority`). With
 `history_line_items="on_demand"` the old paid ones are not fetched at all until someone opens
 them (`ledgersync.sync.pull.records.ensure_line_items`). A `BudgetExhausted` from the limiter ends the run after committing
 what was fetched; the engine schedules the next run at the budget's reset.
@@ -74,8 +75,15 @@ def run_details(run: PullRun, state: dict[str, Any], *, scope: str = "all") -> d
         candidates = [(z, rank) for z, rank in rows if z not in failed]
         if not candidates:
             return state
-        keys = [(z, "pull" if rank == 0 else "backfill") for z, rank in candidates]
+        keys = [(z, _priority(run, rank)) for z, rank in candidates]
         state = read_and_commit(run, keys, failed, state)
+
+
+def _priority(run: PullRun, rank: int) -> str:
+    """The initial sync reads old paid/void invoices at `backfill` (history can wait for budget
+    nobody else needs). An hourly run's reads are hourly work whatever the invoice's age (an old
+    invoice whose exchange rate moved): `pull`, which the limiter's hourly need never refuses."""
+    return "backfill" if rank != 0 and run.trigger == "initial" else "pull"
 
 
 def read_and_commit(run: PullRun, keys: list[tuple[str, str]], failed: set[str],
@@ -211,8 +219,9 @@ def run_sweep(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
     batch = run.options.detail_batch
     while True:
         with run.container.uow() as uow:
+            # a batch at a time: an invoice another run re-reads meanwhile (a webhook) drops out
             ids = [z for z in uow.session.execute(
-                sweep_query(run.connection_id).limit(batch * 20 + len(failed))).scalars() if z not in failed]
+                sweep_query(run.connection_id).limit(batch + len(failed))).scalars() if z not in failed][:batch]
         if not ids:
             break
         try:

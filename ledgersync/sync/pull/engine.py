@@ -87,7 +87,7 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
             except BudgetExhausted as exc:
                 status, next_run = "partial", exc.retry_at
                 run.budget_retry_at = exc.retry_at
-                message = f"Zoho's daily API budget is used up; continuing at {exc.retry_at.isoformat()}"
+                message = budget_text(exc)
             except ZohoReauthorizationRequired as exc:
                 message, auth_lost = f"Zoho needs re-authorisation: {exc}", True
             except ZohoError as exc:
@@ -145,6 +145,15 @@ def _set_next_run(container: PullPorts, connection_id: str, stream: str, next_ru
             .values(next_run_at=next_run).execution_options(synchronize_session=False)
         )
         uow.commit()
+
+
+def budget_text(exc: BudgetExhausted) -> str:
+    """Why a run stopped for budget: the day is spent, or (history, the sweep) what is left today
+    is kept for the hourly pulls and payments (`ratelimit._hourly_need_resume_at`)."""
+    when = exc.retry_at.isoformat()
+    if exc.priority == "backfill":
+        return f"what is left of Zoho's daily API budget is kept for hourly pulls and payments; continuing at {when}"
+    return f"Zoho's daily API budget is used up; continuing at {when}"
 
 
 def outage_text(exc: ZohoError) -> str:

@@ -20,8 +20,11 @@ Why it stays deterministic (tests count calls):
   reads again.
   The engine only commits what it took, so its cursor never moves past a record it did not store.
 
-The database is touched only by the engine's thread; the background thread only calls Zoho
-(the client counts its calls under a lock; the limiter and token provider are thread-safe).
+The engine's tables are written only by the engine's thread, and it never waits for a read while
+a transaction of its own is open. The background thread calls Zoho; on the way, the token
+provider may read the connection's token or store a refreshed one in a short transaction of its
+own (it waits at most for the engine's current commit). The client counts its calls under a
+lock; the limiters and the token provider are thread-safe.
 Each read runs in a copy of the engine's context (`contextvars`), so the task's deadline
 (`workers.deadline`) and the log's bound ids hold on the background thread too.
 """

@@ -137,18 +137,21 @@ NEED_CYCLES = 24
 #: the hourly work varies from hour to hour (deletion checks, a burst of edits): what is kept
 #: for it is its average times this, so a busier-than-average day still finds its calls
 NEED_MARGIN = 1.5
-#: streams that are not hourly work: the initial sync's runs and the daily sweep spend budget
-#: that would otherwise go unused, so they are not part of what the rest of the day needs
-_NOT_HOURLY_TRIGGERS = ("initial",)
-_NOT_HOURLY_STREAMS = ("invoice_details_sweep",)  # details.SWEEP_STREAM (details imports this module)
+#: the runs that are hourly pull work: scheduled cycles, their retries, webhook re-reads. Not the
+#: initial sync, the daily sweep (both spend budget nobody else needs), push drains (the pull's day
+#: reserve is kept for them), nor one-off dashboard or manual runs (a reconciliation would
+#: inflate the need for a whole day)
+_HOURLY_TRIGGERS = ("schedule", "retry", "webhook")
+_NOT_HOURLY_STREAMS = ("invoice_details_sweep", "push")  # details.SWEEP_STREAM (details imports this module)
 
 
 def hourly_need(session: Session, connection_id: str, interval_s: float) -> float:
-    """Calls per hour the connection's regular work spends (scheduled pulls, webhooks, record
-    re-reads, push drains, dashboard calls), averaged over its last `NEED_CYCLES` scheduled
-    cycles (a cycle starts with a scheduled run of the `invoices` stream, every `interval_s`).
-    Counted in cycles, not by the clock, so it holds whatever time the run log is stamped in.
-    Times `NEED_MARGIN`; 0 before the first cycle."""
+    """Calls per hour the connection's hourly pull work spends (scheduled cycles, their retries,
+    webhook re-reads: `_HOURLY_TRIGGERS`), averaged over its last `NEED_CYCLES` scheduled cycles
+    (a cycle starts with a scheduled run of the `invoices` stream, every `interval_s`), times
+    `NEED_MARGIN`; 0 before the first cycle. Counted in cycles, not by the run log's stamps,
+    and per `interval_s`: an hour here is an hour of whatever clock the pull interval is in,
+    which is the rate limiter's (benches that scale Zoho's time scale both)."""
     starts = session.execute(
         select(SyncRun.started_at)
         .where(SyncRun.connection_id == connection_id, SyncRun.stream == "invoices", SyncRun.trigger == "schedule")
@@ -159,6 +162,6 @@ def hourly_need(session: Session, connection_id: str, interval_s: float) -> floa
     spent = session.execute(
         select(func.coalesce(func.sum(SyncRun.calls), 0))
         .where(SyncRun.connection_id == connection_id, SyncRun.started_at >= starts[-1],
-               SyncRun.trigger.not_in(_NOT_HOURLY_TRIGGERS), SyncRun.stream.not_in(_NOT_HOURLY_STREAMS))
+               SyncRun.trigger.in_(_HOURLY_TRIGGERS), SyncRun.stream.not_in(_NOT_HOURLY_STREAMS))
     ).scalar_one()
     return NEED_MARGIN * float(spent) / len(starts) * 3600.0 / max(interval_s, 1.0)
