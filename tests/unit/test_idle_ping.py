@@ -1,5 +1,6 @@
-"""Pooled PostgreSQL connections are pinged only after sitting idle (not on every checkout), and
-a connection whose server side died while idle is replaced, not handed out."""
+"""Pooled PostgreSQL connections are pinged only after sitting idle (or when their socket has news,
+see test_postgres_restart.py), not on every checkout, and a connection whose server side died
+while idle is replaced, not handed out."""
 
 from __future__ import annotations
 
@@ -43,13 +44,5 @@ def test_a_recently_used_connection_is_not_pinged_and_an_idle_dead_one_is_replac
         assert c.execute(text("SELECT pg_backend_pid()")).scalar_one() != first_pid
 
 
-def test_without_idleness_a_dead_connection_is_not_pinged(engine):  # type: ignore[no-untyped-def]
-    """The other side of the trade-off, pinned: no round trip for a connection used < IDLE_PING_S ago."""
-    with engine.connect() as c:
-        pid = c.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    with db.make_engine(PG).connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        admin.commit()
-    with pytest.raises(Exception):  # noqa: B017 - psycopg's OperationalError wrapped by SQLAlchemy
-        with engine.connect() as c:
-            c.execute(text("SELECT 1"))
+# A connection used < IDLE_PING_S ago is not pinged unless its socket says the server ended the
+# session (a restart): tests/unit/test_postgres_restart.py.
