@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # a pull task past the soft limit sends no further Zoho call and stops (threads pool:
     # workers/deadline.py; the run resumes from its cursor); the prefork pool also kills at the hard one
     task_soft_time_limit_s: float = 900.0
+    # a push drain task past this sends no further Zoho call: the intent it worked goes back to the
+    # outbox due now (a write that may have left is looked up by reference first) and the task
+    # queues the next drain. Short: a drain is a few calls per payment, and a slow organisation
+    # must not hold a worker thread for the pulls' quarter of an hour
+    push_task_soft_time_limit_s: float = 120.0
     task_time_limit_s: float = 1200.0
     # a worker's GIL switch interval (Python's default 0.005 s): a push thread waiting on the
     # database or Zoho gets the interpreter back sooner from threads parsing a backfill's pages

@@ -11,7 +11,11 @@ like the pull engine's read-ahead, `sync.pull.read_ahead`); the worker's HTTP cl
 `refuse_past_deadline` as a request hook, which raises `TaskTimeLimitExceeded` instead of sending
 a request once the deadline passed. The pull engine treats it like any interruption (run row
 closed as interrupted, lease released, cursor kept: the next run resumes), and the task returns
-"timed_out". A task therefore holds a worker thread at most the soft limit plus one Zoho call
+"timed_out". The push engine catches it as `zoho.errors.RequestWithheld` (the base it may
+import): the intent being worked goes back to the outbox due now with its lease released, a
+write that may have left stays `uncertain` (looked up by reference before any re-send), the
+drain stops, and the push task (`PUSH_TASK_SOFT_TIME_LIMIT_S`, shorter than the pulls') returns
+"timed_out" and queues the next drain. A task therefore holds a worker thread at most the soft limit plus one Zoho call
 (bounded by the HTTP timeout). Threads without a deadline (the web process) are unaffected.
 """
 
@@ -25,11 +29,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from ledgersync.zoho.errors import RequestWithheld
+
 #: (deadline, clock) of the running task, None outside a task
 _deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar("task_deadline", default=None)
 
 
-class TaskTimeLimitExceeded(Exception):
+class TaskTimeLimitExceeded(RequestWithheld):
     """The task ran past its soft time limit; no further Zoho request is sent."""
 
 

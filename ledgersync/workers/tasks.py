@@ -255,10 +255,19 @@ def push_drain(self: Any, connection_id: str) -> dict[str, Any]:
     container = get_container()
     _bind(connection_id, "ledgersync.push_drain", self.request.id)
     _clear_marker(f"push:{connection_id}")
-    with metrics.timed("ledgersync.push_drain"):
+    with metrics.timed("ledgersync.push_drain"), \
+            deadline.task_deadline(container.settings.push_task_soft_time_limit_s):
         result = jobs.push_drain(container, connection_id)
     fields = ("done", "waiting", "failed", "retried", "deferred", "calls")
-    return {k: getattr(result, k, None) for k in fields} if result is not None else {"status": "unavailable"}
+    summary: dict[str, Any] = {k: getattr(result, k) for k in fields}
+    if result.stopped:
+        # the time limit stopped it before a Zoho request (the engine gave the intent back): the
+        # next drain resumes at once if this one got anywhere, else at beat's due-push tick
+        log.warning("push drain stopped at its time limit (%s s)", container.settings.push_task_soft_time_limit_s)
+        if result.processed:
+            container.dispatcher.push_requested(connection_id)
+        summary["status"] = "timed_out"
+    return summary
 
 
 def _live_connections() -> list[tuple[str, bool]]:

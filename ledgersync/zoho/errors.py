@@ -16,6 +16,10 @@
         ├── ZohoRejected              any other 4xx: permanent, fix the request
         └── ZohoServerError           5xx or an unreadable body: retryable for reads
 
+Apart from the tree: ``RequestWithheld``, raised by one of the HTTP client's request hooks to stop
+a request before it leaves (a worker task's time limit): Zoho saw nothing, the client does not
+retry it, and it is not a ``ZohoError`` (no outage, nothing of Zoho's to report).
+
 Why ``outcome_unknown`` lives on the base: a write that timed out after being sent, or that
 got a 5xx / garbage back, may or may not exist in Zoho. The caller must look it up (by its
 ``reference_number``) before posting again; the client never re-posts such a write itself.
@@ -41,6 +45,12 @@ class ZohoError(Exception):
     def __init__(self, message: str = "", *, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.outcome_unknown = outcome_unknown
+
+
+class RequestWithheld(Exception):
+    """A request hook stopped the request before it was sent (`workers/deadline.py`: the task's
+    time limit passed). Nothing reached Zoho with this attempt; the caller stops its work and
+    leaves it resumable."""
 
 
 class ZohoTransportError(ZohoError):

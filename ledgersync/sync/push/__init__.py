@@ -115,14 +115,18 @@ def drain_outbox(
     waiting intents makes no Zoho call. A connection that cannot build a client (not connected)
     parks its intents as `waiting`.
 
-    A drain that did work leaves one `sync_runs` row (stream `push`, `trigger` as given:
+    A worker task's time limit (`workers/deadline.py`) stops the drain before its next Zoho
+    request: the intent being worked is given back due now (`result.stopped`), and the intents
+    not reached wait for the next drain.
+
+    A drain that did work (or was stopped) leaves one `sync_runs` row (stream `push`, `trigger` as given:
     `event` from the dispatcher, `schedule` from the safety net, `manual` from Retry) whose
     message says what was written to Zoho, so the sync log shows pushes next to pulls.
     """
     started = (cfg or PushConfig()).now()
     result = _drain(container, connection_id, _opener(container, connection_id, books, open_books),
                     worker_id=worker_id, hooks=hooks, cfg=cfg, max_passes=max_passes, max_intents=max_intents)
-    if result.done or result.failed or result.retried:
+    if result.done or result.failed or result.retried or result.stopped:
         _log_run(container, result, trigger, started, (cfg or PushConfig()).now())
     return result
 
@@ -144,6 +148,8 @@ def _log_run(container: Transactional, result: DrainResult, trigger: str, starte
              finished: datetime) -> None:
     """One `sync_runs` row for a drain that did work (best effort: the pushes are already durable)."""
     status = "succeeded" if not (result.failed or result.retried) else ("failed" if not result.done else "partial")
+    if result.stopped:  # the task's time limit: what is left goes to the next drain
+        status = "partial"
     counts = (f"{result.done} done, {result.waiting} waiting, {result.failed} failed, "
               f"{result.retried} to retry, {result.deferred} deferred")
     message = "\n".join([counts, *result.messages])[:8000]
@@ -205,6 +211,8 @@ def _passes(container: Transactional, connection_id: str, factory: Callable[[], 
                 continue
             handled += 1
             outcome = process_intent(container, factory, intent_id, worker=worker, cfg=cfg, hooks=hooks, result=result)
+            if outcome == "stopped":  # the task's time limit: this drain sends nothing more
+                return result
             if outcome in ("done", "cancelled", "failed"):
                 progressed = True
             elif outcome == "waiting":

@@ -81,6 +81,7 @@ from ledgersync.sync.push.zoho_writes import Books, FencedBooks, find_existing, 
 from ledgersync.zoho.books import BooksOver
 from ledgersync.zoho.errors import (
     BudgetExhausted,
+    RequestWithheld,
     ZohoAPIError,
     ZohoAuthError,
     ZohoError,
@@ -145,6 +146,7 @@ class DrainResult:
     skipped: int = 0  # held by another worker
     calls: int = 0
     messages: list[str] = field(default_factory=list)
+    stopped: bool = False  # the task's time limit stopped the drain (the intent it worked is due again)
 
     @property
     def processed(self) -> int:
@@ -347,6 +349,15 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
     except LeaseLost:
         result.skipped += 1
         return "lost"
+    except RequestWithheld as e:
+        # The worker task's time limit (`workers/deadline.py`): no further Zoho request leaves.
+        # The intent goes back due now with its lease released; a step whose write may have
+        # left stays `uncertain`, so the next attempt looks it up by reference before any
+        # re-send. The drain stops here; the next one resumes.
+        _park(container, lease, None, f"stopped at the task's time limit: {e}", cfg.now())
+        result.stopped = True
+        result.messages.append(f"{key or lease.intent_id}: stopped at the task's time limit")
+        return "stopped"
     except (ZohoReauthorizationRequired, ZohoScopeError) as e:
         _park(container, lease, "waiting", f"Zoho refused our access: {e}; reconnect Zoho Books",
               cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
@@ -435,12 +446,26 @@ def _run_step(container: Transactional, books: Books, lease: Lease, write: rules
         uow.commit()
     hooks.at("before_write", key)
     # Every attempt checks the fencing token and sets the write deadline just before it is sent.
+    attempts = 0
+
+    def fenced() -> None:
+        nonlocal attempts
+        attempts += 1
+        fence_write(container, lease, cfg)
+
     try:
-        zid = perform(BooksOver(FencedBooks(books, lambda: fence_write(container, lease, cfg))), write)
+        zid = perform(BooksOver(FencedBooks(books, fenced)), write)
     except (ZohoAPIError, BudgetExhausted):
         # Zoho answered (or nothing left): no attempt can still land, the intent may be retried
         # at once. After a transport error (timeout, dropped connection) the deadline stays.
         clear_write_deadline(container, lease)
+        raise
+    except RequestWithheld:
+        # The task's time limit stopped an attempt before it left. If it was the write's only
+        # attempt, nothing can still land and the next drain need not wait for the deadline;
+        # after an earlier attempt (a retry) the deadline stays, like after a transport error.
+        if attempts <= 1:
+            clear_write_deadline(container, lease)
         raise
     hooks.at("after_write", key)
     _record_step(container, lease, write, zid, cfg)
