@@ -77,14 +77,15 @@ def server() -> Iterator[ScratchServer]:
     datadir = top / "data"
     port = _free_port()
     log = top / "tools.log"  # the server writes its own server.log next to it
-    _run([str(PG_BIN / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "--no-sync"], user, log)
     scratch = ScratchServer(datadir, f"postgresql://postgres@127.0.0.1:{port}/postgres", user, log)
-    scratch.pg_ctl("-o", f"-p {port} -k {top} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-    try:
+    try:  # whatever fails (initdb, start, a test), no server keeps running and the directory goes
+        _run([str(PG_BIN / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "--no-sync"], user, log)
+        scratch.pg_ctl("-o", f"-p {port} -k {top} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
         yield scratch
     finally:
         try:
-            scratch.pg_ctl("-m", "immediate", "stop")
+            if (datadir / "postmaster.pid").exists():
+                scratch.pg_ctl("-m", "immediate", "stop")
         finally:
             shutil.rmtree(top, ignore_errors=True)
 
