@@ -31,10 +31,10 @@ from ledgersync.sync.push.engine import (
     SimulatedCrash,
     Waiting,
     adopt_orphans,
-    claim,
     new_worker_id,
     process_intent,
     retry_intent,
+    take,
 )
 from ledgersync.sync.push.zoho_writes import MeteredBooks
 
@@ -46,16 +46,21 @@ def _default_books(container: ZohoAccess, connection_id: str) -> MeteredBooks:
     return container.books_factory(container, connection_id)
 
 
-def due_intents(container: Transactional, connection_id: str, cfg: PushConfig) -> list[tuple[str, str]]:
-    """(id, kind) of every intent of the connection that may be worked now, in push order."""
+def due_intents(container: Transactional, connection_id: str, cfg: PushConfig, *,
+                adopt: bool = True) -> list[tuple[str, str]]:
+    """(id, kind) of every intent of the connection that may be worked now, in push order.
+
+    `adopt`: first attach the partner's intents enqueued before the connection existed (a drain
+    does it on its first pass only: its later passes are milliseconds apart)."""
     now = cfg.now()
     with container.uow() as uow:
         s = uow.session
-        conn = s.get(Connection, connection_id)
-        if conn is None:
-            return []
-        adopt_orphans(s, conn)
-        uow.commit()
+        if adopt:
+            conn = s.get(Connection, connection_id)
+            if conn is None:
+                return []
+            adopt_orphans(s, conn)
+            uow.commit()
         rows = s.execute(
             select(PushIntent.id, PushIntent.kind, PushIntent.created_at)
             .where(
@@ -199,18 +204,20 @@ def _passes(container: Transactional, connection_id: str, factory: Callable[[], 
             hooks: Hooks, result: DrainResult, max_passes: int, max_intents: int | None) -> DrainResult:
     handled = 0
     seen_waiting: set[str] = set()
-    for _ in range(max_passes):
+    for n in range(max_passes):
         progressed = False
-        for intent_id, _kind in due_intents(container, connection_id, cfg):
+        for intent_id, _kind in due_intents(container, connection_id, cfg, adopt=n == 0):
             if max_intents is not None and handled >= max_intents:
                 return result
             if intent_id in seen_waiting:
                 continue
-            if not claim(container, intent_id, worker, cfg):
+            claimed = take(container, intent_id, worker, cfg)
+            if claimed is None:
                 result.skipped += 1
                 continue
             handled += 1
-            outcome = process_intent(container, factory, intent_id, worker=worker, cfg=cfg, hooks=hooks, result=result)
+            outcome = process_intent(container, factory, intent_id, worker=worker, cfg=cfg, hooks=hooks, result=result,
+                                     claimed=claimed)
             if outcome == "stopped":  # the task's time limit: this drain sends nothing more
                 return result
             if outcome in ("done", "cancelled", "failed"):

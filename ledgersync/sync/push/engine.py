@@ -64,6 +64,7 @@ from ledgersync.sync import outbox
 from ledgersync.sync.ports import Transactional
 from ledgersync.sync.push.config import PushConfig, utcnow
 from ledgersync.sync.push.leases import (
+    Claimed,
     Heartbeat,
     Lease,
     LeaseLost,
@@ -73,8 +74,9 @@ from ledgersync.sync.push.leases import (
     held,
     release,
     renew_lease,
+    take,
 )
-from ledgersync.sync.push.planners import IntentFacts, Plan, PlanContext, Planner, planner_for
+from ledgersync.sync.push.planners import IntentFacts, PlanContext, Planner, planner_for
 from ledgersync.sync.push.refresh import refresh_invoices
 from ledgersync.sync.push.turns import INVOICE_KINDS, lock_invoices, neighbours
 from ledgersync.sync.push.zoho_writes import Books, FencedBooks, find_existing, perform
@@ -100,7 +102,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ACTIVE_STATES", "CRASH_POINTS", "Deferred", "DrainResult", "Heartbeat", "Hooks", "Lease", "LeaseLost",
     "PushConfig", "SimulatedCrash", "Waiting", "adopt_orphans", "claim", "describe_write", "fence_write",
-    "new_worker_id", "process_intent", "renew_lease", "retry_intent", "utcnow",
+    "new_worker_id", "process_intent", "renew_lease", "retry_intent", "take", "utcnow",
 ]
 
 ACTIVE_STATES = ("pending", "in_flight", "uncertain", "waiting")
@@ -193,20 +195,31 @@ class Prepared:
     snapshot: Any = None
     ctx: PlanContext | None = None
     cancelled: str | None = None
+    detail: IntentDetail | None = None  # the intent's detail as this transaction committed it
 
 
-def _prepare(container: Transactional, lease: Lease, cfg: PushConfig) -> Prepared:
-    """Facts from the database and the when-to-write rules, in one short transaction.
+def _prepare(container: Transactional, lease: Lease, cfg: PushConfig, hooks: Hooks) -> Prepared:
+    """Preconditions, facts from the database and the when-to-write rules, in one short transaction.
 
-    Decides (pure rules, `push_rules`) whether the intent is planned now, deferred behind another
-    intent, or cancelled; takes the intent's turn on its invoices (`push_rules.invoice_turn`). No
-    Zoho call happens here: the Zoho reads of the plan come after this transaction ended.
+    Checks the connection (not connected, accounts not set up, … → `Waiting`, nothing written),
+    decides (pure rules, `push_rules`) whether the intent is planned now, deferred behind another
+    intent, or cancelled; takes the intent's turn on its invoices (`push_rules.invoice_turn`) and
+    marks it `in_flight`. No Zoho call happens here: the Zoho reads of the plan come after this
+    transaction ended. (The precondition check had its own transaction and commit before; that
+    commit guarded nothing: a crash after it left an `in_flight` intent that planned nothing.)
     """
     with container.uow() as uow:
         s = uow.session
         row = s.get(PushIntent, lease.intent_id)
         if row is None or row.lease_owner != lease.worker or row.fence != lease.fence:
             raise LeaseLost(lease.intent_id)
+        hooks.at("claimed", row.key)
+        conn = (s.get(Connection, row.connection_id) if row.connection_id
+                else outbox.find_connection(s, row.partner_id))
+        reason = outbox.waiting_reason(conn)
+        if reason:
+            raise Waiting(reason)
+        assert conn is not None
         planner = planner_for(row.kind)
         facts = IntentFacts(row.id, row.key, row.kind, row.subject_id, _detail(row))
         invoices = planner.invoices(s, facts) if row.kind in INVOICE_KINDS else ()
@@ -214,10 +227,9 @@ def _prepare(container: Transactional, lease: Lease, cfg: PushConfig) -> Prepare
             lock_invoices(s, lease.intent_id, invoices)
         intent = held(s, lease, lock=True)
         facts = IntentFacts(intent.id, intent.key, intent.kind, intent.subject_id, _detail(intent))
-        conn = s.get(Connection, intent.connection_id)
-        assert conn is not None
         ctx = PlanContext(conn.id, _accounts(conn), cfg.now().date())
         loaded = planner.load(s, facts, ctx)
+        intent.connection_id = conn.id  # a no-op unless the intent came before its connection
         if isinstance(loaded, rules.Cancel):
             _close_cancelled(s, intent, loaded.reason, cfg)
             uow.commit()
@@ -235,8 +247,10 @@ def _prepare(container: Transactional, lease: Lease, cfg: PushConfig) -> Prepare
             if isinstance(turn, rules.Defer):
                 raise Deferred(turn.reason)
             _store(intent, _detail(intent).with_changes(holds_invoices=True))
+        if intent.state in ("pending", "waiting"):
+            intent.state = "in_flight"  # set last: an earlier change would be flushed by a query above
         uow.commit()
-        return Prepared(intent.key, planner, loaded, ctx)
+        return Prepared(intent.key, planner, loaded, ctx, detail=_detail(intent))
 
 
 def _close_cancelled(session: Session, intent: PushIntent, reason: str, cfg: PushConfig) -> None:
@@ -258,12 +272,27 @@ def _cancel_idle_payment_push(session: Session, payment_id: str, cfg: PushConfig
     return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
 
 
-def _store_plan(container: Transactional, lease: Lease, plan: Plan) -> None:
-    with container.uow() as uow:
-        intent = held(uow.session, lease, lock=True)
-        current = _detail(intent)
-        _store(intent, plan.detail.with_changes(steps=current.steps, holds_invoices=current.holds_invoices))
-        uow.commit()
+class PendingPlan:
+    """The plan's detail (applications, unused credit, flags, …) until an intent write stores it.
+
+    It used to have a transaction and a commit of its own right after planning. It now rides
+    with the next transaction that writes the intent anyway — the first step's `uncertain`
+    mark, a look-up's adoption, `_finish`, or `_park`/`_fail` — merged the same way (the row's
+    steps and turn kept). That commit guarded nothing: a crash before the first mark leaves no
+    step, and the next attempt plans again from fresh Zoho balances either way.
+    """
+
+    def __init__(self) -> None:
+        self.detail: IntentDetail | None = None
+
+    def apply(self, intent: PushIntent) -> None:
+        """Merge the plan into the locked row (call `stored()` once that transaction committed)."""
+        if self.detail is not None:
+            current = _detail(intent)
+            _store(intent, self.detail.with_changes(steps=current.steps, holds_invoices=current.holds_invoices))
+
+    def stored(self) -> None:
+        self.detail = None
 
 
 # --------------------------------------------------------------------------- one intent
@@ -278,44 +307,34 @@ def process_intent(
     cfg: PushConfig,
     hooks: Hooks,
     result: DrainResult,
+    claimed: Claimed | None = None,
 ) -> str:
     """Work one claimed intent to its next resting state; returns that state.
 
+    `claimed` is what `take` returned (its token and key); without it the row is read.
+
     No database transaction is open while Zoho is called or the rate limiter waits: every
-    transaction below is short and makes no Zoho call (`_prepare`, `_store_plan`, each step's
-    mark and record, each refresh's write, `_finish`).
+    transaction below is short and makes no Zoho call (`_prepare`, each step's mark and record,
+    each refresh's write, `_finish`).
     """
-    with container.uow() as uow:
-        row = uow.session.get(PushIntent, intent_id)
-        if row is None or row.lease_owner != worker:
-            result.skipped += 1
-            return "lost"
-        lease = Lease(intent_id, worker, row.fence)
+    if claimed is None:
+        with container.uow() as uow:
+            row = uow.session.get(PushIntent, intent_id)
+            if row is None or row.lease_owner != worker:
+                result.skipped += 1
+                return "lost"
+            claimed = Claimed(row.fence, row.key)
+    lease = Lease(intent_id, worker, claimed.fence)
     with Heartbeat(container, lease, cfg):
-        return _work(container, books_factory, lease, cfg=cfg, hooks=hooks, result=result)
+        return _work(container, books_factory, lease, claimed.key, cfg=cfg, hooks=hooks, result=result)
 
 
-def _work(container: Transactional, books_factory: Callable[[], Books], lease: Lease, *, cfg: PushConfig, hooks: Hooks,
-          result: DrainResult) -> str:
-    key = ""
+def _work(container: Transactional, books_factory: Callable[[], Books], lease: Lease, key: str, *, cfg: PushConfig,
+          hooks: Hooks, result: DrainResult) -> str:
+    pending = PendingPlan()
     logs.bind(intent_id=lease.intent_id)  # every log line of this intent's steps carries its id
     try:
-        with container.uow() as uow:
-            s = uow.session
-            intent = held(s, lease, lock=True)
-            key = intent.key
-            hooks.at("claimed", key)
-            conn = (s.get(Connection, intent.connection_id) if intent.connection_id
-                    else outbox.find_connection(s, intent.partner_id))
-            reason = outbox.waiting_reason(conn)
-            if reason:
-                raise Waiting(reason)
-            assert conn is not None
-            intent.connection_id = conn.id
-            if intent.state in ("pending", "waiting"):
-                intent.state = "in_flight"
-            uow.commit()
-        prepared = _prepare(container, lease, cfg)
+        prepared = _prepare(container, lease, cfg, hooks)
         if prepared.cancelled is not None:
             result.done += 1
             result.messages.append(f"{key}: {prepared.cancelled}")
@@ -324,26 +343,29 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
         books = books_factory()
         gateway = BooksOver(books)  # the named Zoho calls, over the client's verbs
         plan = prepared.planner.plan(prepared.snapshot, gateway, prepared.ctx)  # Zoho reads, no transaction
-        _store_plan(container, lease, plan)
+        pending.detail = plan.detail
         hooks.at("planned", key)
+        assert prepared.detail is not None
         for write in plan.writes:
-            _run_step(container, books, lease, write, cfg=cfg, hooks=hooks)
+            # the step as prepare read it under our lease: only this worker writes it until it lets go
+            _run_step(container, books, lease, key, write, prepared.detail.step(write.step), pending,
+                      cfg=cfg, hooks=hooks)
         hooks.at("before_done", key)
         # The refresh is part of the push (before `done`, retried like a step): done first and
         # refresh "best effort" after lost the platform's balance when a concurrent worker's
         # older read was committed and this refresh then failed (PostgreSQL campaign, seed 103).
         refresh_invoices(container, gateway, plan.refresh_invoices)
-        _finish(container, lease, cfg=cfg)
+        _finish(container, lease, pending, cfg=cfg)
         hooks.at("after_done", key)
         result.done += 1
         result.messages.append(f"{key}: " + "; ".join(describe_write(w) for w in plan.writes))
         return "done"
     except Waiting as w:
-        _park(container, lease, "waiting", str(w), cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
+        _park(container, lease, pending, "waiting", str(w), cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
         result.waiting += 1
         return "waiting"
     except Deferred as d:
-        _park(container, lease, None, str(d), cfg.now() + timedelta(seconds=cfg.defer_s))
+        _park(container, lease, pending, None, str(d), cfg.now() + timedelta(seconds=cfg.defer_s))
         result.deferred += 1
         return "deferred"
     except LeaseLost:
@@ -354,33 +376,33 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
         # The intent goes back due now with its lease released; a step whose write may have
         # left stays `uncertain`, so the next attempt looks it up by reference before any
         # re-send. The drain stops here; the next one resumes.
-        _park(container, lease, None, f"stopped at the task's time limit: {e}", cfg.now())
+        _park(container, lease, pending, None, f"stopped at the task's time limit: {e}", cfg.now())
         result.stopped = True
         result.messages.append(f"{key or lease.intent_id}: stopped at the task's time limit")
         return "stopped"
     except (ZohoReauthorizationRequired, ZohoScopeError) as e:
-        _park(container, lease, "waiting", f"Zoho refused our access: {e}; reconnect Zoho Books",
+        _park(container, lease, pending, "waiting", f"Zoho refused our access: {e}; reconnect Zoho Books",
               cfg.now() + timedelta(seconds=cfg.waiting_recheck_s))
         result.waiting += 1
         return "waiting"
     except BudgetExhausted as e:
-        _park(container, lease, None, f"daily Zoho API budget used up until {e.retry_at:%Y-%m-%d %H:%M}Z",
+        _park(container, lease, pending, None, f"daily Zoho API budget used up until {e.retry_at:%Y-%m-%d %H:%M}Z",
               e.retry_at, count_attempt=True)
         result.retried += 1
         return "retry"
     except (rules.PushRuleError, ZohoRejected) as e:
-        _fail(container, lease, str(e))
+        _fail(container, lease, pending, str(e))
         result.failed += 1
         result.messages.append(f"{key}: failed: {e}")
         return "failed"
     except ZohoNotFound as e:
-        _fail(container, lease, f"Zoho record not found: {e}")
+        _fail(container, lease, pending, f"Zoho record not found: {e}")
         result.failed += 1
         result.messages.append(f"{key}: failed: Zoho record not found: {e}")
         return "failed"
     except (ZohoRateLimited, ZohoServerError, ZohoTransportError, ZohoAuthError, ZohoAPIError, ZohoError) as e:
         attempts = _attempts(container, lease.intent_id)
-        _park(container, lease, None, f"{type(e).__name__}: {e}", cfg.now() + cfg.backoff(attempts + 1),
+        _park(container, lease, pending, None, f"{type(e).__name__}: {e}", cfg.now() + cfg.backoff(attempts + 1),
               count_attempt=True)
         result.retried += 1
         return "retry"
@@ -390,7 +412,7 @@ def _work(container: Transactional, books_factory: Callable[[], Books], lease: L
         # gone altogether, the lease simply runs out and another drain takes the intent over.
         log.warning("push %s: database refused a step (%s); retrying", key or lease.intent_id, type(e.orig).__name__)
         try:
-            _park(container, lease, None, f"database busy: {type(e.orig).__name__}", cfg.now() + cfg.backoff(1))
+            _park(container, lease, pending, None, f"database busy: {type(e.orig).__name__}", cfg.now() + cfg.backoff(1))
         except OperationalError:
             pass
         result.retried += 1
@@ -420,23 +442,28 @@ def describe_write(write: rules.ZohoWrite) -> str:
     return " ".join(parts)
 
 
-def _run_step(container: Transactional, books: Books, lease: Lease, write: rules.ZohoWrite, *,
-              cfg: PushConfig, hooks: Hooks) -> None:
-    with container.uow() as uow:
-        intent = held(uow.session, lease)
-        key = intent.key
-        step = _detail(intent).step(write.step)
-    if step is not None and step.state == "done":
+def _run_step(container: Transactional, books: Books, lease: Lease, key: str, write: rules.ZohoWrite,
+              known: StepRecord | None, pending: PendingPlan, *, cfg: PushConfig, hooks: Hooks) -> None:
+    """One write: look before re-writing, commit `uncertain` before it leaves, record its answer.
+
+    `known` is the step as `_prepare` read it under this lease (no re-read: while the lease is
+    ours only this worker writes the intent, and the mark below re-checks it under the lock).
+    """
+    if known is not None and known.state == "done":
         return
-    if step is not None and step.state == "uncertain":
+    if known is not None and known.state == "uncertain":
         applied, zid = find_existing(BooksOver(books), write)
         if applied:
-            _record_step(container, lease, write, zid, cfg, adopted=True)
+            _record_step(container, lease, write, zid, cfg, pending, adopted=True)
             hooks.at("after_record_step", key)
             return
     hooks.at("before_mark_uncertain", key)
     with container.uow() as uow:
         intent = held(uow.session, lease, lock=True)
+        in_row = _detail(intent).step(write.step)
+        if (in_row.state if in_row else None) != (known.state if known else None):
+            raise LeaseLost(lease.intent_id)  # cannot happen while the lease is ours: let the next claim look
+        pending.apply(intent)
         now = cfg.now()
         _store(intent, _detail(intent).with_step(write.step, StepRecord(
             "uncertain", op=write.op, reference=write.reference_number,
@@ -444,6 +471,7 @@ def _run_step(container: Transactional, books: Books, lease: Lease, write: rules
         intent.state = "uncertain"
         intent.lease_until = now + timedelta(seconds=cfg.lease_seconds)
         uow.commit()
+    pending.stored()
     hooks.at("before_write", key)
     # Every attempt checks the fencing token and sets the write deadline just before it is sent.
     attempts = 0
@@ -468,14 +496,15 @@ def _run_step(container: Transactional, books: Books, lease: Lease, write: rules
             clear_write_deadline(container, lease)
         raise
     hooks.at("after_write", key)
-    _record_step(container, lease, write, zid, cfg)
+    _record_step(container, lease, write, zid, cfg, pending)
     hooks.at("after_record_step", key)
 
 
 def _record_step(container: Transactional, lease: Lease, write: rules.ZohoWrite, zoho_id: str | None,
-                 cfg: PushConfig, *, adopted: bool = False) -> None:
+                 cfg: PushConfig, pending: PendingPlan, *, adopted: bool = False) -> None:
     with container.uow() as uow:
         intent = held(uow.session, lease, lock=True)
+        pending.apply(intent)
         detail = _detail(intent)
         sent = detail.step(write.step) or StepRecord("uncertain", op=write.op, reference=write.reference_number)
         detail = detail.with_step(write.step, replace(sent, state="done", zoho_id=zoho_id, adopted=adopted))
@@ -489,6 +518,7 @@ def _record_step(container: Transactional, lease: Lease, write: rules.ZohoWrite,
         intent.write_deadline = None  # the write is over: its answer is recorded
         intent.state = "in_flight"
         uow.commit()
+    pending.stored()
 
 
 ENTITY_BY_KIND = {
@@ -499,11 +529,12 @@ ENTITY_BY_KIND = {
 }
 
 
-def _finish(container: Transactional, lease: Lease, *, cfg: PushConfig) -> None:
+def _finish(container: Transactional, lease: Lease, pending: PendingPlan, *, cfg: PushConfig) -> None:
     """Zoho id + mapping + `done` in one transaction (the intent's turn on its invoices ends here)."""
     with container.uow() as uow:
         s = uow.session
         intent = held(s, lease, lock=True)
+        pending.apply(intent)
         detail = _detail(intent)
         main = detail.main_zoho_id
         intent.zoho_id = main
@@ -525,6 +556,7 @@ def _finish(container: Transactional, lease: Lease, *, cfg: PushConfig) -> None:
         s.execute(update(SyncError).where(SyncError.local_id == intent.subject_id, SyncError.stream == "push",
                                           SyncError.resolved_at.is_(None)).values(resolved_at=cfg.now()))
         uow.commit()
+    pending.stored()
 
 
 def _attempts(container: Transactional, intent_id: str) -> int:
@@ -533,7 +565,7 @@ def _attempts(container: Transactional, intent_id: str) -> int:
         return intent.attempts if intent else 0
 
 
-def _park(container: Transactional, lease: Lease, state: str | None, reason: str,
+def _park(container: Transactional, lease: Lease, pending: PendingPlan, state: str | None, reason: str,
           next_at: datetime, *, count_attempt: bool = False) -> None:
     """Give the intent back (lease released) with the reason and when to look again.
 
@@ -543,6 +575,7 @@ def _park(container: Transactional, lease: Lease, state: str | None, reason: str
         intent = uow.session.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=True)
         if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
             return
+        pending.apply(intent)
         if state is None:
             state = "uncertain" if _detail(intent).uncertain else "pending"
         intent.state = state
@@ -552,14 +585,16 @@ def _park(container: Transactional, lease: Lease, state: str | None, reason: str
             intent.attempts += 1
         release(uow.session, intent)
         uow.commit()
+    pending.stored()
 
 
-def _fail(container: Transactional, lease: Lease, reason: str) -> None:
+def _fail(container: Transactional, lease: Lease, pending: PendingPlan, reason: str) -> None:
     with container.uow() as uow:
         s = uow.session
         intent = s.get(PushIntent, lease.intent_id, populate_existing=True, with_for_update=True)
         if intent is None or intent.lease_owner != lease.worker or intent.fence != lease.fence:
             return
+        pending.apply(intent)
         intent.state = "failed"
         intent.last_error = reason[:2000]
         intent.attempts += 1
@@ -568,6 +603,7 @@ def _fail(container: Transactional, lease: Lease, reason: str) -> None:
             s.add(SyncError(connection_id=intent.connection_id, stream="push", local_id=intent.subject_id,
                             message=f"{intent.kind} {intent.key}: {reason}"[:4000]))
         uow.commit()
+    pending.stored()
 
 
 # --------------------------------------------------------------------------- manual retry

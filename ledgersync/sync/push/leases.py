@@ -25,8 +25,22 @@ from ledgersync.sync.push.config import PushConfig
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What a successful claim took: the new fencing token, and the intent's key (for the log)."""
+
+    fence: int
+    key: str
+
+
 def claim(container: Transactional, intent_id: str, worker: str, cfg: PushConfig, *, include_waiting: bool = True) -> bool:
     """Take the intent's lease with one conditional UPDATE (atomic on SQLite and PostgreSQL)."""
+    return take(container, intent_id, worker, cfg, include_waiting=include_waiting) is not None
+
+
+def take(container: Transactional, intent_id: str, worker: str, cfg: PushConfig, *,
+         include_waiting: bool = True) -> Claimed | None:
+    """`claim`, returning the token it took (UPDATE … RETURNING: no second read of the row)."""
     now = cfg.now()
     states = ("pending", "uncertain", "in_flight") + (("waiting",) if include_waiting else ())
     with container.uow() as uow:
@@ -41,10 +55,12 @@ def claim(container: Transactional, intent_id: str, worker: str, cfg: PushConfig
             )
             .values(lease_owner=worker, lease_until=now + timedelta(seconds=cfg.lease_seconds),
                     fence=PushIntent.fence + 1, write_deadline=None)
+            .returning(PushIntent.fence, PushIntent.key)
             .execution_options(synchronize_session=False)
         )
+        row = res.first()
         uow.commit()
-        return bool(res.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's result
+        return Claimed(row.fence, row.key) if row is not None else None
 
 
 @dataclass(frozen=True)
