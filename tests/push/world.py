@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ledgersync.bootstrap import Container
 from ledgersync.services import integration, partners
@@ -158,10 +159,25 @@ def build_world(container: Container, app: Any, *, connected: bool = True, curre
         integration.mark_connected(container, conn_id)
     _, body = act(sandbox, org, "POST", "/contacts", {"contact_name": f"Customer {n} {orm.new_id()[:6]}"})
     cz = str(body["contact"]["contact_id"])
+    return World(container, app, sandbox, org, pid, conn_id, _platform_customer(container, pid, conn_id, cz, n, currency), cz)
+
+
+def _platform_customer(container: Container, pid: str, conn_id: str, cz: str, n: int, currency: str) -> str:
+    """The platform's customer for Zoho contact `cz`. With a Celery worker running (tests/celery),
+    connecting started the connection's own pull, which may list the new contact and store it
+    first: then that one is used (inserting a second ref for the same contact is refused)."""
     with container.uow() as uow:
         cust = orm.Customer(partner_id=pid, name=f"Acme {n}", origin="zoho", currency_code=currency)
         uow.session.add(cust)
         uow.session.flush()
         uow.session.add(orm.ExternalRef(connection_id=conn_id, entity="customer", local_id=cust.id, zoho_id=cz))
-        uow.commit()
-        return World(container, app, sandbox, org, pid, conn_id, cust.id, cz)
+        try:
+            uow.commit()
+            return cust.id
+        except IntegrityError:
+            uow.session.rollback()
+    with container.uow() as uow:
+        return str(uow.session.execute(
+            select(orm.ExternalRef.local_id).where(orm.ExternalRef.connection_id == conn_id,
+                                                   orm.ExternalRef.entity == "customer", orm.ExternalRef.zoho_id == cz)
+        ).scalar_one())
