@@ -39,7 +39,7 @@ def test_the_need_is_the_scheduled_cycles_calls_per_hour_without_the_initial_syn
                                     status="succeeded", calls=5_000))
         uow.commit()
     zoho.advance(3600)
-    sync_connection(container, connection_id, streams=["invoices"])  # a fourth cycle starts: it sets the need
+    sync_connection(container, connection_id, streams=["invoice_details_sweep"])  # the sweep sets the need
     assert _need(zoho) == NEED_MARGIN * spent / 3
 
 
@@ -54,7 +54,7 @@ def test_the_need_scales_with_the_pull_interval(container, connection_id, zoho):
         sync_connection(container, connection_id, streams=["invoices", "invoice_details"])
         spent = zoho.calls() - before
         zoho.advance(1800)
-        sync_connection(container, connection_id, streams=["invoices"])
+        sync_connection(container, connection_id, streams=["invoice_details_sweep"])
         assert spent > 0
         assert _need(zoho) == NEED_MARGIN * spent * 2
     finally:

@@ -23,7 +23,7 @@ from ledgersync.store.orm import ExternalRef, Invoice
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullRun, recent_cutoff
 from ledgersync.sync.pull.read_ahead import ReadAhead
-from ledgersync.sync.pull.runlog import record_error, resolve_errors, write_counters
+from ledgersync.sync.pull.runlog import hourly_need, record_error, resolve_errors, write_counters
 from ledgersync.sync.pull.upserts import PageOutcome, apply_invoice_details, apply_rows, prefetch_customers
 from ledgersync.zoho.errors import ZohoNotFound
 
@@ -201,11 +201,21 @@ def sweep_due(state: dict[str, Any], now: Any) -> bool:
     return (now - datetime.fromisoformat(str(last))).total_seconds() >= SWEEP_EVERY_S - SWEEP_SLACK_S
 
 
+def _leave_the_hourly_need(run: PullRun) -> None:
+    """Outside the initial sync, the sweep is what spends `backfill`: before it may, tell the
+    limiter what the hourly pull work needs (`runlog.hourly_need`), so backfill leaves that for
+    the rest of the day. Once per cycle, in the cycle's last stream (not before every run)."""
+    with run.container.uow() as uow:
+        need = hourly_need(uow.session, run.connection_id, run.container.settings.pull_interval_s)
+    run.books.keep_for_hourly(need)
+
+
 def run_sweep(run: PullRun, state: dict[str, Any]) -> dict[str, Any]:
     """Once a day: re-read details of invoices modified since their last detail read."""
     from ledgersync.sync.pull.context import now_of
     from ledgersync.zoho.errors import BudgetExhausted
 
+    _leave_the_hourly_need(run)
     now = now_of(run.container)
     if not state.get("swept_at"):
         state = {**state, "swept_at": now.isoformat()}

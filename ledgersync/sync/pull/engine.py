@@ -24,7 +24,7 @@ from ledgersync.sync.books_factory import ConnectionNotReady
 from ledgersync.sync.ports import PullGateway
 from ledgersync.sync.pull import leases
 from ledgersync.sync.pull.context import PullPorts, PullRun, open_books
-from ledgersync.sync.pull.runlog import finish_run, hourly_need, start_run
+from ledgersync.sync.pull.runlog import finish_run, start_run
 from ledgersync.sync.pull.streams import STREAMS
 from ledgersync.zoho.errors import (
     BudgetExhausted,
@@ -72,8 +72,6 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
             partner_id = conn.partner_id
             state = leases.read_state(uow.session, connection_id, stream)
         books = books if books is not None else open_books(container, connection_id)
-        if trigger != "initial":
-            _keep_for_hourly(container, connection_id, books)
         run = PullRun(container=container, connection_id=connection_id, partner_id=partner_id, stream=stream,
                       owner=owner, run_id=start_run(container.session_factory, connection_id, stream, trigger),
                       books=books, trigger=trigger, calls_at_start=books.calls_made,
@@ -115,14 +113,6 @@ def run_stream(container: PullPorts, connection_id: str, stream: str, *, trigger
                          archived=counts.archived, errors=counts.errors, calls=counts.calls)
     finally:
         leases.release(container.session_factory, connection_id, stream, owner)
-
-
-def _keep_for_hourly(container: PullPorts, connection_id: str, books: PullGateway) -> None:
-    """Backfill (the daily sweep, history) leaves the day what the hourly work needs: tell the
-    limiter how much that is, from the run log (`runlog.hourly_need`)."""
-    with container.uow() as uow:
-        need = hourly_need(uow.session, connection_id, container.settings.pull_interval_s)
-    books.keep_for_hourly(need)
 
 
 def _report_health(container: PullPorts, connection_id: str, stream: str, status: str, message: str | None,
